@@ -1,0 +1,33 @@
+# 共济前台 — the two commands of the README:
+#   make run    sets up (once) and runs the app on its embedded default
+#   make test   sets up (once) and runs the whole test suite
+# Set-up: Debian packages the app and tests need (installers/debian-packages.sh),
+# then a virtual environment in .venv with the project installed from pyproject.toml.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench setup clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml installers/debian-packages.sh
+	sh installers/debian-packages.sh
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+run: $(STAMP)
+	$(BIN)/desktop-app quote resources/examples/guangxi-visit.json
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_engine.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

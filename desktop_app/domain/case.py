@@ -1,0 +1,341 @@
+"""The case to settle: facility, member, year-to-date usage, visit and items.
+
+:func:`parse_case` turns the JSON case format (the `quote` command's input and
+the golden tests' ``input``) into frozen dataclasses.  It is strict: an unknown
+key, a missing required field or a bad value raises :class:`InputError` naming
+the field path (``items[2].amount``) and the value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .errors import InputError
+from .money import ZERO, MoneyError, parse_amount, parse_ratio
+
+FACILITY_KINDS = ("hospital", "township_health_centre", "community_health_centre", "clinic", "pharmacy")
+FACILITY_KIND_NAMES = {
+    "hospital": "医院",
+    "township_health_centre": "乡镇卫生院",
+    "community_health_centre": "社区卫生服务中心",
+    "clinic": "诊所",
+    "pharmacy": "定点零售药店",
+}
+LEVELS = (1, 2, 3)
+LEVEL_NAMES = {1: "一级及以下", 2: "二级", 3: "三级"}
+GRADES = ("A", "B", "C")  # 甲等 乙等 丙等
+GRADE_NAMES = {"A": "甲等", "B": "乙等", "C": "丙等"}
+TIERS = ("provincial", "city", "county")
+TIER_NAMES = {"provincial": "省级", "city": "市级", "county": "县级"}
+STATUSES = ("employed", "retired")
+STATUS_NAMES = {"employed": "在职", "retired": "退休"}
+SCHEMES = ("combined", "pooling_only")
+SCHEME_NAMES = {"combined": "统账结合", "pooling_only": "单建统筹"}
+PROGRAMMES = ("hypertension", "diabetes")
+PROGRAMME_NAMES = {"hypertension": "高血压", "diabetes": "糖尿病"}
+CATEGORIES = ("A", "B", "C")
+CATEGORY_NAMES = {"A": "甲类", "B": "乙类", "C": "丙类"}
+
+
+@dataclass(frozen=True)
+class Facility:
+    kind: str
+    level: int | None = None
+    grade: str | None = None
+    tier: str | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class Member:
+    status: str
+    scheme: str = "combined"
+    programmes: frozenset[str] = frozenset()
+    inpatient: bool = False
+    designated_facility: str | None = None
+
+
+@dataclass(frozen=True)
+class Usage:
+    """The member's year-to-date figures before this visit, in yuan."""
+
+    deductible_paid: Decimal = ZERO
+    pool_paid: Decimal = ZERO
+    programme_paid: Mapping[str, Decimal] = field(default_factory=dict)
+
+    def programme(self, name: str) -> Decimal:
+        return self.programme_paid.get(name, ZERO)
+
+
+@dataclass(frozen=True)
+class Visit:
+    emergency: bool = False
+    referral: bool = False
+
+
+@dataclass(frozen=True)
+class Item:
+    code: str
+    name: str
+    amount: Decimal
+    category: str
+    selfpay_ratio: Decimal = Decimal("0")
+    programme: str | None = None
+    quantity: Decimal = Decimal("1")
+    unit_price: Decimal | None = None
+    price_cap: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Case:
+    region: str
+    date: dt.date
+    facility: Facility
+    member: Member
+    items: tuple[Item, ...]
+    usage: Usage = field(default_factory=Usage)
+    visit: Visit = field(default_factory=Visit)
+    published: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- parsing
+
+_CASE_KEYS = {"region", "date", "facility", "member", "usage", "visit", "published", "items"}
+_FACILITY_KEYS = {"kind", "level", "grade", "tier", "id"}
+_MEMBER_KEYS = {"status", "scheme", "programmes", "inpatient", "designated_facility"}
+_USAGE_KEYS = {"deductible_paid", "pool_paid", "programme_paid"}
+_VISIT_KEYS = {"emergency", "referral"}
+_ITEM_KEYS = {"code", "name", "amount", "category", "selfpay_ratio", "programme", "quantity", "unit_price", "price_cap"}
+
+
+def parse_case(data: object) -> Case:
+    """Parse and validate one case; raise :class:`InputError` on the first bad field."""
+    obj = _mapping(data, "case", _CASE_KEYS, required=("region", "date", "facility", "member", "items"))
+    region = _text(obj["region"], "region")
+    date = _date(obj["date"], "date")
+    facility = _facility(obj["facility"])
+    member = _member(obj["member"])
+    usage = _usage(obj.get("usage"))
+    visit = _visit(obj.get("visit"))
+    published = _published(obj.get("published"))
+    items = _items(obj["items"])
+    return Case(region, date, facility, member, items, usage, visit, published)
+
+
+def _mapping(value: object, path: str, keys: set[str], required: tuple[str, ...] = ()) -> Mapping:
+    if not isinstance(value, Mapping):
+        raise InputError(path, value, "须为对象（JSON object）")
+    for key in value:
+        if key not in keys:
+            raise InputError(f"{path}.{key}" if path != "case" else str(key), value[key],
+                             f"未知字段；可用字段：{', '.join(sorted(keys))}")
+    for key in required:
+        if key not in value or value[key] is None:
+            raise InputError(f"{path}.{key}" if path != "case" else key, None, "必填字段缺失")
+    return value
+
+
+def _text(value: object, path: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(path, value, "须为非空字符串")
+    return value.strip()
+
+
+def _optional_text(value: object, path: str) -> str | None:
+    return None if value is None else _text(value, path)
+
+
+def _choice(value: object, path: str, choices: tuple) -> object:
+    if value not in choices or isinstance(value, bool):
+        raise InputError(path, value, f"取值须为 {' / '.join(map(str, choices))} 之一")
+    return value
+
+
+def _bool(value: object, path: str, default: bool = False) -> bool:
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise InputError(path, value, "须为 true 或 false")
+    return value
+
+
+def _date(value: object, path: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        raise InputError(path, value, "须为日期 YYYY-MM-DD（不含时间）")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise InputError(path, value, "须为日期 YYYY-MM-DD")
+
+
+def _amount(value: object, path: str) -> Decimal:
+    try:
+        return parse_amount(value)
+    except MoneyError as exc:
+        raise InputError(path, value, exc.reason) from None
+
+
+def _ratio(value: object, path: str) -> Decimal:
+    try:
+        return parse_ratio(value)
+    except MoneyError as exc:
+        raise InputError(path, value, exc.reason) from None
+
+
+def _facility(value: object) -> Facility:
+    obj = _mapping(value, "facility", _FACILITY_KEYS, required=("kind",))
+    kind = _choice(obj["kind"], "facility.kind", FACILITY_KINDS)
+    level = obj.get("level")
+    if level is not None:
+        level = _choice(level, "facility.level", LEVELS)
+    elif kind != "pharmacy":
+        raise InputError("facility.level", None, "医疗机构须填写级别 1 / 2 / 3（1 = 一级及以下）")
+    grade = obj.get("grade")
+    if grade is not None:
+        grade = _choice(grade, "facility.grade", GRADES)
+    tier = obj.get("tier")
+    if tier is not None:
+        tier = _choice(tier, "facility.tier", TIERS)
+    return Facility(kind, level, grade, tier, _optional_text(obj.get("id"), "facility.id"))
+
+
+def _member(value: object) -> Member:
+    obj = _mapping(value, "member", _MEMBER_KEYS, required=("status",))
+    status = _choice(obj["status"], "member.status", STATUSES)
+    scheme = _choice(obj.get("scheme", "combined"), "member.scheme", SCHEMES)
+    programmes_raw = obj.get("programmes") or []
+    if not isinstance(programmes_raw, list):
+        raise InputError("member.programmes", programmes_raw, "须为列表，如 [\"hypertension\"]")
+    programmes = frozenset(
+        _choice(p, f"member.programmes[{i}]", PROGRAMMES) for i, p in enumerate(programmes_raw)
+    )
+    return Member(
+        status=status,
+        scheme=scheme,
+        programmes=programmes,
+        inpatient=_bool(obj.get("inpatient"), "member.inpatient"),
+        designated_facility=_optional_text(obj.get("designated_facility"), "member.designated_facility"),
+    )
+
+
+def _usage(value: object) -> Usage:
+    if value is None:
+        return Usage()
+    obj = _mapping(value, "usage", _USAGE_KEYS)
+    programme_paid: dict[str, Decimal] = {}
+    raw = obj.get("programme_paid") or {}
+    if not isinstance(raw, Mapping):
+        raise InputError("usage.programme_paid", raw, "须为对象，如 {\"hypertension\": \"0.00\"}")
+    for name, amount in raw.items():
+        _choice(name, f"usage.programme_paid.{name}", PROGRAMMES)
+        programme_paid[name] = _amount(amount, f"usage.programme_paid.{name}")
+    return Usage(
+        deductible_paid=_amount(obj.get("deductible_paid", "0"), "usage.deductible_paid"),
+        pool_paid=_amount(obj.get("pool_paid", "0"), "usage.pool_paid"),
+        programme_paid=programme_paid,
+    )
+
+
+def _visit(value: object) -> Visit:
+    if value is None:
+        return Visit()
+    obj = _mapping(value, "visit", _VISIT_KEYS)
+    return Visit(_bool(obj.get("emergency"), "visit.emergency"), _bool(obj.get("referral"), "visit.referral"))
+
+
+def _published(value: object) -> dict[str, dict[str, Decimal]]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InputError("published", value, "须为对象：{名称: {年份: 数值}}")
+    result: dict[str, dict[str, Decimal]] = {}
+    for name, by_year in value.items():
+        if not isinstance(by_year, Mapping):
+            raise InputError(f"published.{name}", by_year, "须为对象：{年份: 数值}")
+        result[str(name)] = {}
+        for year, figure in by_year.items():
+            path = f"published.{name}.{year}"
+            if not (isinstance(year, (str, int)) and str(year).isdigit() and len(str(year)) == 4):
+                raise InputError(path, year, "年份须为四位数字")
+            # The unit (yuan or ratio) is checked against the rule that declares the figure.
+            result[str(name)][str(year)] = _number(figure, path, positive=False)
+    return result
+
+
+def _items(value: object) -> tuple[Item, ...]:
+    if not isinstance(value, list):
+        raise InputError("items", value, "须为列表")
+    if not value:
+        raise InputError("items", value, "至少需要一个项目")
+    return tuple(_item(raw, f"items[{i}]") for i, raw in enumerate(value))
+
+
+def _item(value: object, path: str) -> Item:
+    obj = _mapping(value, path, _ITEM_KEYS, required=("code", "name", "category"))
+    category = _choice(obj["category"], f"{path}.category", CATEGORIES)
+    quantity = Decimal("1")
+    if obj.get("quantity") is not None:
+        quantity = _number(obj["quantity"], f"{path}.quantity", positive=True)
+    unit_price = _amount(obj["unit_price"], f"{path}.unit_price") if obj.get("unit_price") is not None else None
+    if obj.get("amount") is not None:
+        amount = _amount(obj["amount"], f"{path}.amount")
+        if unit_price is not None and quantity * unit_price != amount:
+            raise InputError(f"{path}.amount", obj["amount"],
+                             f"与 数量 × 单价 = {quantity * unit_price} 不符")
+    elif unit_price is not None:
+        amount = quantity * unit_price
+        if amount != amount.quantize(Decimal("0.01")):
+            raise InputError(f"{path}.quantity", obj.get("quantity"), "数量 × 单价 不是整分金额")
+        amount = amount.quantize(Decimal("0.01"))
+    else:
+        raise InputError(f"{path}.amount", None, "必填字段缺失（或同时给出 quantity 与 unit_price）")
+
+    if category == "B":
+        if obj.get("selfpay_ratio") is None:
+            raise InputError(f"{path}.selfpay_ratio", None, "乙类项目须给出先行自付比例 selfpay_ratio")
+        selfpay_ratio = _ratio(obj["selfpay_ratio"], f"{path}.selfpay_ratio")
+    else:
+        selfpay_ratio = Decimal("0")
+        if obj.get("selfpay_ratio") not in (None, "0", "0.00", 0):
+            raise InputError(f"{path}.selfpay_ratio", obj["selfpay_ratio"], "只有乙类（B）项目有先行自付比例")
+
+    programme = obj.get("programme")
+    if programme is not None:
+        programme = _choice(programme, f"{path}.programme", PROGRAMMES)
+
+    price_cap = None
+    if obj.get("price_cap") is not None:
+        price_cap = _amount(obj["price_cap"], f"{path}.price_cap")
+        if price_cap * quantity != (price_cap * quantity).quantize(Decimal("0.01")):
+            raise InputError(f"{path}.price_cap", obj["price_cap"], "限价 × 数量 不是整分金额")
+    return Item(
+        code=_text(obj["code"], f"{path}.code"),
+        name=_text(obj["name"], f"{path}.name"),
+        amount=amount,
+        category=category,
+        selfpay_ratio=selfpay_ratio,
+        programme=programme,
+        quantity=quantity,
+        unit_price=unit_price,
+        price_cap=price_cap,
+    )
+
+
+def _number(value: object, path: str, *, positive: bool) -> Decimal:
+    """A finite non-negative number (positive if asked), any precision, never a float."""
+    if isinstance(value, (bool, float)) or not isinstance(value, (str, int, Decimal)):
+        raise InputError(path, value, "须为字符串或整数形式的数字（不接受浮点数）")
+    try:
+        result = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except ArithmeticError:
+        raise InputError(path, value, "不是数字") from None
+    if not result.is_finite() or result < 0 or (positive and result == 0):
+        raise InputError(path, value, "须为正数" if positive else "不能为负数")
+    return result

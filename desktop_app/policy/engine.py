@@ -1,0 +1,396 @@
+"""The settlement engine: one visit, one rule version, every figure explained.
+
+Pure functions: no Qt, no I/O, no clock.  :func:`settle` takes a parsed case and
+the :class:`RuleVersion` in force on its date and returns a :class:`Settlement`
+whose explanation has one line per step, in Chinese, each citing its article.
+
+The steps, in order:
+1. split each item into fully self-paid (丙类, above the price cap), self-pay first
+   (乙类 x selfpay_ratio, rounded per item at step ``item_selfpay``) and in scope;
+2. decide each item's route: a registered programme (两病), ordinary pooling, or
+   none (facility not in pooling, member in hospital, not the chosen institution);
+3. ordinary pooling: deductible, ratio, annual cap; fund rounded at step ``fund``;
+4. programmes: no deductible, their own ratio and cap;
+5. the member pays the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ..domain.case import (
+    CATEGORY_NAMES,
+    FACILITY_KIND_NAMES,
+    PROGRAMME_NAMES,
+    PROGRAMMES,
+    SCHEME_NAMES,
+    STATUS_NAMES,
+    Case,
+    Item,
+)
+from ..domain.errors import FrameworkViolation, InputError, MissingPublishedFigure, RulesError
+from ..domain.money import STEP_CAP, STEP_FUND, STEP_ITEM_SELFPAY, ZERO, fmt, percent, round_fen
+from ..domain.settlement import ItemSplit, Settlement, YearUsage
+from .rulebook import Published, Resolved, RuleVersion
+
+ORDINARY = "ordinary"
+NONE = "none"
+
+
+def settle(case: Case, rules: RuleVersion) -> Settlement:
+    """Settle one visit under ``rules`` (which must be the version in force on ``case.date``)."""
+    if rules.region != case.region or rules.date != case.date:
+        raise ValueError("rule version does not match the case's region and date")
+    lines = [f"规则版本：{rules.region_name} {rules.label}（{'；'.join(d.cite_as for d in rules.documents)}）"]
+    figures = _Figures(case, rules, lines)
+    warnings = [f"{d.cite_as} 为{_STATUS_WORDS[d.status]}，结算结果以医保经办机构核定为准"
+                for d in rules.documents if d.status != "in_force"]
+
+    blocked = _pooling_blocked(case, rules)
+    programmes = _programmes_for(case, rules) if blocked is None else frozenset()
+    ordinary_open = blocked is None and case.facility.kind in rules["pooling_facility_kinds"].value
+    splits = tuple(_split(item, rules, _route(item, programmes, ordinary_open)) for item in case.items)
+
+    total = sum((s.amount for s in splits), ZERO)
+    fully = sum((s.fully_self_paid for s in splits), ZERO)
+    first = sum((s.self_pay_first for s in splits), ZERO)
+    in_scope = sum((s.in_scope for s in splits), ZERO)
+    scope = rules["scope"]
+    lines.append(f"费用分类：医疗费总额 {fmt(total)}，全自费 {fmt(fully)}（丙类及超限价部分），"
+                 f"先行自付 {fmt(first)}（乙类按比例），符合政策范围 {fmt(in_scope)}（{scope.cite()}）")
+    if blocked:
+        lines.append(blocked)
+    elif not ordinary_open:
+        kinds = rules["pooling_facility_kinds"]
+        lines.append(f"{FACILITY_KIND_NAMES[case.facility.kind]}未纳入本地区普通门诊统筹，"
+                     f"普通门诊统筹基金支付 0.00（{kinds.cite()}）")
+
+    ordinary_scope = sum((s.in_scope for s in splits if s.route == ORDINARY), ZERO)
+    ordinary = _ordinary(case, rules, figures, ordinary_scope, lines, pooling=ordinary_open)
+    by_programme = _programme_pay(case, rules, splits, programmes, lines)
+
+    fund = ordinary.fund + sum(by_programme.values(), ZERO)
+    lines.append(f"个人负担：{fmt(total)} − 统筹基金 {fmt(fund)} = {fmt(total - fund)}")
+
+    usage = case.usage
+    programme_after = dict(usage.programme_paid)
+    for name, paid in by_programme.items():
+        programme_after[name] = usage.programme(name) + paid
+    usage_after = YearUsage(usage.deductible_paid + ordinary.deductible, usage.pool_paid + ordinary.fund,
+                            {p: programme_after.get(p, ZERO) for p in PROGRAMMES})
+    return Settlement(
+        region=case.region,
+        date=case.date.isoformat(),
+        rule_version=rules.label,
+        documents=tuple(d.cite_as for d in rules.documents),
+        total=total,
+        fully_self_paid=fully,
+        self_pay_first=first,
+        in_scope=in_scope,
+        deductible_this_visit=ordinary.deductible,
+        fund_ordinary=ordinary.fund,
+        fund_ratio=ordinary.ratio,
+        fund_by_programme=by_programme,
+        annual_cap=ordinary.cap,
+        cap_left_after=None if ordinary.cap is None else max(ZERO, ordinary.cap - usage_after.pool_paid),
+        usage_after=usage_after,
+        items=splits,
+        explanation=tuple(lines),
+        warnings=tuple(warnings),
+    )
+
+
+_STATUS_WORDS = {"draft": "征求意见稿", "framework": "框架性文件（具体数值由经办机构公布）", "in_force": "正式文件"}
+
+
+# --------------------------------------------------------------------------- items
+
+
+def _split(item: Item, rules: RuleVersion, route: str) -> ItemSplit:
+    scope = rules["scope"].value
+    above_cap = ZERO
+    if item.price_cap is not None:
+        above_cap = max(ZERO, item.amount - item.price_cap * item.quantity)
+    if item.category in scope["out_of_scope"]:
+        return ItemSplit(item.code, item.name, item.category, item.amount, item.amount, ZERO, ZERO, NONE)
+    base = item.amount - above_cap
+    first = ZERO
+    if item.category in scope["selfpay_first"]:
+        first = round_fen(base * item.selfpay_ratio, STEP_ITEM_SELFPAY)
+    return ItemSplit(item.code, item.name, item.category, item.amount, above_cap, first, base - first, route)
+
+
+def _route(item: Item, programmes: frozenset[str], ordinary_open: bool) -> str:
+    if item.programme is not None and item.programme in programmes:
+        return f"programme:{item.programme}"
+    return ORDINARY if ordinary_open else NONE
+
+
+def _programmes_for(case: Case, rules: RuleVersion) -> frozenset[str]:
+    """The programmes whose items take the programme route at this facility for this member."""
+    kinds = rules.get("programme_facility_kinds")
+    if kinds is None or case.facility.kind not in kinds.value:
+        return frozenset()
+    return case.member.programmes
+
+
+# --------------------------------------------------------------------------- exclusions
+
+
+def _pooling_blocked(case: Case, rules: RuleVersion) -> str | None:
+    """An explanation line if no pooling applies to this visit at all, else None."""
+    inpatient = rules.get("inpatient_excluded")
+    if inpatient is not None and inpatient.value and case.member.inpatient:
+        return f"参保人住院期间，门诊费用不享受门诊统筹待遇，统筹基金支付 0.00（{inpatient.cite()}）"
+    chosen = rules.get("chosen_institution")
+    if chosen is not None and chosen.value["required"]:
+        exceptions = chosen.value["exceptions"]
+        if "emergency" in exceptions and case.visit.emergency:
+            return None
+        if "referral" in exceptions and case.visit.referral:
+            return None
+        if case.facility.id is None:
+            raise InputError("facility.id", None, f"需要本机构编码以核对参保人选定的定点医疗机构（{chosen.cite()}）")
+        if case.member.designated_facility is None:
+            raise InputError("member.designated_facility", None,
+                             f"需要参保人选定的定点医疗机构编码（{chosen.cite()}）；急救抢救请勾选急诊")
+        if case.member.designated_facility != case.facility.id:
+            return (f"本机构（{case.facility.id}）不是参保人选定的定点医疗机构（{case.member.designated_facility}），"
+                    f"且非急救抢救、未经转诊，统筹基金不予支付（{chosen.cite()}）")
+    return None
+
+
+# --------------------------------------------------------------------------- ordinary pooling
+
+
+@dataclass(frozen=True)
+class _Ordinary:
+    deductible: Decimal
+    fund: Decimal
+    ratio: Decimal
+    cap: Decimal | None
+
+
+def _ordinary(case: Case, rules: RuleVersion, figures: "_Figures", base: Decimal,
+              lines: list[str], *, pooling: bool) -> _Ordinary:
+    if not pooling:
+        return _Ordinary(ZERO, ZERO, ZERO, None)
+    status = case.member.status
+    if base == ZERO:
+        ratio = _ratio(case, rules, figures, lines)
+        lines.append(f"普通门诊统筹：本次无符合政策范围的普通门诊费用，统筹基金支付 0.00（{rules['scope'].cite()}）")
+        return _Ordinary(ZERO, ZERO, ratio, _cap(case, rules, figures))
+    deductible = _deductible(case, rules, figures, base, lines)
+    ratio = _ratio(case, rules, figures, lines)
+    cap = _cap(case, rules, figures)
+    raw = round_fen((base - deductible) * ratio, STEP_FUND)
+    cap_left = max(ZERO, cap - case.usage.pool_paid)
+    fund = min(raw, cap_left)
+    cap_ref = rules["annual_cap"]
+    lines.append(f"年度支付限额（{STATUS_NAMES[status]}，{SCHEME_NAMES[case.member.scheme]}）{fmt(cap)}："
+                 f"本年已支付 {fmt(case.usage.pool_paid)}，剩余 {fmt(cap_left)}（{cap_ref.cite()}）")
+    text = f"统筹基金支付：({fmt(base)} − 起付线 {fmt(deductible)}) × {percent(ratio)} = {fmt(raw)}"
+    if fund < raw:
+        text += f"，超过年度限额剩余，按 {fmt(fund)} 支付（{cap_ref.cite()}）"
+    else:
+        text += f"（{rules['fund_share'].cite()}）"
+    lines.append(text)
+    return _Ordinary(deductible, fund, ratio, cap)
+
+
+def _deductible(case: Case, rules: RuleVersion, figures: "_Figures", base: Decimal, lines: list[str]) -> Decimal:
+    kind = rules["deductible_kind"]
+    if kind.value == "none":
+        lines.append(f"起付线：不设起付线，本次计入 0.00（{kind.cite()}）")
+        return ZERO
+    amount_param = rules["deductible_amount"]
+    threshold = figures.amount(amount_param.value[case.member.status], amount_param,
+                               f"起付线（{STATUS_NAMES[case.member.status]}）")
+    if kind.value == "annual":
+        left = max(ZERO, threshold - case.usage.deductible_paid)
+        counted = min(base, left)
+        lines.append(f"起付线 {fmt(threshold)}（年度累计，{STATUS_NAMES[case.member.status]}）："
+                     f"本年已累计 {fmt(case.usage.deductible_paid)}，本次计入 {fmt(counted)}（{amount_param.cite()}）")
+        return counted
+    exempt = rules.get("deductible_exempt_facility_kinds")
+    if exempt is not None and case.facility.kind in exempt.value:
+        lines.append(f"起付线：{FACILITY_KIND_NAMES[case.facility.kind]}不设起付线，本次计入 0.00（{exempt.cite()}）")
+        return ZERO
+    counted = min(base, threshold)
+    lines.append(f"起付线：按次设定，每次 {fmt(threshold)}，本次计入 {fmt(counted)}（{amount_param.cite()}）")
+    return counted
+
+
+def _ratio(case: Case, rules: RuleVersion, figures: "_Figures", lines: list[str]) -> Decimal:
+    share = rules["fund_share"]
+    increase = rules.get("retired_increase")
+    table = [_resolve_row(row, share, increase, figures) for row in share.value]
+    framework = rules.get("framework")
+    if framework is not None:
+        _check_framework(table, framework)
+    facility = case.facility
+    for row, resolved in zip(share.value, table):
+        if _matches(row, facility, share.cite()):
+            employed, retired = resolved
+            if case.member.status == "employed":
+                lines.append(f"统筹支付比例：{row['label']}，在职 {percent(employed)}（{share.cite()}）")
+                return employed
+            if row["retired"] is not None:
+                lines.append(f"统筹支付比例：{row['label']}，退休 {percent(retired)}（{share.cite()}）")
+            else:
+                lines.append(f"统筹支付比例：{row['label']}，在职 {percent(employed)}，退休人员提高 "
+                             f"{percent(increase.value)} 即 {percent(retired)}（{share.cite()}；{increase.cite()}）")
+            return retired
+    raise InputError("facility", _describe_facility(facility), f"本地区支付比例表中没有与之对应的一行（{share.cite()}）")
+
+
+def _resolve_row(row: dict, share: Resolved, increase: Resolved | None, figures: "_Figures") -> tuple[Decimal, Decimal]:
+    employed = figures.ratio(row["employed"], share, f"{row['label']} 在职支付比例")
+    if row["retired"] is not None:
+        retired = figures.ratio(row["retired"], share, f"{row['label']} 退休支付比例")
+    else:
+        retired = min(Decimal("1"), employed + increase.value)
+    return employed, retired
+
+
+def _check_framework(table: list[tuple[Decimal, Decimal]], framework: Resolved) -> None:
+    rules = framework.value
+    cite = framework.cite()
+    for i, (employed, retired) in enumerate(table):
+        for status, ratio in (("employed", employed), ("retired", retired)):
+            if ratio < rules["min_fund_share"]:
+                raise FrameworkViolation(f"fund_share[{i}].{status}", str(ratio),
+                                         f"统筹基金支付比例不低于 {percent(rules['min_fund_share'])}（{cite}）")
+        if rules["retired_not_below_employed"] and retired < employed:
+            raise FrameworkViolation(f"fund_share[{i}].retired", str(retired), f"待遇向退休人员倾斜，退休比例不得低于在职（{cite}）")
+    if rules["grassroots_not_below_higher"]:
+        for i in range(1, len(table)):
+            for s, status in enumerate(("employed", "retired")):
+                if table[i][s] > table[i - 1][s]:
+                    raise FrameworkViolation(f"fund_share[{i}].{status}", str(table[i][s]),
+                                             f"基层（较低级别）医疗机构比例不得低于较高级别（{cite}）")
+
+
+def _matches(row: dict, facility, cite: str) -> bool:
+    if facility.kind not in row["kinds"]:
+        return False
+    if row["levels"] is not None and facility.level not in row["levels"]:
+        return False
+    # A row that depends on the grade or tier must not be passed over for lack of
+    # them: that would silently pick the next row's ratio.
+    for key, wanted, have in (("grade", row["grades"], facility.grade), ("tier", row["tiers"], facility.tier)):
+        if wanted is None:
+            continue
+        if have is None:
+            raise InputError(f"facility.{key}", None,
+                             f"须注明机构{'等次（甲等 A / 乙等 B / 丙等 C）' if key == 'grade' else '隶属层级（provincial / city / county）'}，"
+                             f"才能确定支付比例（{row['label']}，{cite}）")
+        if have not in wanted:
+            return False
+    return True
+
+
+def _describe_facility(facility) -> str:
+    parts = [FACILITY_KIND_NAMES[facility.kind]]
+    if facility.level:
+        parts.append(f"level={facility.level}")
+    if facility.grade:
+        parts.append(f"grade={facility.grade}")
+    if facility.tier:
+        parts.append(f"tier={facility.tier}")
+    return " ".join(parts)
+
+
+def _cap(case: Case, rules: RuleVersion, figures: "_Figures") -> Decimal:
+    cap = rules["annual_cap"]
+    by_scheme = cap.value.get("any") or cap.value.get(case.member.scheme)
+    if by_scheme is None:
+        raise InputError("member.scheme", case.member.scheme,
+                         f"本地区没有{SCHEME_NAMES[case.member.scheme]}参保人员的年度支付限额（{cap.cite()}）")
+    amount = figures.amount(by_scheme[case.member.status], cap, f"年度支付限额（{STATUS_NAMES[case.member.status]}）")
+    factor = rules.get("annual_cap_factor")
+    if factor is not None and factor.value != 1:
+        amount = round_fen(amount * factor.value, STEP_CAP)
+    return amount
+
+
+# --------------------------------------------------------------------------- programmes (两病)
+
+
+def _programme_pay(case: Case, rules: RuleVersion, splits: Iterable[ItemSplit],
+                   programmes: frozenset[str], lines: list[str]) -> dict[str, Decimal]:
+    if not programmes:
+        return {}
+    share = rules["programme_share"]
+    caps = rules["programme_caps"]
+    cap = next((amount for combo, amount in caps.value if combo == programmes), None)
+    if cap is None:
+        raise RulesError(case.region, "programme_caps", f"没有 {sorted(programmes)} 组合的限额")
+    used = sum((case.usage.programme(p) for p in programmes), ZERO)
+    left = max(ZERO, cap - used)
+    names = "、".join(PROGRAMME_NAMES[p] for p in PROGRAMMES if p in programmes)
+    result: dict[str, Decimal] = {}
+    for name in PROGRAMMES:
+        base = sum((s.in_scope for s in splits if s.route == f"programme:{name}"), ZERO)
+        if name not in programmes or base == ZERO:
+            continue
+        raw = round_fen(base * share.value, STEP_FUND)
+        paid = min(raw, left)
+        left -= paid
+        result[name] = paid
+        text = (f"两病门诊用药（{PROGRAMME_NAMES[name]}）：不设起付线，{fmt(base)} × {percent(share.value)} = {fmt(raw)}"
+                f"（{share.cite()}）；年度限额 {fmt(cap)}（已备案：{names}），本年已支付 {fmt(used)}")
+        if paid < raw:
+            text += f"，按限额剩余支付 {fmt(paid)}（{caps.cite()}）"
+        lines.append(text)
+        used += paid
+    return result
+
+
+# --------------------------------------------------------------------------- published figures
+
+
+class _Figures:
+    """Resolves values that reference a published figure, naming what is missing."""
+
+    def __init__(self, case: Case, rules: RuleVersion, lines: list[str]) -> None:
+        self.case = case
+        self.rules = rules
+        self.lines = lines
+
+    def amount(self, value: Decimal | Published, param: Resolved, meaning: str) -> Decimal:
+        return self._resolve(value, param, meaning, "CNY")
+
+    def ratio(self, value: Decimal | Published, param: Resolved, meaning: str) -> Decimal:
+        # A ratio table is resolved whole (the framework checks all rows); the
+        # ratio line of the explanation names the one row used.
+        return self._resolve(value, param, meaning, "ratio", explain=False)
+
+    def _resolve(self, value: Decimal | Published, param: Resolved, meaning: str, unit: str,
+                 explain: bool = True) -> Decimal:
+        if not isinstance(value, Published):
+            return value
+        figure = self.rules.published[value.name]
+        year = str(self.case.date.year + value.year_offset)
+        field = f"published.{value.name}.{year}"
+        number = self.case.published.get(value.name, {}).get(year)
+        if number is None:
+            raise MissingPublishedFigure(field, f"{figure.meaning}，{year} 年；用于{meaning}", figure.reference.cite())
+        if figure.unit == "CNY" and number != number.quantize(Decimal("0.01")):
+            raise InputError(field, str(number), "金额最多两位小数（到分）")
+        if figure.unit == "ratio" and number > 1:
+            raise InputError(field, str(number), "比例须在 0 到 1 之间")
+        if value.times is None:
+            if explain:
+                self.lines.append(f"公布数值：{figure.meaning}（{year} 年）{_show(number, unit)}，用于{meaning}（{figure.reference.cite()}）")
+            return number
+        result = round_fen(number * value.times, STEP_CAP)
+        self.lines.append(f"公布数值：{figure.meaning}（{year} 年）{fmt(number)} × {percent(value.times)} = {fmt(result)}，"
+                          f"即{meaning}（{figure.reference.cite()}）")
+        return result
+
+
+def _show(number: Decimal, unit: str) -> str:
+    return percent(number) if unit == "ratio" else fmt(number)

@@ -1,0 +1,1 @@
+"""Persistence: the rule files on disk (and, later, the local SQLite database)."""

@@ -1,0 +1,22 @@
+#!/bin/sh
+# Install the Debian packages the app and its tests need, if any are missing.
+# Runs as root (CI) or through sudo; does nothing when everything is present.
+set -eu
+
+PACKAGES="python3 python3-venv"
+
+missing=""
+for pkg in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
+done
+# A Python that already has venv (pyenv, a developer's build) needs no Debian Python.
+if python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    missing=$(echo "$missing" | tr ' ' '\n' | grep -v -x -e python3 -e python3-venv | tr '\n' ' ' || true)
+fi
+missing=$(echo "$missing" | xargs)
+[ -z "$missing" ] && exit 0
+
+echo "Installing Debian packages: $missing"
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
