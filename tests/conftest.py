@@ -1,0 +1,13 @@
+"""Test set-up shared by the suite: the golden-case collector, and Qt offscreen."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from tests.golden_cases import collect_golden  # noqa: E402
+
+
+def pytest_collect_file(parent, file_path):
+    return collect_golden(parent, file_path)
