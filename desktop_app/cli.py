@@ -8,7 +8,9 @@ and exits 2; a broken rules file exits 3.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import os
 import sys
 from collections.abc import Sequence
 from decimal import Decimal
@@ -49,6 +51,66 @@ def cmd_quote(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _db(path: str):
+    from .store.db import connect
+
+    return connect(path)
+
+
+def cmd_checkout(args: argparse.Namespace) -> int:
+    from .services.checkout import confirm
+
+    _print_json(confirm(_db(args.db), read_json(args.case), args.operator))
+    return EXIT_OK
+
+
+def _password(args: argparse.Namespace) -> str:
+    password = os.environ.get("GONGJI_PASSWORD")
+    if password is None and sys.stdin.isatty():
+        password = getpass.getpass(f"主管 {args.operator} 的密码：")
+    if not password:
+        raise CommandError("需要主管密码：在终端输入，或由环境变量 GONGJI_PASSWORD 提供")
+    return password
+
+
+def cmd_refund(args: argparse.Namespace) -> int:
+    from .services.checkout import refund
+
+    _print_json(refund(_db(args.db), args.uuid, args.operator, _password(args)))
+    return EXIT_OK
+
+
+def cmd_usage(args: argparse.Namespace) -> int:
+    from .domain.money import fmt
+    from .services.checkout import find_member
+    from .store import journal
+
+    db = _db(args.db)
+    member = find_member(db.conn, {"psn_no": args.member}, "member")
+    usage = journal.usage(db.conn, member.psn_no, args.year)
+    _print_json({"psn_no": member.psn_no, "year": args.year, "deductible_paid": fmt(usage.deductible_paid),
+                 "pool_paid": fmt(usage.pool_paid),
+                 "programme_paid": {k: fmt(v) for k, v in usage.programme_paid.items()}})
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .services.verify import verify
+
+    problems = verify(_db(args.db).conn)
+    _print_json({"ok": not problems, "problems": problems})
+    for problem in problems:
+        print(f"verify: {problem}", file=sys.stderr)
+    return EXIT_OK if not problems else 1
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from .services.demo import generate
+
+    _print_json(generate(_db(args.db), args.members, args.seed, args.region))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="desktop-app", description="共济前台：职工医保门诊共济结算")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -56,6 +118,38 @@ def build_parser() -> argparse.ArgumentParser:
                            description="读取一个结算案例（JSON），按就诊日期有效的地区规则试算，输出结算 JSON。")
     quote.add_argument("case", metavar="CASE.json", help="案例文件；- 表示标准输入")
     quote.set_defaults(func=cmd_quote)
+
+    checkout = sub.add_parser("checkout", help="从本地数据库取参保人与本年累计，结算并写入（一次事务），输出 JSON",
+                              description="案例同 quote，但 member 为 {\"psn_no\": …} 或 {\"certno\": …}，items 为目录编码与数量；"
+                                          "可选 payment: {use_account, family_payer}，药店统筹结算须有 prescription。")
+    checkout.add_argument("--db", required=True, help="本地数据库文件")
+    checkout.add_argument("--operator", default=getpass.getuser(), help="收款员（默认当前系统用户）")
+    checkout.add_argument("case", metavar="CASE.json", help="案例文件；- 表示标准输入")
+    checkout.set_defaults(func=cmd_checkout)
+
+    refund = sub.add_parser("refund", help="退费（冲销一笔结算，需主管密码），输出 JSON",
+                            description="主管密码在终端输入，或由环境变量 GONGJI_PASSWORD 提供。")
+    refund.add_argument("--db", required=True)
+    refund.add_argument("--operator", required=True, help="授权退费的主管")
+    refund.add_argument("uuid", metavar="UUID", help="原结算的 UUID")
+    refund.set_defaults(func=cmd_refund)
+
+    usage = sub.add_parser("usage", help="参保人本年度累计（起付线、统筹、两病），输出 JSON")
+    usage.add_argument("--db", required=True)
+    usage.add_argument("--member", required=True, metavar="PSN_NO")
+    usage.add_argument("--year", required=True, type=int)
+    usage.set_defaults(func=cmd_usage)
+
+    verify = sub.add_parser("verify", help="校验数据库：完整性、累计=流水、支付拆分、退费、账户、审计链；全部通过才返回 0")
+    verify.add_argument("--db", required=True)
+    verify.set_defaults(func=cmd_verify)
+
+    demo = sub.add_parser("demo-data", help="生成演示数据库（机构、参保人与家庭、目录、一年结算）")
+    demo.add_argument("--db", required=True)
+    demo.add_argument("--members", required=True, type=int, metavar="N")
+    demo.add_argument("--seed", type=int, default=1, metavar="S")
+    demo.add_argument("--region", default="guangxi")
+    demo.set_defaults(func=cmd_demo_data)
     return parser
 
 

@@ -11,3 +11,6 @@ from tests.golden_cases import collect_golden  # noqa: E402
 
 def pytest_collect_file(parent, file_path):
     return collect_golden(parent, file_path)
+
+
+from tests.store_fixtures import templates  # noqa: E402,F401  (a session fixture: the demo template files)

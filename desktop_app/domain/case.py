@@ -119,7 +119,7 @@ def parse_case(data: object) -> Case:
     facility = _facility(obj["facility"])
     member = _member(obj["member"])
     usage = _usage(obj.get("usage"))
-    visit = _visit(obj.get("visit"))
+    visit = parse_visit(obj.get("visit"))
     published = _published(obj.get("published"))
     items = _items(obj["items"])
     return Case(region, date, facility, member, items, usage, visit, published)
@@ -243,7 +243,8 @@ def _usage(value: object) -> Usage:
     )
 
 
-def _visit(value: object) -> Visit:
+def parse_visit(value: object) -> Visit:
+    """The visit flags (emergency, referral); absent means neither."""
     if value is None:
         return Visit()
     obj = _mapping(value, "visit", _VISIT_KEYS)

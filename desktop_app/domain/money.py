@@ -74,6 +74,18 @@ def parse_ratio(value: object) -> Decimal:
     return result
 
 
+def to_fen(amount: Decimal) -> int:
+    """Whole fen as an integer (for storage); refuses a fraction of a fen."""
+    fen = amount * 100
+    if fen != fen.to_integral_value():
+        raise ValueError(f"{amount} is not a whole number of fen")
+    return int(fen)
+
+
+def from_fen(fen: int) -> Decimal:
+    return (Decimal(fen) / 100).quantize(FEN)
+
+
 def fmt(amount: Decimal) -> str:
     """Yuan with two decimals, as the national platform's interface writes it."""
     return str(amount.quantize(FEN))

@@ -1,0 +1,295 @@
+"""Checkout at the counter: find the member, quote from the cache, pay, confirm, refund.
+
+No Qt.  :func:`confirm` does all its work in one ``BEGIN IMMEDIATE`` transaction:
+the journal entry, the usage counters, the account movements, the prescription,
+the audit entry and the outbox row are written together or not at all.  The
+quote is recomputed inside that transaction, so two desks sharing a file cannot
+both spend the same cap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import uuid as uuidlib
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlite_utils
+
+from ..domain.case import Case, Facility, Member, parse_case, parse_visit
+from ..domain.errors import InputError
+from ..domain.identity import validate_certno
+from ..domain.member import MemberRecord, parse_prescription
+from ..domain.money import ZERO, fmt, parse_amount, to_fen
+from ..domain.settlement import Settlement
+from ..resources import rules_dir
+from ..store import audit, catalogue, config, journal, members, operators
+from ..store.db import transaction
+from ..store.rule_files import cached_region
+
+_CHECKOUT_KEYS = {"region", "date", "facility", "member", "visit", "items", "payment", "prescription"}
+
+
+@dataclass(frozen=True)
+class Payment:
+    own_account: Decimal
+    family_account: Decimal
+    family_payer: str | None
+    cash: Decimal
+    balance_after: Decimal
+    family_balance_after: Decimal | None
+
+
+@dataclass(frozen=True)
+class Quote:
+    member: MemberRecord
+    case: Case
+    settlement: Settlement
+    payment: Payment
+    prescription: object | None
+
+
+def now_iso() -> str:
+    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+# --------------------------------------------------------------------------- lookup
+
+
+def find_member(conn: sqlite3.Connection, ref: object, field: str = "member") -> MemberRecord:
+    """By ``{"psn_no": …}`` or ``{"certno": …}``; a clear error when not found."""
+    if not isinstance(ref, dict) or len(ref) != 1 or not ({"psn_no", "certno"} & set(ref)):
+        raise InputError(field, ref, "须为 {\"psn_no\": 人员编号} 或 {\"certno\": 身份证号}")
+    if "certno" in ref:
+        certno = validate_certno(ref["certno"], f"{field}.certno")
+        record = members.by_certno(conn, certno)
+        if record is None:
+            raise InputError(f"{field}.certno", ref["certno"], "本地缓存中没有该参保人；请联网查询或核对证件")
+        return record
+    psn_no = ref["psn_no"]
+    record = members.get(conn, psn_no) if isinstance(psn_no, str) else None
+    if record is None:
+        raise InputError(f"{field}.psn_no", psn_no, "本地缓存中没有该人员编号")
+    return record
+
+
+def lookup(conn: sqlite3.Connection, text: str, limit: int = 20) -> list[MemberRecord]:
+    """What the member box does with whatever was typed or scanned: ID number, psn_no, or a name."""
+    text = text.strip()
+    if not text:
+        return []
+    if len(text) == 18 and text[:17].isdigit():
+        record = members.by_certno(conn, validate_certno(text))
+        return [record] if record else []
+    if text.isdigit():
+        record = members.get(conn, text)
+        return [record] if record else []
+    return members.search_name(conn, text, limit)
+
+
+# --------------------------------------------------------------------------- quoting
+
+
+def _items(conn: sqlite3.Connection, raw: object) -> list[dict]:
+    """Catalogue lines -> engine items, each marked with what the account rules need."""
+    if not isinstance(raw, list) or not raw:
+        raise InputError("items", raw, "至少需要一个项目：[{\"code\": 目录编码, \"quantity\": 数量}]")
+    result = []
+    for i, line in enumerate(raw):
+        path = f"items[{i}]"
+        if not isinstance(line, dict) or "code" not in line or set(line) - {"code", "quantity", "unit_price"}:
+            raise InputError(path, line, "须为 {code, quantity, unit_price?}；名称、类别、比例由医保目录决定")
+        item = catalogue.get(conn, str(line["code"]))
+        if item is None:
+            raise InputError(f"{path}.code", line["code"], "医保目录中没有该项目（编码或条码）")
+        quantity = line.get("quantity", 1)
+        price = item.price if line.get("unit_price") is None else _amount(line["unit_price"], f"{path}.unit_price")
+        engine_item = {"code": item.code, "name": item.name, "category": item.category, "quantity": quantity,
+                       "unit_price": str(price), "programme": item.programme}
+        if item.category == "B":
+            engine_item["selfpay_ratio"] = str(item.selfpay_ratio)
+        if item.price_cap is not None:
+            engine_item["price_cap"] = str(item.price_cap)
+        result.append({**engine_item, "_account_payable": item.account_payable, "_kind": item.item_kind})
+    return result
+
+
+def _amount(value: object, field: str) -> Decimal:
+    from ..domain.money import MoneyError
+
+    try:
+        return parse_amount(value)
+    except MoneyError as exc:
+        raise InputError(field, value, exc.reason) from None
+
+
+def build_quote(conn: sqlite3.Connection, data: object, today: dt.date | None = None) -> Quote:
+    """Everything about a checkout except writing it."""
+    if not isinstance(data, dict):
+        raise InputError("case", data, "须为 JSON 对象")
+    unknown = set(data) - _CHECKOUT_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        raise InputError(key, data[key], f"未知字段；可用字段：{', '.join(sorted(_CHECKOUT_KEYS))}")
+    member = find_member(conn, data.get("member"))
+    region = data.get("region") or config.region(conn)
+    if member.region != region:
+        raise InputError("member", member.psn_no, f"参保人属于 {member.region}，本机按 {region} 结算；异地就医请走异地结算")
+    date_text = data.get("date") or (today or dt.date.today()).isoformat()
+    facility = data.get("facility") or _facility_dict(config.facility(conn))
+    lines = _items(conn, data.get("items"))
+    engine_items = [{k: v for k, v in line.items() if not k.startswith("_")} for line in lines]
+    probe = parse_case({"region": region, "date": date_text, "facility": facility,
+                        "member": {"status": member.status}, "items": engine_items})
+    usage = journal.usage(conn, member.psn_no, probe.date.year)
+    case = Case(
+        region=region, date=probe.date, facility=probe.facility,
+        member=Member(member.status, member.scheme, frozenset(member.programmes),
+                      members.inpatient_on(conn, member.psn_no, probe.date), member.designated_facility),
+        items=probe.items, usage=usage, visit=parse_visit(data.get("visit")),
+        published=config.published(conn, region),
+    )
+    rules = cached_region(region, str(rules_dir())).at(case.date)
+    from ..policy.engine import settle
+
+    settlement = settle(case, rules)
+    prescription = _prescription(case, rules, data.get("prescription"))
+    excluded_kinds = set(rules["account_excluded_item_kinds"].value)
+    never_account = sum((s.amount for s, line in zip(settlement.items, lines)
+                         if not line["_account_payable"] or line["_kind"] in excluded_kinds), ZERO)
+    payment = _pay(conn, member, settlement, never_account, data.get("payment"), rules)
+    return Quote(member, case, settlement, payment, prescription)
+
+
+def _facility_dict(facility: Facility) -> dict:
+    return {k: v for k, v in vars(facility).items() if v is not None}
+
+
+def _prescription(case: Case, rules, raw: object):
+    in_pooling = case.facility.kind in rules["pooling_facility_kinds"].value
+    if case.facility.kind == "pharmacy" and in_pooling:
+        return parse_prescription(raw, case.date)
+    return None if raw is None else parse_prescription(raw, case.date)
+
+
+def _pay(conn: sqlite3.Connection, member: MemberRecord, settlement: Settlement, never_account: Decimal,
+         raw: object, rules) -> Payment:
+    raw = raw or {}
+    if not isinstance(raw, dict) or set(raw) - {"use_account", "family_payer"}:
+        raise InputError("payment", raw, "须为 {use_account: true/false, family_payer: 人员编号}")
+    use_account = raw.get("use_account", True)
+    if not isinstance(use_account, bool):
+        raise InputError("payment.use_account", use_account, "须为 true 或 false")
+    payable = max(ZERO, settlement.member_share - never_account)
+    own = min(member.account_balance, payable) if use_account and member.scheme == "combined" else ZERO
+    family, family_after, payer = ZERO, None, raw.get("family_payer")
+    if payer is not None:
+        if payer == member.psn_no:
+            raise InputError("payment.family_payer", payer, "共济支付人不能是本人")
+        owner = members.get(conn, payer) if isinstance(payer, str) else None
+        if owner is None:
+            raise InputError("payment.family_payer", payer, "本地缓存中没有该人员编号")
+        relation = members.relation(conn, payer, member.psn_no)
+        allowed = rules["account_relations"]
+        if relation is None or relation not in allowed.value:
+            shown = {"spouse": "配偶", "child": "子女", "parent": "父母", "spouse_parent": "配偶父母"}.get(relation, "无登记的亲属关系")
+            raise InputError("payment.family_payer", payer,
+                             f"{owner.name} 与 {member.name} 的关系（{shown}）不在本地区家庭共济范围内（{allowed.cite()}）")
+        family = min(owner.account_balance, payable - own)
+        family_after = owner.account_balance - family
+    return Payment(own, family, payer, settlement.member_share - own - family, member.account_balance - own, family_after)
+
+
+def quote_dict(q: Quote) -> dict:
+    out = q.settlement.to_dict()
+    out.update({
+        "psn_no": q.member.psn_no,
+        "psn_name": q.member.name,
+        "acct_pay": fmt(q.payment.own_account),
+        "acct_mulaid_pay": fmt(q.payment.family_account),
+        "family_payer": q.payment.family_payer,
+        "psn_cash_pay": fmt(q.payment.cash),
+        "balc": fmt(q.payment.balance_after),
+        "family_balc": None if q.payment.family_balance_after is None else fmt(q.payment.family_balance_after),
+    })
+    return out
+
+
+# --------------------------------------------------------------------------- confirm and refund
+
+
+def device_id(conn: sqlite3.Connection) -> str:
+    value = config.get(conn, "device.id")
+    if value is None:
+        raise InputError("settings.device.id", None, "本机没有设备编号（数据库未初始化）")
+    return value
+
+
+def confirm(db: sqlite_utils.Database, data: object, operator: str, today: dt.date | None = None,
+            at: str | None = None) -> dict:
+    """Settle and commit; returns the settlement with its UUID and payment split."""
+    with transaction(db) as conn:
+        q = build_quote(conn, data, today)
+        created = at or now_iso()
+        out = quote_dict(q)
+        out.update({"uuid": str(uuidlib.uuid4()), "kind": "settlement", "created_at": created,
+                    "operator": operator, "device": device_id(conn), "offline": True})
+        s, p = q.settlement, q.payment
+        entry = journal.Entry(
+            uuid=out["uuid"], kind="settlement", original_uuid=None, psn_no=q.member.psn_no, year=q.case.date.year,
+            visit_date=q.case.date.isoformat(), region=q.case.region, facility_id=q.case.facility.id,
+            operator=operator, device=out["device"], created_at=created,
+            medfee_sumamt=to_fen(s.total), hifp_pay=to_fen(s.fund_total), acct_pay=to_fen(p.own_account),
+            acct_mulaid_pay=to_fen(p.family_account), family_payer=p.family_payer, psn_cash_pay=to_fen(p.cash),
+            deductible=to_fen(s.deductible_this_visit), pool=to_fen(s.fund_ordinary),
+            programme_hypertension=to_fen(s.fund_by_programme.get("hypertension", ZERO)),
+            programme_diabetes=to_fen(s.fund_by_programme.get("diabetes", ZERO)),
+            input_json=json.dumps(data, ensure_ascii=False, default=str),
+            output_json=json.dumps(out, ensure_ascii=False))
+        journal.record(conn, entry)
+        if q.prescription is not None:
+            rx = q.prescription
+            conn.execute("INSERT INTO prescriptions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (entry.uuid, rx.institution, rx.doctor, rx.issued.isoformat(), rx.number, rx.diagnosis, rx.valid_days))
+        audit.append(conn, created, operator, "settle", entry.uuid,
+                     {"psn_no": entry.psn_no, "medfee_sumamt": out["medfee_sumamt"], "hifp_pay": out["hifp_pay"],
+                      "acct_pay": out["acct_pay"], "acct_mulaid_pay": out["acct_mulaid_pay"], "psn_cash_pay": out["psn_cash_pay"]})
+    return out
+
+
+def refund(db: sqlite_utils.Database, uuid: str, operator: str, password: str) -> dict:
+    """The reversal of a settlement, authorised by a supervisor; at most one per original."""
+    with transaction(db) as conn:
+        operators.require_supervisor(conn, operator, password, "退费")
+        original = journal.get(conn, uuid)
+        if original is None:
+            raise InputError("uuid", uuid, "没有这笔结算")
+        if original.kind == "refund":
+            raise InputError("uuid", uuid, f"这是一笔退费记录（原结算 {original.original_uuid}），不能再退费")
+        existing = journal.refund_of(conn, uuid)
+        if existing:
+            raise InputError("uuid", uuid, f"这笔结算已于退费单 {existing} 退费，不能重复退费")
+        created = now_iso()
+        new_uuid = str(uuidlib.uuid4())
+        neg = {f: -getattr(original, f) for f in ("medfee_sumamt", "hifp_pay", "acct_pay", "acct_mulaid_pay",
+                                                  "psn_cash_pay", "deductible", "pool", "programme_hypertension",
+                                                  "programme_diabetes")}
+        source = journal.output(original)
+        out = {"uuid": new_uuid, "kind": "refund", "original_uuid": uuid, "created_at": created, "operator": operator,
+               "device": device_id(conn), "psn_no": original.psn_no, "psn_name": source.get("psn_name"),
+               "region": original.region, "date": original.visit_date, "offline": True,
+               **{k: fmt(Decimal(v) / 100) for k, v in neg.items()}, "family_payer": original.family_payer,
+               "items": source.get("items", [])}
+        entry = journal.Entry(uuid=new_uuid, kind="refund", original_uuid=uuid, psn_no=original.psn_no,
+                              year=original.year, visit_date=original.visit_date, region=original.region,
+                              facility_id=original.facility_id, operator=operator, device=out["device"],
+                              created_at=created, family_payer=original.family_payer,
+                              input_json=json.dumps({"refund_of": uuid}), output_json="", **neg)
+        balance = members.balance(conn, original.psn_no) + Decimal(original.acct_pay) / 100
+        out["balc"] = fmt(balance)
+        entry = journal.Entry(**{**vars(entry), "output_json": json.dumps(out, ensure_ascii=False)})
+        journal.record(conn, entry)
+        audit.append(conn, created, operator, "refund", new_uuid, {"original_uuid": uuid, "medfee_sumamt": out["medfee_sumamt"]})
+    return out

@@ -1,0 +1,64 @@
+"""`verify`: the database is intact and every derived figure equals the journal it comes from."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from ..store import audit
+from ..store.journal import COUNTERS
+
+
+def verify(conn: sqlite3.Connection) -> list[str]:
+    """Every problem found; an empty list means all checks hold."""
+    problems: list[str] = []
+    integrity = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+    if integrity != ["ok"]:
+        problems.extend(f"integrity_check: {line}" for line in integrity)
+    problems += _usage_matches_journal(conn)
+    problems += _splits_add_up(conn)
+    problems += _refunds(conn)
+    problems += _accounts_match_ledger(conn)
+    problems += [f"outbox: 结算 {u} 没有待同步记录" for (u,) in conn.execute(
+        "SELECT uuid FROM settlements WHERE uuid NOT IN (SELECT uuid FROM outbox)")]
+    problems += audit.verify_chain(conn)
+    return problems
+
+
+def _usage_matches_journal(conn: sqlite3.Connection) -> list[str]:
+    sums = ", ".join(f"sum({c})" for c in COUNTERS)
+    journal = {}
+    for psn_no, year, *amounts in conn.execute(f"SELECT psn_no, year, {sums} FROM settlements GROUP BY psn_no, year"):
+        for counter, amount in zip(COUNTERS, amounts):
+            if amount:
+                journal[(psn_no, year, counter)] = amount
+    table = {(p, y, c): a for p, y, c, a in conn.execute("SELECT psn_no, year, counter, amount FROM usage") if a}
+    problems = []
+    for key in sorted(set(journal) | set(table)):
+        if journal.get(key, 0) != table.get(key, 0):
+            problems.append(f"usage: {key[0]} {key[1]} {key[2]} 为 {table.get(key, 0)} 分，流水合计 {journal.get(key, 0)} 分")
+    return problems
+
+
+def _splits_add_up(conn: sqlite3.Connection) -> list[str]:
+    return [f"settlements: {u} 统筹+个账+共济+现金 ≠ 总额" for (u,) in conn.execute(
+        "SELECT uuid FROM settlements WHERE hifp_pay + acct_pay + acct_mulaid_pay + psn_cash_pay != medfee_sumamt")]
+
+
+def _refunds(conn: sqlite3.Connection) -> list[str]:
+    problems = [f"settlements: 原结算 {o} 有 {n} 笔退费" for o, n in conn.execute(
+        "SELECT original_uuid, count(*) FROM settlements WHERE original_uuid IS NOT NULL GROUP BY original_uuid HAVING count(*) > 1")]
+    problems += [f"settlements: 退费 {u} 指向的 {o} 不是一笔结算" for u, o in conn.execute(
+        "SELECT r.uuid, r.original_uuid FROM settlements r LEFT JOIN settlements s ON s.uuid = r.original_uuid "
+        "WHERE r.kind = 'refund' AND (s.uuid IS NULL OR s.kind != 'settlement')")]
+    problems += [f"settlements: 退费 {u} 金额与原结算不相反" for (u,) in conn.execute(
+        "SELECT r.uuid FROM settlements r JOIN settlements s ON s.uuid = r.original_uuid "
+        "WHERE r.medfee_sumamt != -s.medfee_sumamt OR r.hifp_pay != -s.hifp_pay OR r.acct_pay != -s.acct_pay "
+        "OR r.acct_mulaid_pay != -s.acct_mulaid_pay OR r.psn_cash_pay != -s.psn_cash_pay")]
+    return problems
+
+
+def _accounts_match_ledger(conn: sqlite3.Connection) -> list[str]:
+    return [f"account: {p} 余额 {b} 分，账户流水合计 {s} 分" for p, b, s in conn.execute(
+        "SELECT m.psn_no, m.account_balance, coalesce(sum(e.delta), 0) FROM members m "
+        "LEFT JOIN account_entries e ON e.psn_no = m.psn_no GROUP BY m.psn_no "
+        "HAVING m.account_balance != coalesce(sum(e.delta), 0)")]

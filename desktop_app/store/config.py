@@ -1,0 +1,48 @@
+"""Local settings (this desk's region and facility) and published figures per region and year."""
+
+from __future__ import annotations
+
+import sqlite3
+from decimal import Decimal
+
+from ..domain.case import Facility
+from ..domain.errors import InputError
+
+FACILITY_KEYS = ("facility.kind", "facility.level", "facility.grade", "facility.tier", "facility.id", "facility.name")
+
+
+def get(conn: sqlite3.Connection, key: str, default: str | None = None) -> str | None:
+    row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else default
+
+
+def put(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute("INSERT INTO settings VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+
+def region(conn: sqlite3.Connection) -> str:
+    value = get(conn, "region")
+    if value is None:
+        raise InputError("settings.region", None, "本机尚未设置所属统筹地区，请主管在设置中录入")
+    return value
+
+
+def facility(conn: sqlite3.Connection) -> Facility:
+    kind = get(conn, "facility.kind")
+    if kind is None:
+        raise InputError("settings.facility.kind", None, "本机尚未设置机构信息，请主管在设置中录入")
+    level = get(conn, "facility.level")
+    return Facility(kind=kind, level=int(level) if level else None, grade=get(conn, "facility.grade"),
+                    tier=get(conn, "facility.tier"), id=get(conn, "facility.id"))
+
+
+def published(conn: sqlite3.Connection, region_name: str) -> dict[str, dict[str, Decimal]]:
+    result: dict[str, dict[str, Decimal]] = {}
+    for name, year, value in conn.execute("SELECT name, year, value FROM published_figures WHERE region = ?", (region_name,)):
+        result.setdefault(name, {})[year] = Decimal(value)
+    return result
+
+
+def put_published(conn: sqlite3.Connection, region_name: str, name: str, year: str, value: Decimal) -> None:
+    conn.execute("INSERT INTO published_figures VALUES (?, ?, ?, ?) ON CONFLICT(region, name, year) "
+                 "DO UPDATE SET value = excluded.value", (region_name, name, year, str(value)))

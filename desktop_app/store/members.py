@@ -1,0 +1,100 @@
+"""Members, family links and inpatient episodes in the local cache."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from decimal import Decimal
+from functools import lru_cache
+
+from pypinyin import Style, lazy_pinyin
+
+from ..domain.member import MemberRecord
+from ..domain.money import from_fen
+
+COLUMNS = ("psn_no", "certno", "name", "sex", "birth_date", "insutype", "status", "status_since", "scheme",
+           "region", "civil_servant", "programmes", "designated_facility", "account_balance")
+
+
+@lru_cache(maxsize=8192)
+def _initial(char: str) -> str:
+    letters = lazy_pinyin(char, style=Style.FIRST_LETTER, errors="ignore")
+    return letters[0].lower() if letters else char.lower()
+
+
+def name_initials(name: str) -> str:
+    """Pinyin initials for search: 张伟 -> zw (a cashier types zw to find 张伟)."""
+    return "".join(_initial(c) for c in name if not c.isspace())
+
+
+def _record(row: sqlite3.Row | tuple) -> MemberRecord:
+    data = dict(zip(COLUMNS, row))
+    data["civil_servant"] = bool(data["civil_servant"])
+    data["programmes"] = tuple(json.loads(data["programmes"]))
+    data["account_balance"] = from_fen(data["account_balance"])
+    return MemberRecord(**data)
+
+
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM members"
+
+
+def get(conn: sqlite3.Connection, psn_no: str) -> MemberRecord | None:
+    row = conn.execute(f"{_SELECT} WHERE psn_no = ?", (psn_no,)).fetchone()
+    return _record(row) if row else None
+
+
+def by_certno(conn: sqlite3.Connection, certno: str) -> MemberRecord | None:
+    row = conn.execute(f"{_SELECT} WHERE certno = ?", (certno,)).fetchone()
+    return _record(row) if row else None
+
+
+def search_name(conn: sqlite3.Connection, text: str, limit: int = 20) -> list[MemberRecord]:
+    """Members whose name starts with ``text``, or whose pinyin initials start with it (``zw``)."""
+    text = text.strip()
+    if not text:
+        return []
+    column = "name_initials" if text.isascii() else "name"
+    key = text.lower() if text.isascii() else text
+    # A range on the index, not LIKE: LIKE cannot use a plain index for CJK prefixes.
+    rows = conn.execute(f"{_SELECT} WHERE {column} >= ? AND {column} < ? ORDER BY {column}, name, psn_no LIMIT ?",
+                        (key, key + "\U0010ffff", limit)).fetchall()
+    return [_record(r) for r in rows]
+
+
+def upsert(conn: sqlite3.Connection, record: MemberRecord, now: str) -> None:
+    from ..domain.money import to_fen
+
+    conn.execute(
+        f"INSERT INTO members ({', '.join(COLUMNS)}, name_initials, updated_at) VALUES ({', '.join('?' * (len(COLUMNS) + 2))}) "
+        "ON CONFLICT(psn_no) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:] if c != "account_balance")
+        + ", name_initials = excluded.name_initials, updated_at = excluded.updated_at",
+        (record.psn_no, record.certno, record.name, record.sex, record.birth_date, record.insutype, record.status,
+         record.status_since, record.scheme, record.region, int(record.civil_servant), json.dumps(list(record.programmes)),
+         record.designated_facility, to_fen(record.account_balance), name_initials(record.name), now),
+    )
+
+
+def inpatient_on(conn: sqlite3.Connection, psn_no: str, day: dt.date) -> bool:
+    iso = day.isoformat()
+    return conn.execute(
+        "SELECT 1 FROM inpatient_episodes WHERE psn_no = ? AND admitted <= ? AND (discharged IS NULL OR discharged >= ?)",
+        (psn_no, iso, iso)).fetchone() is not None
+
+
+def relation(conn: sqlite3.Connection, owner: str, relative: str) -> str | None:
+    """How ``relative`` is related to ``owner`` (whose account would pay), or None."""
+    row = conn.execute("SELECT relation FROM family_links WHERE owner_psn_no = ? AND relative_psn_no = ?",
+                       (owner, relative)).fetchone()
+    return row[0] if row else None
+
+
+def account_owners_for(conn: sqlite3.Connection, relative: str) -> list[tuple[MemberRecord, str]]:
+    """Family members whose accounts are linked to pay for ``relative``, with the relation."""
+    rows = conn.execute("SELECT owner_psn_no, relation FROM family_links WHERE relative_psn_no = ?", (relative,)).fetchall()
+    return [(get(conn, owner), rel) for owner, rel in rows]
+
+
+def balance(conn: sqlite3.Connection, psn_no: str) -> Decimal:
+    row = conn.execute("SELECT account_balance FROM members WHERE psn_no = ?", (psn_no,)).fetchone()
+    return from_fen(row[0])
