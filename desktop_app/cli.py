@@ -51,10 +51,28 @@ def cmd_quote(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _db(path: str):
+def default_db_path() -> Path:
+    """The app's own database, in the user's data folder (platformdirs)."""
+    from platformdirs import user_data_path
+
+    return user_data_path("gongji-front-desk", appauthor=False) / "front-desk.db"
+
+
+def _db(path: str | None):
+    """Open ``path``, or the default database, which the first run creates with demo data."""
+    from .services.demo import generate
     from .store.db import connect
 
-    return connect(path)
+    target = Path(path) if path else default_db_path()
+    fresh = not target.exists()
+    db = connect(target)
+    if fresh and path is None:
+        print(f"desktop-app: 首次运行，在 {target} 创建演示数据库", file=sys.stderr)
+        generate(db, DEFAULT_DEMO_MEMBERS)
+    return db
+
+
+DEFAULT_DEMO_MEMBERS = 2000
 
 
 def cmd_checkout(args: argparse.Namespace) -> int:
@@ -122,26 +140,26 @@ def build_parser() -> argparse.ArgumentParser:
     checkout = sub.add_parser("checkout", help="从本地数据库取参保人与本年累计，结算并写入（一次事务），输出 JSON",
                               description="案例同 quote，但 member 为 {\"psn_no\": …} 或 {\"certno\": …}，items 为目录编码与数量；"
                                           "可选 payment: {use_account, family_payer}，药店统筹结算须有 prescription。")
-    checkout.add_argument("--db", required=True, help="本地数据库文件")
+    checkout.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
     checkout.add_argument("--operator", default=getpass.getuser(), help="收款员（默认当前系统用户）")
     checkout.add_argument("case", metavar="CASE.json", help="案例文件；- 表示标准输入")
     checkout.set_defaults(func=cmd_checkout)
 
     refund = sub.add_parser("refund", help="退费（冲销一笔结算，需主管密码），输出 JSON",
                             description="主管密码在终端输入，或由环境变量 GONGJI_PASSWORD 提供。")
-    refund.add_argument("--db", required=True)
+    refund.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
     refund.add_argument("--operator", required=True, help="授权退费的主管")
     refund.add_argument("uuid", metavar="UUID", help="原结算的 UUID")
     refund.set_defaults(func=cmd_refund)
 
     usage = sub.add_parser("usage", help="参保人本年度累计（起付线、统筹、两病），输出 JSON")
-    usage.add_argument("--db", required=True)
+    usage.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
     usage.add_argument("--member", required=True, metavar="PSN_NO")
     usage.add_argument("--year", required=True, type=int)
     usage.set_defaults(func=cmd_usage)
 
     verify = sub.add_parser("verify", help="校验数据库：完整性、累计=流水、支付拆分、退费、账户、审计链；全部通过才返回 0")
-    verify.add_argument("--db", required=True)
+    verify.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
     verify.set_defaults(func=cmd_verify)
 
     demo = sub.add_parser("demo-data", help="生成演示数据库（机构、参保人与家庭、目录、一年结算）")
