@@ -1,0 +1,36 @@
+"""Changing this desk's settings and published figures: a supervisor's act, audited."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import sqlite_utils
+
+from ..domain.errors import InputError
+from ..store import audit, config, operators
+from ..store.db import transaction
+from .checkout import now_iso
+
+EDITABLE = {"region", *config.FACILITY_KEYS, "printer.name", "printer.layout"}
+
+
+def change(db: sqlite_utils.Database, operator: str, password: str, changes: dict[str, str]) -> None:
+    """Apply ``changes`` if ``operator`` is a supervisor; all or nothing, with an audit entry."""
+    with transaction(db) as conn:
+        operators.require_supervisor(conn, operator, password, "修改设置")
+        for key, value in changes.items():
+            if key not in EDITABLE:
+                raise InputError(f"settings.{key}", value, f"不可修改的设置；可修改：{', '.join(sorted(EDITABLE))}")
+            config.put(conn, key, str(value))
+        audit.append(conn, now_iso(), operator, "settings", ",".join(sorted(changes)), changes)
+
+
+def publish(db: sqlite_utils.Database, operator: str, password: str, region: str, name: str, year: str,
+            value: Decimal) -> None:
+    """Record a figure a document leaves to yearly publication (Yunfu's wage, Xi'an's figures)."""
+    with transaction(db) as conn:
+        operators.require_supervisor(conn, operator, password, "录入公布数值")
+        if value < 0:
+            raise InputError(f"published.{name}.{year}", str(value), "不能为负数")
+        config.put_published(conn, region, name, year, value)
+        audit.append(conn, now_iso(), operator, "publish", f"{region}/{name}/{year}", {"value": str(value)})
