@@ -175,7 +175,8 @@ def _date(value: object, path: str) -> dt.date:
     raise InputError(path, value, "须为日期 YYYY-MM-DD")
 
 
-def _amount(value: object, path: str) -> Decimal:
+def parse_amount_field(value: object, path: str) -> Decimal:
+    """An amount in yuan for the field ``path``; :class:`InputError` naming it if bad."""
     try:
         return parse_amount(value)
     except MoneyError as exc:
@@ -235,10 +236,10 @@ def _usage(value: object) -> Usage:
         raise InputError("usage.programme_paid", raw, "须为对象，如 {\"hypertension\": \"0.00\"}")
     for name, amount in raw.items():
         _choice(name, f"usage.programme_paid.{name}", PROGRAMMES)
-        programme_paid[name] = _amount(amount, f"usage.programme_paid.{name}")
+        programme_paid[name] = parse_amount_field(amount, f"usage.programme_paid.{name}")
     return Usage(
-        deductible_paid=_amount(obj.get("deductible_paid", "0"), "usage.deductible_paid"),
-        pool_paid=_amount(obj.get("pool_paid", "0"), "usage.pool_paid"),
+        deductible_paid=parse_amount_field(obj.get("deductible_paid", "0"), "usage.deductible_paid"),
+        pool_paid=parse_amount_field(obj.get("pool_paid", "0"), "usage.pool_paid"),
         programme_paid=programme_paid,
     )
 
@@ -284,9 +285,9 @@ def _item(value: object, path: str) -> Item:
     quantity = Decimal("1")
     if obj.get("quantity") is not None:
         quantity = _number(obj["quantity"], f"{path}.quantity", positive=True)
-    unit_price = _amount(obj["unit_price"], f"{path}.unit_price") if obj.get("unit_price") is not None else None
+    unit_price = parse_amount_field(obj["unit_price"], f"{path}.unit_price") if obj.get("unit_price") is not None else None
     if obj.get("amount") is not None:
-        amount = _amount(obj["amount"], f"{path}.amount")
+        amount = parse_amount_field(obj["amount"], f"{path}.amount")
         if unit_price is not None and quantity * unit_price != amount:
             raise InputError(f"{path}.amount", obj["amount"],
                              f"与 数量 × 单价 = {quantity * unit_price} 不符")
@@ -313,7 +314,7 @@ def _item(value: object, path: str) -> Item:
 
     price_cap = None
     if obj.get("price_cap") is not None:
-        price_cap = _amount(obj["price_cap"], f"{path}.price_cap")
+        price_cap = parse_amount_field(obj["price_cap"], f"{path}.price_cap")
         if price_cap * quantity != (price_cap * quantity).quantize(Decimal("0.01")):
             raise InputError(f"{path}.price_cap", obj["price_cap"], "限价 × 数量 不是整分金额")
     return Item(

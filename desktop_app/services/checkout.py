@@ -18,11 +18,11 @@ from decimal import Decimal
 
 import sqlite_utils
 
-from ..domain.case import Case, Facility, Member, parse_case, parse_visit
+from ..domain.case import Case, Facility, Member, parse_amount_field, parse_case, parse_visit
 from ..domain.errors import InputError
 from ..domain.identity import validate_certno
 from ..domain.member import MemberRecord, parse_prescription
-from ..domain.money import ZERO, fmt, parse_amount, to_fen
+from ..domain.money import ZERO, fmt, to_fen
 from ..domain.settlement import Settlement
 from ..resources import rules_dir
 from ..store import audit, catalogue, config, journal, members, operators
@@ -105,7 +105,7 @@ def _items(conn: sqlite3.Connection, raw: object) -> list[dict]:
         if item is None:
             raise InputError(f"{path}.code", line["code"], "医保目录中没有该项目（编码或条码）")
         quantity = line.get("quantity", 1)
-        price = item.price if line.get("unit_price") is None else _amount(line["unit_price"], f"{path}.unit_price")
+        price = item.price if line.get("unit_price") is None else parse_amount_field(line["unit_price"], f"{path}.unit_price")
         engine_item = {"code": item.code, "name": item.name, "category": item.category, "quantity": quantity,
                        "unit_price": str(price), "programme": item.programme}
         if item.category == "B":
@@ -114,15 +114,6 @@ def _items(conn: sqlite3.Connection, raw: object) -> list[dict]:
             engine_item["price_cap"] = str(item.price_cap)
         result.append({**engine_item, "_account_payable": item.account_payable, "_kind": item.item_kind})
     return result
-
-
-def _amount(value: object, field: str) -> Decimal:
-    from ..domain.money import MoneyError
-
-    try:
-        return parse_amount(value)
-    except MoneyError as exc:
-        raise InputError(field, value, exc.reason) from None
 
 
 def build_quote(conn: sqlite3.Connection, data: object, today: dt.date | None = None) -> Quote:
@@ -282,14 +273,13 @@ def refund(db: sqlite_utils.Database, uuid: str, operator: str, password: str) -
                "region": original.region, "date": original.visit_date, "offline": True,
                **{k: fmt(Decimal(v) / 100) for k, v in neg.items()}, "family_payer": original.family_payer,
                "items": source.get("items", [])}
+        out["balc"] = fmt(members.balance(conn, original.psn_no) + Decimal(original.acct_pay) / 100)
         entry = journal.Entry(uuid=new_uuid, kind="refund", original_uuid=uuid, psn_no=original.psn_no,
                               year=original.year, visit_date=original.visit_date, region=original.region,
                               facility_id=original.facility_id, operator=operator, device=out["device"],
                               created_at=created, family_payer=original.family_payer,
-                              input_json=json.dumps({"refund_of": uuid}), output_json="", **neg)
-        balance = members.balance(conn, original.psn_no) + Decimal(original.acct_pay) / 100
-        out["balc"] = fmt(balance)
-        entry = journal.Entry(**{**vars(entry), "output_json": json.dumps(out, ensure_ascii=False)})
+                              input_json=json.dumps({"refund_of": uuid}),
+                              output_json=json.dumps(out, ensure_ascii=False), **neg)
         journal.record(conn, entry)
         audit.append(conn, created, operator, "refund", new_uuid, {"original_uuid": uuid, "medfee_sumamt": out["medfee_sumamt"]})
     return out

@@ -13,7 +13,7 @@ import sqlite3
 from dataclasses import asdict, dataclass
 
 from ..domain.case import Usage
-from ..domain.money import ZERO, from_fen
+from ..domain.money import from_fen
 
 COUNTERS = ("deductible", "pool", "programme_hypertension", "programme_diabetes")
 
@@ -101,7 +101,3 @@ def refund_of(conn: sqlite3.Connection, uuid: str) -> str | None:
 
 def output(entry: Entry) -> dict:
     return json.loads(entry.output_json)
-
-
-def zero_usage() -> Usage:
-    return Usage(ZERO, ZERO, {"hypertension": ZERO, "diabetes": ZERO})
