@@ -122,6 +122,47 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if not problems else 1
 
 
+def cmd_catalogue_import(args: argparse.Namespace) -> int:
+    from .services.settings import import_catalogue
+
+    db = _db(args.db)
+    count = import_catalogue(db, args.operator, _password(args), Path(args.csv))
+    _print_json({"imported": count, "file": args.csv})
+    return EXIT_OK
+
+
+def _pairs(texts: list[str], option: str) -> dict[str, str]:
+    pairs = {}
+    for text in texts:
+        key, sep, value = text.partition("=")
+        if not sep or not key:
+            raise CommandError(f"{option} {text!r}：应写成 键=值")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    from .domain.case import parse_amount_field
+    from .services import settings
+
+    db = _db(args.db)
+    changes = _pairs(args.set or [], "--set")
+    figures = _pairs(args.publish or [], "--publish")
+    if changes or figures:
+        if not args.operator:
+            raise CommandError("修改设置需要 --operator（主管）")
+        password = _password(args)
+        if changes:
+            settings.change(db, args.operator, password, changes)
+        for key, value in figures.items():
+            parts = key.split("/")
+            if len(parts) != 3:
+                raise CommandError(f"--publish {key!r}：应写成 地区/名称/年份=数值")
+            settings.publish(db, args.operator, password, *parts, parse_amount_field(value, f"published.{key}"))
+    _print_json(settings.show(db.conn))
+    return EXIT_OK
+
+
 def cmd_demo_data(args: argparse.Namespace) -> int:
     from .services.demo import generate
 
@@ -161,6 +202,23 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="校验数据库：完整性、累计=流水、支付拆分、退费、账户、审计链；全部通过才返回 0")
     verify.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
     verify.set_defaults(func=cmd_verify)
+
+    cat = sub.add_parser("catalogue-import", help="从 CSV 导入医保目录（需主管密码；任一行有误则不写入）",
+                         description="CSV 为 UTF-8，表头：code,name,category,selfpay_ratio,price,price_cap,unit,"
+                                     "programme,item_kind,account_payable,barcode。主管密码在终端输入或由 GONGJI_PASSWORD 提供。")
+    cat.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
+    cat.add_argument("--operator", required=True, help="导入目录的主管")
+    cat.add_argument("csv", metavar="FILE.csv")
+    cat.set_defaults(func=cmd_catalogue_import)
+
+    conf = sub.add_parser("settings", help="查看本机设置与公布数值；--set / --publish 修改（需主管密码）",
+                          description="例：settings --operator admin --set facility.level=2 "
+                                      "--publish yunfu/avg_wage/2022=90000")
+    conf.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
+    conf.add_argument("--operator", help="修改时的主管")
+    conf.add_argument("--set", action="append", metavar="KEY=VALUE")
+    conf.add_argument("--publish", action="append", metavar="REGION/NAME/YEAR=VALUE")
+    conf.set_defaults(func=cmd_settings)
 
     demo = sub.add_parser("demo-data", help="生成演示数据库（机构、参保人与家庭、目录、一年结算）")
     demo.add_argument("--db", required=True)

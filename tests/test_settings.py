@@ -48,3 +48,79 @@ def test_publish_a_figure(db):
     assert config.published(db.conn, "yunfu") == {"avg_wage": {"2022": Decimal("90000.00")}}
     with pytest.raises(AuthError):
         settings.publish(db, "shouyin", "123456", "yunfu", "avg_wage", "2023", Decimal("1"))
+
+
+HEADER = "code,name,category,selfpay_ratio,price,price_cap,unit,programme,item_kind,account_payable,barcode\n"
+
+
+def catalogue_rows(db):
+    return db.conn.execute("SELECT count(*) FROM catalogue").fetchone()[0]
+
+
+def test_catalogue_import_adds_items_with_an_audit_entry(db, tmp_path):
+    from desktop_app.store import catalogue
+
+    csv = tmp_path / "目录.csv"
+    csv.write_text(HEADER + "T001,测试片 0.5g*24片,B,0.10,12.50,,盒,,drug,1,6901234567890\n"
+                   "T002,体检套餐,C,1,200,,次,,wellness,1,\n", encoding="utf-8-sig")
+    n, a = catalogue_rows(db), audit_rows(db)
+    assert settings.import_catalogue(db, "admin", "admin123", csv) == 2
+    assert catalogue_rows(db) == n + 2 and audit_rows(db) == a + 1
+    item = catalogue.get(db.conn, "6901234567890")
+    assert (item.code, item.category, item.selfpay_ratio, item.price) == ("T001", "B", Decimal("0.10"), Decimal("12.50"))
+    assert catalogue.get(db.conn, "T002").account_payable is False  # wellness: never from the account
+    assert verify(db.conn) == []
+
+
+@pytest.mark.parametrize("row, field", [
+    ("T003,坏价格,A,0,-1,,盒,,drug,1,", "catalogue.csv 第 3 行"),
+    ("T003,坏类别,D,0,1,,盒,,drug,1,", "catalogue.csv 第 3 行 category"),
+    ("T003,坏两病,A,0,1,,盒,gout,drug,1,", "catalogue.csv 第 3 行 programme"),
+    (",无编码,A,0,1,,盒,,drug,1,", "catalogue.csv 第 3 行 code"),
+])
+def test_a_bad_catalogue_row_names_its_line_and_writes_nothing(db, tmp_path, row, field):
+    csv = tmp_path / "c.csv"
+    csv.write_text(HEADER + "T001,好的,A,0,1,,盒,,drug,1,\n" + row + "\n", encoding="utf-8")
+    n, a = catalogue_rows(db), audit_rows(db)
+    with pytest.raises(InputError) as info:
+        settings.import_catalogue(db, "admin", "admin123", csv)
+    assert info.value.field == field
+    assert (catalogue_rows(db), audit_rows(db)) == (n, a)
+
+
+def test_catalogue_import_needs_a_supervisor_and_a_header(db, tmp_path):
+    csv = tmp_path / "c.csv"
+    csv.write_text(HEADER + "T001,好的,A,0,1,,盒,,drug,1,\n", encoding="utf-8")
+    n = catalogue_rows(db)
+    with pytest.raises(AuthError):
+        settings.import_catalogue(db, "shouyin", "123456", csv)
+    csv.write_text("编码,名称\nT001,好的\n", encoding="gbk")
+    with pytest.raises(InputError, match="UTF-8"):
+        settings.import_catalogue(db, "admin", "admin123", csv)
+    csv.write_text("编码,名称\nT001,好的\n", encoding="utf-8")
+    with pytest.raises(InputError, match="缺少列 code"):
+        settings.import_catalogue(db, "admin", "admin123", csv)
+    assert catalogue_rows(db) == n
+
+
+def test_settings_and_catalogue_import_from_the_command_line(db, tmp_path, monkeypatch, capsys):
+    import json
+
+    from desktop_app.cli import main
+
+    path = tmp_path / "desk.db"
+    db.conn.close()
+    csv = tmp_path / "c.csv"
+    csv.write_text(HEADER + "T001,好的,A,0,1,,盒,,drug,1,\n", encoding="utf-8")
+    monkeypatch.setenv("GONGJI_PASSWORD", "admin123")
+    assert main(["catalogue-import", "--db", str(path), "--operator", "admin", str(csv)]) == 0
+    assert json.loads(capsys.readouterr().out)["imported"] == 1
+    assert main(["settings", "--db", str(path), "--operator", "admin", "--set", "facility.level=2",
+                 "--publish", "yunfu/avg_wage/2022=90000"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["settings"]["facility.level"] == "2"
+    assert shown["published_figures"]["yunfu"]["avg_wage"]["2022"] == "90000.00"
+    assert main(["settings", "--db", str(path), "--operator", "admin", "--publish", "yunfu/avg_wage/2023=-5"]) == 2
+    assert "published.yunfu/avg_wage/2023" in capsys.readouterr().err
+    monkeypatch.setenv("GONGJI_PASSWORD", "123456")
+    assert main(["settings", "--db", str(path), "--operator", "shouyin", "--set", "facility.level=3"]) == 2

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import sqlite_utils
 
 from ..domain.errors import InputError
-from ..store import audit, config, operators
+from ..store import audit, catalogue, config, operators
 from ..store.db import transaction
 from .checkout import now_iso
 
@@ -34,3 +35,23 @@ def publish(db: sqlite_utils.Database, operator: str, password: str, region: str
             raise InputError(f"published.{name}.{year}", str(value), "不能为负数")
         config.put_published(conn, region, name, year, value)
         audit.append(conn, now_iso(), operator, "publish", f"{region}/{name}/{year}", {"value": str(value)})
+
+
+def import_catalogue(db: sqlite_utils.Database, operator: str, password: str, path: Path) -> int:
+    """Import a catalogue CSV: every row parsed first, then one transaction, audited; a bad row writes nothing."""
+    items = catalogue.read_csv(path)
+    with transaction(db) as conn:
+        operators.require_supervisor(conn, operator, password, "导入医保目录")
+        count = catalogue.import_items(conn, items)
+        audit.append(conn, now_iso(), operator, "catalogue-import", path.name, {"items": count})
+    return count
+
+
+def show(conn) -> dict[str, object]:
+    """This desk's settings and published figures, for display."""
+    values = {key: value for key, value in conn.execute("SELECT key, value FROM settings ORDER BY key")}
+    figures: dict[str, dict[str, dict[str, str]]] = {}
+    for region, name, year, value in conn.execute(
+            "SELECT region, name, year, value FROM published_figures ORDER BY region, name, year"):
+        figures.setdefault(region, {}).setdefault(name, {})[year] = value
+    return {"settings": values, "published_figures": figures}

@@ -94,10 +94,21 @@ def _missing(where: str, name: str) -> str:
     raise InputError(f"{where} {name}", None, "必填")
 
 
-def import_csv(conn: sqlite3.Connection, path: Path) -> int:
-    """Parse every row first, then write: a bad row names its line and nothing is written."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        items = [parse_row(row, i + 2) for i, row in enumerate(csv.DictReader(handle))]
+def read_csv(path: Path) -> list[CatalogueItem]:
+    """Parse every row of a catalogue CSV (UTF-8, with or without BOM); a bad row names its line."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in ("code", "name", "category", "price") if c not in (reader.fieldnames or [])]
+            if missing:
+                raise InputError(f"{path.name} 表头", ",".join(reader.fieldnames or []), f"缺少列 {', '.join(missing)}")
+            return [parse_row(row, i + 2) for i, row in enumerate(reader)]
+    except UnicodeDecodeError:
+        raise InputError(path.name, None, "不是 UTF-8 编码的 CSV，请另存为 UTF-8") from None
+
+
+def import_items(conn: sqlite3.Connection, items: list[CatalogueItem]) -> int:
+    """Write already-parsed items (inside the caller's transaction)."""
     for item in items:
         upsert(conn, item)
     return len(items)
