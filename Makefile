@@ -29,6 +29,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_store.py
+	$(BIN)/python benchmarks/bench_receipt.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

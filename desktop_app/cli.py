@@ -122,6 +122,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if not problems else 1
 
 
+def cmd_receipt(args: argparse.Namespace) -> int:
+    from .services import receipts
+
+    out = receipts.write(_db(args.db).conn, args.uuid, args.layout, Path(args.out),
+                         copy_note="补打" if args.reprint else None)
+    _print_json({"uuid": args.uuid, "layout": args.layout, "out": str(out), "bytes": out.stat().st_size})
+    return EXIT_OK
+
+
 def cmd_catalogue_import(args: argparse.Namespace) -> int:
     from .services.settings import import_catalogue
 
@@ -202,6 +211,16 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="校验数据库：完整性、累计=流水、支付拆分、退费、账户、审计链；全部通过才返回 0")
     verify.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
     verify.set_defaults(func=cmd_verify)
+
+    receipt = sub.add_parser("receipt", help="把一笔结算或退费打成 PDF 小票（80 毫米卷纸）或 A5 结算单",
+                             description="票面有机构、结算号、收款员、参保人（证件号只显示前 6 后 4 位）、项目、"
+                                         "统筹 / 账户 / 共济 / 现金、本年累计，以及结算号二维码。")
+    receipt.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
+    receipt.add_argument("--layout", choices=("roll", "a5"), default="roll", help="roll：80 毫米卷纸；a5：A5 结算单")
+    receipt.add_argument("--out", required=True, metavar="FILE.pdf")
+    receipt.add_argument("--reprint", action="store_true", help="补打：票面注明【补打】")
+    receipt.add_argument("uuid", metavar="UUID")
+    receipt.set_defaults(func=cmd_receipt)
 
     cat = sub.add_parser("catalogue-import", help="从 CSV 导入医保目录（需主管密码；任一行有误则不写入）",
                          description="CSV 为 UTF-8，表头：code,name,category,selfpay_ratio,price,price_cap,unit,"

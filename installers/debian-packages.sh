@@ -3,7 +3,9 @@
 # Runs as root (CI) or through sudo; does nothing when everything is present.
 set -eu
 
-PACKAGES="python3 python3-venv"
+# poppler-utils: pdftoppm for looking at receipts; fonts-wqy-microhei: Chinese on screen;
+# xvfb, xauth, libxcb-*: a real window for screenshots (offscreen Qt needs none of them).
+PACKAGES="python3 python3-venv poppler-utils fonts-wqy-microhei xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3"
 
 missing=""
 for pkg in $PACKAGES; do

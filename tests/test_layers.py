@@ -56,6 +56,15 @@ def test_core_has_no_qt_and_no_io(layer):
                 assert root not in IO_MODULES, f"{path.relative_to(PACKAGE)} imports {name}"
 
 
+def test_receipts_render_plain_data_only():
+    """The renderer sees a Receipt, never the database: it imports the domain and resources, nothing else of ours."""
+    for path in (PACKAGE / "receipts").rglob("*.py"):
+        for name in imports(path):
+            target = layer_of(name, "receipts")
+            assert target in (None, "receipts", "domain", "resources"), f"{path.name} imports {name}"
+            assert name.split(".")[0] not in ("sqlite3", "sqlite_utils"), f"{path.name} imports {name}"
+
+
 def test_no_qt_outside_ui():
     for path in PACKAGE.rglob("*.py"):
         if "ui" in path.relative_to(PACKAGE).parts:

@@ -21,6 +21,8 @@ class ItemSplit:
     self_pay_first: Decimal  # 先行自付: category B x selfpay_ratio
     in_scope: Decimal  # 符合政策范围
     route: str  # "ordinary", "programme:<name>", or "none" (no pooling for this item)
+    quantity: Decimal = Decimal("1")
+    unit_price: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,8 @@ class Settlement:
                     "code": s.code,
                     "name": s.name,
                     "category": s.category,
+                    "cnt": str(s.quantity),
+                    "pric": None if s.unit_price is None else fmt(s.unit_price),
                     "det_item_fee_sumamt": fmt(s.amount),
                     "fulamt_ownpay_amt": fmt(s.fully_self_paid),
                     "preselfpay_amt": fmt(s.self_pay_first),

@@ -114,12 +114,14 @@ def _split(item: Item, rules: RuleVersion, route: str) -> ItemSplit:
     if item.price_cap is not None:
         above_cap = max(ZERO, item.amount - item.price_cap * item.quantity)
     if item.category in scope["out_of_scope"]:
-        return ItemSplit(item.code, item.name, item.category, item.amount, item.amount, ZERO, ZERO, NONE)
+        return ItemSplit(item.code, item.name, item.category, item.amount, item.amount, ZERO, ZERO, NONE,
+                         item.quantity, item.unit_price)
     base = item.amount - above_cap
     first = ZERO
     if item.category in scope["selfpay_first"]:
         first = round_fen(base * item.selfpay_ratio, STEP_ITEM_SELFPAY)
-    return ItemSplit(item.code, item.name, item.category, item.amount, above_cap, first, base - first, route)
+    return ItemSplit(item.code, item.name, item.category, item.amount, above_cap, first, base - first, route,
+                     item.quantity, item.unit_price)
 
 
 def _route(item: Item, programmes: frozenset[str], ordinary_open: bool) -> str:

@@ -274,6 +274,7 @@ def refund(db: sqlite_utils.Database, uuid: str, operator: str, password: str) -
                **{k: fmt(Decimal(v) / 100) for k, v in neg.items()}, "family_payer": original.family_payer,
                "items": source.get("items", [])}
         out["balc"] = fmt(members.balance(conn, original.psn_no) + Decimal(original.acct_pay) / 100)
+        out.update(_usage_after_refund(conn, original, source.get("annual_cap")))
         entry = journal.Entry(uuid=new_uuid, kind="refund", original_uuid=uuid, psn_no=original.psn_no,
                               year=original.year, visit_date=original.visit_date, region=original.region,
                               facility_id=original.facility_id, operator=operator, device=out["device"],
@@ -283,3 +284,20 @@ def refund(db: sqlite_utils.Database, uuid: str, operator: str, password: str) -
         journal.record(conn, entry)
         audit.append(conn, created, operator, "refund", new_uuid, {"original_uuid": uuid, "medfee_sumamt": out["medfee_sumamt"]})
     return out
+
+
+def _usage_after_refund(conn: sqlite3.Connection, original: journal.Entry, annual_cap: str | None) -> dict:
+    """The member's year after the reversal, so the refund slip can print it (and reprint it later)."""
+    now = journal.usage(conn, original.psn_no, original.year)
+    pool_after = now.pool_paid - Decimal(original.pool) / 100
+    return {
+        "annual_cap": annual_cap,
+        "cap_left": None if annual_cap is None else fmt(max(ZERO, Decimal(annual_cap) - pool_after)),
+        "usage_after": {
+            "deductible_paid": fmt(now.deductible_paid - Decimal(original.deductible) / 100),
+            "pool_paid": fmt(pool_after),
+            "programme_paid": {
+                name: fmt(paid - Decimal(getattr(original, f"programme_{name}")) / 100)
+                for name, paid in now.programme_paid.items()},
+        },
+    }
