@@ -1,5 +1,5 @@
 # 共济前台 — the two commands of the README:
-#   make run    sets up (once) and runs the app on its embedded default
+#   make run    sets up (once) and opens the window on the embedded default (demo database)
 #   make test   sets up (once) and runs the whole test suite
 # Set-up: Debian packages the app and tests need (installers/debian-packages.sh),
 # then a virtual environment in .venv with the project installed from pyproject.toml.
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml installers/debian-packages.sh
 	touch $@
 
 run: $(STAMP)
-	$(BIN)/desktop-app quote resources/examples/guangxi-visit.json
+	$(BIN)/desktop-app window
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

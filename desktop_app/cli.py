@@ -131,6 +131,12 @@ def cmd_receipt(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_window(args: argparse.Namespace) -> int:
+    from .ui.app import main as window_main
+
+    return window_main(["--db", args.db] if args.db else [])
+
+
 def cmd_catalogue_import(args: argparse.Namespace) -> int:
     from .services.settings import import_catalogue
 
@@ -211,6 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="校验数据库：完整性、累计=流水、支付拆分、退费、账户、审计链；全部通过才返回 0")
     verify.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
     verify.set_defaults(func=cmd_verify)
+
+    window = sub.add_parser("window", help="打开收款窗口（首次运行自动创建演示数据库；演示账号 shouyin / 123456）")
+    window.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
+    window.set_defaults(func=cmd_window)
 
     receipt = sub.add_parser("receipt", help="把一笔结算或退费打成 PDF 小票（80 毫米卷纸）或 A5 结算单",
                              description="票面有机构、结算号、收款员、参保人（证件号只显示前 6 后 4 位）、项目、"

@@ -250,7 +250,7 @@ def confirm(db: sqlite_utils.Database, data: object, operator: str, today: dt.da
     return out
 
 
-def refund(db: sqlite_utils.Database, uuid: str, operator: str, password: str) -> dict:
+def refund(db: sqlite_utils.Database, uuid: str, operator: str, password: str, at: str | None = None) -> dict:
     """The reversal of a settlement, authorised by a supervisor; at most one per original."""
     with transaction(db) as conn:
         operators.require_supervisor(conn, operator, password, "退费")
@@ -262,7 +262,7 @@ def refund(db: sqlite_utils.Database, uuid: str, operator: str, password: str) -
         existing = journal.refund_of(conn, uuid)
         if existing:
             raise InputError("uuid", uuid, f"这笔结算已于退费单 {existing} 退费，不能重复退费")
-        created = now_iso()
+        created = at or now_iso()
         new_uuid = str(uuidlib.uuid4())
         neg = {f: -getattr(original, f) for f in ("medfee_sumamt", "hifp_pay", "acct_pay", "acct_mulaid_pay",
                                                   "psn_cash_pay", "deductible", "pool", "programme_hypertension",

@@ -32,8 +32,8 @@ def facility(conn: sqlite3.Connection) -> Facility:
     if kind is None:
         raise InputError("settings.facility.kind", None, "本机尚未设置机构信息，请主管在设置中录入")
     level = get(conn, "facility.level")
-    return Facility(kind=kind, level=int(level) if level else None, grade=get(conn, "facility.grade"),
-                    tier=get(conn, "facility.tier"), id=get(conn, "facility.id"))
+    return Facility(kind=kind, level=int(level) if level else None, grade=get(conn, "facility.grade") or None,
+                    tier=get(conn, "facility.tier") or None, id=get(conn, "facility.id") or None)
 
 
 def published(conn: sqlite3.Connection, region_name: str) -> dict[str, dict[str, Decimal]]:

@@ -1,0 +1,112 @@
+"""The visit being built at the counter, before it is confirmed: plain Python, so the window stays thin.
+
+A :class:`Cart` turns what the cashier entered into the same case a
+``checkout`` JSON file holds, and parses the item box's text ("3*XA00101").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from ..domain.errors import InputError
+from ..domain.money import ZERO
+
+VISIT_KINDS = {"ordinary": "普通门诊", "programme": "两病门诊", "emergency": "急诊", "referral": "转诊"}
+
+
+@dataclass
+class CartLine:
+    code: str
+    name: str
+    category: str
+    unit_price: Decimal
+    quantity: Decimal = Decimal("1")
+
+    @property
+    def amount(self) -> Decimal:
+        return (self.unit_price * self.quantity).quantize(Decimal("0.01"))
+
+
+@dataclass
+class Cart:
+    psn_no: str | None = None
+    lines: list[CartLine] = field(default_factory=list)
+    visit_kind: str = "ordinary"
+    use_account: bool = True
+    family_payer: str | None = None
+    prescription: dict | None = None
+
+    def add(self, line: CartLine) -> CartLine:
+        """Add an item; scanning the same item again adds to its quantity."""
+        for existing in self.lines:
+            if existing.code == line.code and existing.unit_price == line.unit_price:
+                existing.quantity += line.quantity
+                return existing
+        self.lines.append(line)
+        return line
+
+    def case(self, today: dt.date | None = None) -> dict:
+        """The checkout case (as ``desktop-app checkout`` reads it)."""
+        data: dict = {
+            "member": {"psn_no": self.psn_no},
+            "items": [{"code": line.code, "quantity": str(line.quantity)} for line in self.lines],
+            "payment": {"use_account": self.use_account},
+        }
+        if today is not None:
+            data["date"] = today.isoformat()
+        if self.family_payer:
+            data["payment"]["family_payer"] = self.family_payer
+        if self.visit_kind in ("emergency", "referral"):
+            data["visit"] = {self.visit_kind: True}
+        if self.prescription is not None:
+            data["prescription"] = self.prescription
+        return data
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.psn_no and self.lines)
+
+
+def parse_entry(text: str) -> tuple[Decimal, str]:
+    """What the item box holds: ``code``, ``3*code`` or ``code*3`` -> (quantity, code or name)."""
+    text = text.strip()
+    if "*" not in text:
+        return Decimal("1"), text
+    left, _, right = text.partition("*")
+    left, right = left.strip(), right.strip()
+    number, what = (left, right) if _is_number(left) else (right, left)
+    try:
+        quantity = Decimal(number)
+    except InvalidOperation:
+        raise InputError("数量", number, "须为数字，例如 3*XA00101") from None
+    if quantity <= ZERO or quantity != quantity.quantize(Decimal("0.001")):
+        raise InputError("数量", number, "须为正数，最多三位小数")
+    if not what:
+        raise InputError("项目", text, "缺少目录编码、条码或名称")
+    return quantity, what
+
+
+def _is_number(text: str) -> bool:
+    try:
+        Decimal(text)
+    except InvalidOperation:
+        return False
+    return True
+
+
+def change_due(cash: Decimal, tendered_text: str) -> Decimal | None:
+    """Change for the cash the member hands over; None when nothing was typed (exact money)."""
+    text = tendered_text.strip()
+    if not text:
+        return None
+    try:
+        tendered = Decimal(text)
+    except InvalidOperation:
+        raise InputError("实收现金", text, "须为金额，例如 100 或 100.50") from None
+    if tendered != tendered.quantize(Decimal("0.01")) or tendered < 0:
+        raise InputError("实收现金", text, "须为非负金额，最多两位小数")
+    if tendered < cash:
+        raise InputError("实收现金", text, f"少于应收现金 {cash}")
+    return tendered - cash

@@ -1,0 +1,68 @@
+"""Start the window: the bundled font, the database (created with demo data on first run), login, then the desk."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QDialog, QProgressDialog
+
+from .backend import Backend
+from .common import message_of, setup_app
+from .dialogs import LoginDialog
+from .main_window import MainWindow
+
+
+def prepare_database(backend: Backend, fresh: bool, members: int) -> None:
+    """First run: make the demo database in the worker while a progress dialog shows (the window never freezes)."""
+    if not fresh:
+        return
+    from ..services.demo import generate
+
+    progress = QProgressDialog("首次运行：正在创建演示数据库……", None, 0, 0)
+    progress.setWindowTitle("共济前台")
+    progress.setWindowModality(Qt.ApplicationModal)
+    progress.show()
+    errors = []
+    backend.submit(lambda db: generate(db, members), lambda _: progress.close(),
+                   lambda exc: (errors.append(exc), progress.close()))
+    while progress.isVisible():
+        QApplication.processEvents()
+        backend.wait(50)
+    if errors:
+        raise errors[0]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="desktop-app window", description="共济前台收款窗口")
+    parser.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
+    args = parser.parse_args(argv)
+    from ..cli import DEFAULT_DEMO_MEMBERS, default_db_path
+
+    path = Path(args.db) if args.db else default_db_path()
+    fresh = not path.exists() and args.db is None
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("共济前台")
+    setup_app(app)
+    backend = Backend(path)
+    try:
+        prepare_database(backend, fresh, DEFAULT_DEMO_MEMBERS)
+    except Exception as exc:  # noqa: BLE001
+        print(f"desktop-app window: {message_of(exc)}", file=sys.stderr)
+        return 2
+    login = LoginDialog(backend)
+    if login.exec() != QDialog.Accepted:
+        backend.close()
+        return 0
+    window = MainWindow(backend, login.operator)
+    window.show()
+    code = app.exec()
+    backend.close()
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

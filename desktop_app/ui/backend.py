@@ -1,0 +1,84 @@
+"""Database work off the UI thread, Anki-style: ``submit(fn, on_ok, on_err)``.
+
+One worker thread owns the SQLite connection and runs tasks in order, so the
+window never waits on the disk (or, later, the network) and two tasks never
+use the connection at once.  Results come back to the UI thread through a
+queued signal and are handed to the callbacks there.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from ..store.db import connect
+
+
+class _Relay(QObject):
+    finished = Signal(object, object, bool)  # callback, result or exception, ok
+
+
+class _Task(QRunnable):
+    def __init__(self, backend: "Backend", fn: Callable, on_ok: Callable | None, on_err: Callable | None) -> None:
+        super().__init__()
+        self.backend, self.fn, self.on_ok, self.on_err = backend, fn, on_ok, on_err
+
+    def run(self) -> None:  # in the worker thread
+        try:
+            result = self.fn(self.backend.database())
+        except Exception as exc:  # noqa: BLE001 - every failure goes back to the UI, which says why
+            exc.trace = traceback.format_exc()
+            self.backend.relay.finished.emit(self.on_err, exc, False)
+        else:
+            self.backend.relay.finished.emit(self.on_ok, result, True)
+
+
+class Backend(QObject):
+    """The window's only way to the database."""
+
+    busy = Signal(int)  # tasks queued or running
+    failed = Signal(object)  # an exception nobody asked to handle
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self._db = None
+        self._pending = 0
+        self.pool = QThreadPool()
+        self.pool.setMaxThreadCount(1)
+        self.pool.setExpiryTimeout(-1)  # keep the one thread (and its connection) alive
+        self.relay = _Relay()
+        self.relay.finished.connect(self._deliver)
+
+    def database(self):
+        """The connection, opened in (and only used from) the worker thread."""
+        if self._db is None:
+            self._db = connect(self.path)
+        return self._db
+
+    def submit(self, fn: Callable, on_ok: Callable | None = None, on_err: Callable | None = None) -> None:
+        """Run ``fn(db)`` in the worker; then ``on_ok(result)`` or ``on_err(exception)`` in the UI thread."""
+        self._pending += 1
+        self.busy.emit(self._pending)
+        self.pool.start(_Task(self, fn, on_ok, on_err))
+
+    def _deliver(self, callback, value, ok: bool) -> None:
+        self._pending -= 1
+        self.busy.emit(self._pending)
+        if callback is not None:
+            callback(value)
+        elif not ok:
+            self.failed.emit(value)
+
+    def wait(self, msecs: int = 30000) -> bool:
+        return self.pool.waitForDone(msecs)
+
+    def close(self) -> None:
+        self.pool.waitForDone(30000)
+        if self._db is not None:
+            self.submit(lambda db: db.conn.close())
+            self.pool.waitForDone(30000)
+            self._db = None

@@ -1,0 +1,158 @@
+"""The member panel: look up by ID number, psn_no or name (live), then show who and this year's usage."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QVBoxLayout
+
+from ..domain.identity import mask_certno
+from ..services.checkout import lookup
+from ..services.counter import MemberCard, member_card
+from .backend import Backend
+from .common import MessageLine, message_of, yuan
+
+
+class MemberPanel(QGroupBox):
+    chosen = Signal(object)  # MemberCard
+    cleared = Signal()
+
+    def __init__(self, backend: Backend, today: dt.date) -> None:
+        super().__init__("参保人  [F1]")
+        self.backend, self.today, self.card = backend, today, None
+        self._seq = 0
+        self.lookup = QLineEdit(placeholderText="身份证号 / 人员编号 / 姓名或拼音首字母；扫码后回车")
+        self.lookup.setObjectName("member_lookup")
+        self.results = QListWidget()
+        self.results.setObjectName("member_results")
+        self.results.setMaximumHeight(150)
+        self.results.hide()
+        self.message = MessageLine()
+        self.timer = QTimer(self, singleShot=True, interval=250)
+        self.timer.timeout.connect(lambda: self.search(pick=False))
+        self.lookup.textEdited.connect(lambda _: self.timer.start())
+        self.lookup.returnPressed.connect(lambda: self.search(pick=True))
+        self.results.itemActivated.connect(self._activated)
+        self.lookup.installEventFilter(self)
+
+        self.fields = {key: QLabel() for key in ("name", "certno", "age", "insurance", "status", "programmes",
+                                                 "designated", "balance", "family", "deductible", "pool")}
+        for label in self.fields.values():
+            label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+            label.setWordWrap(True)
+        self.fields["name"].setStyleSheet("font-size: 16pt; font-weight: bold;")
+        self.cap_bar = QProgressBar()
+        self.cap_bar.setObjectName("cap_bar")
+        self.cap_bar.setTextVisible(False)
+        self.cap_bar.setMaximumHeight(10)
+        self.cap_text = QLabel()
+        self.cap_text.setObjectName("cap_text")
+        form = QFormLayout()
+        for key, title in (("name", "姓名"), ("certno", "证件号"), ("age", "年龄 / 性别"), ("insurance", "险种"),
+                           ("status", "人员类别"), ("programmes", "两病登记"), ("designated", "定点机构"),
+                           ("balance", "账户余额"), ("family", "共济账户"), ("deductible", "起付线已累计"),
+                           ("pool", "统筹已支付")):
+            form.addRow(title, self.fields[key])
+        form.addRow("年度限额", self.cap_text)
+        form.addRow("", self.cap_bar)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.lookup)
+        layout.addWidget(self.results)
+        layout.addWidget(self.message)
+        layout.addLayout(form)
+        layout.addStretch(1)
+
+    # ---------------------------------------------------------------- lookup
+
+    def eventFilter(self, obj, event):  # noqa: N802 - Qt's name
+        if obj is self.lookup and event.type() == event.Type.KeyPress and event.key() == Qt.Key_Down and self.results.count():
+            self.results.setFocus()
+            self.results.setCurrentRow(0)
+            return True
+        return super().eventFilter(obj, event)
+
+    def search(self, pick: bool) -> None:
+        self.timer.stop()
+        text = self.lookup.text().strip()
+        if not text:
+            self.results.clear()
+            self.results.hide()
+            return
+        if pick and self.results.isVisible() and self.results.currentItem() is not None and self.results.count() > 1:
+            self._activated(self.results.currentItem())
+            return
+        self._seq += 1
+        seq = self._seq
+        self.backend.submit(lambda db: lookup(db.conn, text), lambda found: self._found(seq, found, pick),
+                            lambda exc: self._failed(seq, exc))
+
+    def _found(self, seq: int, found: list, pick: bool) -> None:
+        if seq != self._seq:
+            return  # a newer search is on its way
+        self.message.clear()
+        self.results.clear()
+        for record in found:
+            item = QListWidgetItem(f"{record.name}  {mask_certno(record.certno)}  {record.psn_no}")
+            item.setData(Qt.UserRole, record.psn_no)
+            self.results.addItem(item)
+        self.results.setVisible(bool(found))
+        if found:
+            self.results.setCurrentRow(0)
+        if not found:
+            self.message.error(f"没有找到“{self.lookup.text().strip()}”：请核对证件号、人员编号或姓名")
+        elif pick and len(found) == 1:
+            self.choose(found[0].psn_no)
+        elif pick:
+            self.results.setFocus()
+
+    def _failed(self, seq: int, exc: BaseException) -> None:
+        if seq == self._seq:
+            self.results.hide()
+            self.message.error(message_of(exc))
+
+    def _activated(self, item: QListWidgetItem) -> None:
+        self.choose(item.data(Qt.UserRole))
+
+    def choose(self, psn_no: str) -> None:
+        self.backend.submit(lambda db: member_card(db.conn, psn_no, self.today), self.show_card,
+                            lambda exc: self.message.error(message_of(exc)))
+
+    def show_card(self, card: MemberCard) -> None:
+        self.card = card
+        self.results.hide()
+        self.message.clear()
+        f = self.fields
+        f["name"].setText(card.name)
+        f["certno"].setText(card.masked_certno)
+        f["age"].setText(f"{card.age} 岁 / {card.sex}")
+        f["insurance"].setText("职工基本医疗保险" if card.insutype == "310" else card.insutype)
+        f["status"].setText(f"{card.status}  {card.scheme}")
+        f["programmes"].setText("、".join(card.programmes) or "无")
+        f["designated"].setText(card.designated_facility or "未选定")
+        f["balance"].setText(yuan(card.balance))
+        f["family"].setText("；".join(f"{p.name}（{p.relation}，余额 {yuan(p.balance)}）" + ("" if p.allowed else " 本地区不可共济")
+                                     for p in card.family) or "无")
+        f["deductible"].setText(yuan(card.deductible_paid))
+        f["pool"].setText(yuan(card.pool_paid))
+        if card.annual_cap:
+            self.cap_bar.setRange(0, int(card.annual_cap * 100))
+            self.cap_bar.setValue(int(min(card.pool_paid, card.annual_cap) * 100))
+            self.cap_text.setText(f"{yuan(card.annual_cap)}，剩余 {yuan(card.cap_left)}")
+        else:
+            self.cap_bar.setRange(0, 1)
+            self.cap_bar.setValue(0)
+            self.cap_text.setText("本机构不适用普通门诊统筹" if card.annual_cap is None else "0.00")
+        self.chosen.emit(card)
+
+    def reset(self) -> None:
+        self.card = None
+        self.lookup.clear()
+        self.results.clear()
+        self.results.hide()
+        self.message.clear()
+        for label in self.fields.values():
+            label.clear()
+        self.cap_bar.reset()
+        self.cap_text.clear()
+        self.cleared.emit()

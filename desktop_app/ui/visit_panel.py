@@ -1,0 +1,234 @@
+"""The visit panel: visit kind, items by code, barcode or name, quantities; the 外配处方 form at a pharmacy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLineEdit,
+                               QListWidget, QListWidgetItem, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout)
+
+from ..domain.errors import InputError
+from ..services.cart import VISIT_KINDS, Cart, CartLine, parse_entry
+from ..store import catalogue
+from .backend import Backend
+from .common import MessageLine, message_of, yuan
+
+COLUMNS = ("编码", "名称", "类别", "数量", "单价", "金额")
+CATEGORY = {"A": "甲", "B": "乙", "C": "丙"}
+
+
+def find_items(conn, text: str) -> tuple[bool, list]:
+    """(exact, items): an exact code or barcode hit, else name-prefix matches."""
+    item = catalogue.get(conn, text)
+    if item is not None:
+        return True, [item]
+    return False, catalogue.search(conn, text, 30)
+
+
+class VisitPanel(QGroupBox):
+    changed = Signal()
+
+    def __init__(self, backend: Backend, cart: Cart) -> None:
+        super().__init__("就诊与项目  [F2]")
+        self.backend, self.cart = backend, cart
+        self._seq = 0
+        self._pending_quantity = Decimal("1")
+        self.kind = QComboBox()
+        self.kind.setObjectName("visit_kind")
+        for key, name in VISIT_KINDS.items():
+            self.kind.addItem(name, key)
+        self.kind.currentIndexChanged.connect(self._kind_changed)
+        self.entry = QLineEdit(placeholderText="目录编码 / 条码 / 名称，回车加入；3*编码 表示数量 3")
+        self.entry.setObjectName("item_entry")
+        self.entry.returnPressed.connect(lambda: self.search(add=True))
+        self.entry.textEdited.connect(lambda _: self.timer.start())
+        self.entry.installEventFilter(self)
+        self.timer = QTimer(self, singleShot=True, interval=250)
+        self.timer.timeout.connect(lambda: self.search(add=False))
+        self.suggestions = QListWidget()
+        self.suggestions.setObjectName("item_suggestions")
+        self.suggestions.setMaximumHeight(160)
+        self.suggestions.hide()
+        self.suggestions.itemActivated.connect(self._picked)
+        self.message = MessageLine()
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setObjectName("items")
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.Stretch)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.AnyKeyPressed | QAbstractItemView.DoubleClicked)
+        self.table.itemChanged.connect(self._cell_changed)
+        self.table.installEventFilter(self)
+        top = QHBoxLayout()
+        top.addWidget(self.kind)
+        top.addWidget(self.entry, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.suggestions)
+        layout.addWidget(self.message)
+        layout.addWidget(self.table, 1)
+
+    def eventFilter(self, obj, event):  # noqa: N802
+        if event.type() == event.Type.KeyPress:
+            if obj is self.entry and event.key() == Qt.Key_Down and self.suggestions.isVisible():
+                self.suggestions.setFocus()
+                self.suggestions.setCurrentRow(0)
+                return True
+            if obj is self.table and event.key() == Qt.Key_Delete:
+                self.remove_selected()
+                return True
+        return super().eventFilter(obj, event)
+
+    def _kind_changed(self) -> None:
+        self.cart.visit_kind = self.kind.currentData()
+        self.changed.emit()
+
+    # ---------------------------------------------------------------- entry
+
+    def search(self, add: bool) -> None:
+        self.timer.stop()
+        try:
+            quantity, text = parse_entry(self.entry.text())
+        except InputError as exc:
+            self.message.error(str(exc))
+            return
+        if not text:
+            self.suggestions.hide()
+            return
+        if add and self.suggestions.isVisible() and self.suggestions.currentItem() and not text.isascii():
+            self._picked(self.suggestions.currentItem())
+            return
+        self._pending_quantity = quantity
+        self._seq += 1
+        seq = self._seq
+        self.backend.submit(lambda db: find_items(db.conn, text), lambda r: self._found(seq, r, add),
+                            lambda exc: self.message.error(message_of(exc)))
+
+    def _found(self, seq: int, result: tuple[bool, list], add: bool) -> None:
+        if seq != self._seq:
+            return
+        exact, items = result
+        self.message.clear()
+        if add and (exact or len(items) == 1):
+            self.add(items[0], self._pending_quantity)
+            return
+        self.suggestions.clear()
+        for item in items:
+            row = QListWidgetItem(f"{item.code}  {item.name}  {CATEGORY[item.category]}  {yuan(item.price)}/{item.unit}")
+            row.setData(Qt.UserRole, item)
+            self.suggestions.addItem(row)
+        self.suggestions.setVisible(bool(items))
+        if items:
+            self.suggestions.setCurrentRow(0)
+            if add:
+                self.suggestions.setFocus()
+        elif add:
+            self.message.error(f"医保目录中没有“{self.entry.text().strip()}”（编码、条码或名称）")
+
+    def _picked(self, row: QListWidgetItem) -> None:
+        self.add(row.data(Qt.UserRole), self._pending_quantity)
+
+    def add(self, item, quantity: Decimal) -> None:
+        self.cart.add(CartLine(item.code, item.name, item.category, item.price, quantity))
+        self.entry.clear()
+        self.suggestions.hide()
+        self.entry.setFocus()
+        self.refresh()
+        self.changed.emit()
+
+    # ---------------------------------------------------------------- table
+
+    def refresh(self) -> None:
+        self.table.blockSignals(True)
+        self.table.setRowCount(len(self.cart.lines))
+        for r, line in enumerate(self.cart.lines):
+            values = (line.code, line.name, CATEGORY.get(line.category, line.category), f"{line.quantity.normalize():f}",
+                      yuan(line.unit_price), yuan(line.amount))
+            for c, value in enumerate(values):
+                cell = QTableWidgetItem(value)
+                if c != 3:
+                    cell.setFlags(cell.flags() & ~Qt.ItemIsEditable)
+                if c >= 3:
+                    cell.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                self.table.setItem(r, c, cell)
+        self.table.blockSignals(False)
+
+    def _cell_changed(self, cell: QTableWidgetItem) -> None:
+        line = self.cart.lines[cell.row()]
+        try:
+            quantity = Decimal(cell.text().strip())
+            if quantity <= 0:
+                raise InvalidOperation
+        except InvalidOperation:
+            self.message.error(f"数量：“{cell.text()}”不是正数，已恢复为 {line.quantity.normalize():f}")
+        else:
+            line.quantity = quantity
+            self.message.clear()
+        self.refresh()
+        self.changed.emit()
+
+    def remove_selected(self) -> None:
+        rows = sorted({i.row() for i in self.table.selectedIndexes()}, reverse=True)
+        for r in rows:
+            del self.cart.lines[r]
+        self.refresh()
+        self.changed.emit()
+
+    def reset(self) -> None:
+        self.entry.clear()
+        self.suggestions.hide()
+        self.message.clear()
+        self.kind.setCurrentIndex(0)
+        self.refresh()
+
+
+class PrescriptionPanel(QGroupBox):
+    """外配处方: required before a pharmacy sale under pooling."""
+
+    changed = Signal()
+    FIELDS = (("institution", "开具机构"), ("doctor", "开具医师"), ("number", "处方号"), ("diagnosis", "诊断"))
+
+    def __init__(self, today: dt.date) -> None:
+        super().__init__("外配处方  [F9]")
+        self.today = today
+        self.edits = {}
+        form = QFormLayout(self)
+        for key, title in self.FIELDS:
+            edit = QLineEdit()
+            edit.setObjectName(f"rx_{key}")
+            edit.editingFinished.connect(self.changed.emit)
+            self.edits[key] = edit
+            form.addRow(title, edit)
+        self.issued = QLineEdit(today.isoformat())
+        self.issued.setObjectName("rx_issued")
+        self.issued.setInputMask("0000-00-00")
+        self.issued.editingFinished.connect(self.changed.emit)
+        form.addRow("开具日期", self.issued)
+        self.valid_days = QSpinBox(minimum=1, maximum=3, value=1, suffix=" 天")
+        self.valid_days.setObjectName("rx_valid_days")
+        self.valid_days.valueChanged.connect(lambda _: self.changed.emit())
+        form.addRow("有效期", self.valid_days)
+        for edit in [*self.edits.values(), self.issued]:
+            edit.returnPressed.connect(self.focusNextChild)
+
+    def filled(self) -> bool:
+        """Anything typed: an empty form means no prescription (refused where one is required)."""
+        return self.isVisible() and any(e.text().strip() for e in self.edits.values())
+
+    def first(self) -> QLineEdit:
+        return self.edits["institution"]
+
+    def data(self) -> dict:
+        return {**{k: e.text().strip() for k, e in self.edits.items()}, "issued": self.issued.text().strip(),
+                "valid_days": self.valid_days.value()}
+
+    def reset(self) -> None:
+        for edit in self.edits.values():
+            edit.clear()
+        self.issued.setText(self.today.isoformat())
+        self.valid_days.setValue(1)
