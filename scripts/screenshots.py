@@ -2,7 +2,7 @@
 
 Run under a virtual screen:  xvfb-run -s "-screen 0 1366x768x24" .venv/bin/python scripts/screenshots.py OUT_DIR
 (or with QT_QPA_PLATFORM=offscreen).  Makes a demo database in OUT_DIR, drives a checkout with
-the keyboard, and saves main.png, explanation.png, history.png, dayend.png, settings.png, pharmacy.png,
+the keyboard, and saves login.png, main.png, explanation.png, history.png, dayend.png, settings.png, pharmacy.png,
 preview.png.
 """
 
@@ -51,6 +51,11 @@ def main(out: Path) -> None:
     app = QApplication([])
     setup_app(app)
     backend = Backend(path)
+    login = dialogs.LoginDialog(backend)
+    login.show()
+    app.processEvents()
+    login.grab().save(str(out / "login.png"))
+    login.close()
     window = MainWindow(backend, "shouyin")
     window_ref[0] = window
     window.show()

@@ -44,6 +44,7 @@ class LoginDialog(FormDialog):
         super().__init__(parent)
         self.backend, self.operator, self.role = backend, None, None
         self.setWindowTitle("共济前台 — 操作员登录")
+        self.setMinimumWidth(380)
         self.name = QLineEdit(objectName="login_name")
         self.password = QLineEdit(objectName="login_password", echoMode=QLineEdit.Password)
         self.message = MessageLine()
@@ -255,6 +256,9 @@ class DayEndDialog(QDialog):
         self.setWindowTitle(f"日结  {day.isoformat()}")
         self.resize(900, 560)
         grid = QGridLayout()
+        grid.setHorizontalSpacing(18)
+        for column in (1, 3, 5):
+            grid.setColumnMinimumWidth(column, 120)
         self.labels = {}
         for i, (key, title) in enumerate(self.FIELDS):
             label = QLabel("…", objectName=f"dayend_{key}")

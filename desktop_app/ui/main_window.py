@@ -239,7 +239,7 @@ class MainWindow(QMainWindow):
 
             change = f"，找零 {yuan(Decimal(tendered) - Decimal(out['psn_cash_pay']))}"
         self.message.ok(f"结算成功：{out['psn_name']} 统筹 {out['hifp_pay']}，个人账户 {out['acct_pay']}，"
-                        f"共济 {out['acct_mulaid_pay']}，现金 {out['psn_cash_pay']}{change}。结算号 {out['uuid']}")
+                        f"共济 {out['acct_mulaid_pay']}，现金 {out['psn_cash_pay']}{change}。结算号 {out['uuid'][:8]}")
         self.print_receipt(path)
         self.settled.emit(out)
         self.reset(keep_message=True)
@@ -271,7 +271,8 @@ class MainWindow(QMainWindow):
         """Send to the remembered printer; with none set, the PDF is kept and its place shown."""
         name = self.state.get("printer", "")
         if not name:
-            self.message.ok(f"{self.message.text()}\n小票已保存：{path}（未设置打印机，可在设置 F8 中选择）")
+            self.message.ok(f"{self.message.text()}　小票已存为 PDF（未设置打印机）")
+            self.message.setToolTip(str(path))
             return
         try:
             printing.print_pdf(path, printing.printer_named(name))
