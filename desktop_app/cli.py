@@ -137,6 +137,65 @@ def cmd_window(args: argparse.Namespace) -> int:
     return window_main(["--db", args.db] if args.db else [])
 
 
+def cmd_hub(args: argparse.Namespace) -> int:
+    from .hub import store
+
+    if args.action == "serve":
+        from .hub.app import serve
+
+        serve(args.db, args.host, args.port)
+        return EXIT_OK
+    engine = store.engine_for(args.db)
+    if args.action == "register-desk":
+        if not (args.desk and args.facility and args.region):
+            raise CommandError("register-desk 需要 --desk、--facility、--region（以及 --kind 等机构属性）")
+        facility = {k: v for k, v in (("kind", args.kind), ("level", args.level), ("grade", args.grade),
+                                      ("tier", args.tier), ("id", args.facility)) if v is not None}
+        token = store.register_desk(engine, args.desk, args.facility, args.region, facility)
+        _print_json({"desk_id": args.desk, "token": token, "note": "令牌只显示这一次，请在收款台设置中录入"})
+    elif args.action == "import":
+        if not args.source:
+            raise CommandError("import 需要 --from 本地数据库文件")
+        counts = store.import_desk_database(engine, args.source)
+        from .resources import rules_dir
+        from .store.rule_files import region_digest, region_names
+
+        for region in region_names(rules_dir()):
+            store.put_rules_digest(engine, region, region_digest(region), region)
+        _print_json(counts)
+    elif args.action == "check":
+        problems = store.check(engine)
+        _print_json({"ok": not problems, "problems": problems, "clawbacks": store.clawbacks(engine)})
+        return EXIT_OK if not problems else 1
+    return EXIT_OK
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from .services.sync import sync
+
+    db = _db(args.db)
+    report = sync(db, args.hub, args.token or _token(db))
+    _print_json(report.as_dict())
+    for warning in report.warnings:
+        print(f"sync: {warning}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _token(db) -> str:
+    token = os.environ.get("GONGJI_HUB_TOKEN")
+    if not token:
+        raise CommandError("需要收款台令牌：--token 或环境变量 GONGJI_HUB_TOKEN")
+    return token
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from .services.sync import reconcile
+
+    result = reconcile(_db(args.db), args.hub, args.token or _token(None), args.day)
+    _print_json(result)
+    return EXIT_OK if result["ok"] else 1
+
+
 def cmd_catalogue_import(args: argparse.Namespace) -> int:
     from .services.settings import import_catalogue
 
@@ -231,6 +290,35 @@ def build_parser() -> argparse.ArgumentParser:
     receipt.add_argument("--reprint", action="store_true", help="补打：票面注明【补打】")
     receipt.add_argument("uuid", metavar="UUID")
     receipt.set_defaults(func=cmd_receipt)
+
+    hub = sub.add_parser("hub", help="医保中心服务：serve 启动（默认）、register-desk 登记收款台、import 导入参保人、check 校验",
+                         description="--db 为 SQLite 文件或 postgresql://用户@主机:端口/库。")
+    hub.add_argument("action", nargs="?", default="serve", choices=("serve", "register-desk", "import", "check"))
+    hub.add_argument("--db", required=True, metavar="URL")
+    hub.add_argument("--host", default="127.0.0.1")
+    hub.add_argument("--port", type=int, default=8700)
+    hub.add_argument("--desk", help="register-desk：收款台编号")
+    hub.add_argument("--facility", help="register-desk：机构编码")
+    hub.add_argument("--region", help="register-desk：统筹地区")
+    hub.add_argument("--kind", help="register-desk：机构类别（hospital、pharmacy …）")
+    hub.add_argument("--level", type=int)
+    hub.add_argument("--grade")
+    hub.add_argument("--tier")
+    hub.add_argument("--from", dest="source", metavar="DESK.db", help="import：从本地格式数据库导入")
+    hub.set_defaults(func=cmd_hub)
+
+    sync_cmd = sub.add_parser("sync", help="与医保中心同步：上传待传结算，下载参保人、目录、年度累计变更")
+    sync_cmd.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
+    sync_cmd.add_argument("--hub", required=True, metavar="URL")
+    sync_cmd.add_argument("--token", help="收款台令牌（或环境变量 GONGJI_HUB_TOKEN）")
+    sync_cmd.set_defaults(func=cmd_sync)
+
+    rec = sub.add_parser("reconcile", help="对账：本机某日已上传结算的笔数与金额，和中心逐项比对")
+    rec.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
+    rec.add_argument("--hub", required=True, metavar="URL")
+    rec.add_argument("--token", help="收款台令牌（或环境变量 GONGJI_HUB_TOKEN）")
+    rec.add_argument("--day", required=True, metavar="YYYY-MM-DD")
+    rec.set_defaults(func=cmd_reconcile)
 
     cat = sub.add_parser("catalogue-import", help="从 CSV 导入医保目录（需主管密码；任一行有误则不写入）",
                          description="CSV 为 UTF-8，表头：code,name,category,selfpay_ratio,price,price_cap,unit,"

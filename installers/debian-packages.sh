@@ -4,8 +4,9 @@
 set -eu
 
 # poppler-utils: pdftoppm for looking at receipts; fonts-wqy-microhei: Chinese on screen;
-# xvfb, xauth, libxcb-*: a real window for screenshots (offscreen Qt needs none of them).
-PACKAGES="python3 python3-venv poppler-utils fonts-wqy-microhei xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3"
+# xvfb, xauth, libxcb-*: a real window for screenshots (offscreen Qt needs none of them);
+# postgresql: the hub's regional database (the tests start a cluster of their own with initdb + pg_ctl).
+PACKAGES="python3 python3-venv postgresql poppler-utils fonts-wqy-microhei xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3"
 
 missing=""
 for pkg in $PACKAGES; do

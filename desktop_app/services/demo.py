@@ -115,14 +115,15 @@ def generate(db: sqlite_utils.Database, members: int, seed: int = 1, region: str
 
 
 def _members(conn, n: int, rng: random.Random, spec: dict, region: str, today: dt.date, now: str) -> None:
-    base = dt.date(1940, 1, 1)
+    base = dt.date(1945, 1, 1)
+    span = 22000  # days of birth dates: ages about 19 to 80; the stride below spreads even a small demo over them
     facility_id = spec["facility"]["id"]
     batch, ledger, links = [], [], []
     for i in range(n):
         area = spec["area"][i % len(spec["area"])]
-        born = base + dt.timedelta(days=(i // len(spec["area"])) % 25000)
+        born = base + dt.timedelta(days=((i // len(spec["area"])) * 7919) % span)  # 7919 is prime to span: no repeats
         sex = rng.choice("12")
-        seq = ((i // (len(spec["area"]) * 25000)) * 2 + (1 if sex == "1" else 0)) % 1000
+        seq = ((i // (len(spec["area"]) * span)) * 2 + (1 if sex == "1" else 0)) % 1000
         name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
         age = today.year - born.year
         status = "retired" if age >= (60 if sex == "1" else 55) else "employed"

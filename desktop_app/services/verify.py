@@ -31,11 +31,15 @@ def _usage_matches_journal(conn: sqlite3.Connection) -> list[str]:
         for counter, amount in zip(COUNTERS, amounts):
             if amount:
                 journal[(psn_no, year, counter)] = amount
+    for psn_no, year, counter, delta in conn.execute(
+            "SELECT psn_no, year, counter, sum(delta) FROM usage_adjustments GROUP BY psn_no, year, counter"):
+        journal[(psn_no, year, counter)] = journal.get((psn_no, year, counter), 0) + delta  # the hub's corrections
+    journal = {k: v for k, v in journal.items() if v}
     table = {(p, y, c): a for p, y, c, a in conn.execute("SELECT psn_no, year, counter, amount FROM usage") if a}
     problems = []
     for key in sorted(set(journal) | set(table)):
         if journal.get(key, 0) != table.get(key, 0):
-            problems.append(f"usage: {key[0]} {key[1]} {key[2]} 为 {table.get(key, 0)} 分，流水合计 {journal.get(key, 0)} 分")
+            problems.append(f"usage: {key[0]} {key[1]} {key[2]} 为 {table.get(key, 0)} 分，流水与中心校正合计 {journal.get(key, 0)} 分")
     return problems
 
 

@@ -185,8 +185,56 @@ def m0001_initial(conn: sqlite3.Connection) -> None:
         _append_only(conn, table)
 
 
+def m0002_sync(conn: sqlite3.Connection) -> None:
+    """What the desk keeps of the central server: acknowledgements, usage corrections, notices, and the pull cursor."""
+    _script(conn, """
+    -- The hub's answer for each pushed entry: the change number that carries it (the desk's usage baseline).
+    ALTER TABLE outbox ADD COLUMN server_seq INTEGER;
+    ALTER TABLE outbox ADD COLUMN status TEXT CHECK (status IN ('applied', 'set_aside'));
+
+    -- The hub's usage replaces the desk's: each replacement is a recorded correction, so usage stays
+    -- equal to the journal plus these corrections (verify checks it).
+    CREATE TABLE usage_adjustments (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        psn_no TEXT NOT NULL,
+        year INTEGER NOT NULL,
+        counter TEXT NOT NULL,
+        delta INTEGER NOT NULL,
+        server_seq INTEGER NOT NULL,
+        at TEXT NOT NULL
+    );
+
+    -- What the hub said about an entry that the cashier or supervisor must see: set aside, clawback, difference.
+    CREATE TABLE sync_notices (
+        uuid TEXT PRIMARY KEY REFERENCES settlements(uuid),
+        kind TEXT NOT NULL CHECK (kind IN ('set_aside', 'clawback', 'difference')),
+        amount INTEGER NOT NULL DEFAULT 0,
+        reason TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+
+    -- The ledger learns one more reason, 'sync': the hub's balance replacing the desk's (SQLite changes a
+    -- CHECK only by rebuilding the table; the rows are copied unchanged).
+    CREATE TABLE account_entries_v2 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        psn_no TEXT NOT NULL REFERENCES members(psn_no),
+        settlement_uuid TEXT REFERENCES settlements(uuid),
+        delta INTEGER NOT NULL,
+        reason TEXT NOT NULL CHECK (reason IN ('opening', 'credit', 'payment', 'refund', 'sync')),
+        at TEXT NOT NULL
+    );
+    INSERT INTO account_entries_v2 SELECT id, psn_no, settlement_uuid, delta, reason, at FROM account_entries;
+    DROP TABLE account_entries;
+    ALTER TABLE account_entries_v2 RENAME TO account_entries;
+    CREATE INDEX account_entries_member ON account_entries(psn_no);
+    """)
+    _append_only(conn, "usage_adjustments")
+    _append_only(conn, "account_entries")
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", m0001_initial),
+    ("0002_sync", m0002_sync),
 ]
 
 

@@ -61,3 +61,14 @@ def _read(path: Path) -> object:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(parse)"
         raise RulesError(shown, where, f"YAML 语法错误：{getattr(exc, 'problem', exc)}") from None
+
+
+def region_digest(region: str, root: Path | None = None) -> str:
+    """SHA-256 over a region's rule files (names and bytes): the desk and the hub compare these."""
+    import hashlib
+
+    folder = (root or rules_dir()) / region
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.yaml")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()

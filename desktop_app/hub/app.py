@@ -1,0 +1,65 @@
+"""The central server (hub): FastAPI under uvicorn.  OpenAPI at /openapi.json, docs at /docs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Query
+
+from ..sync.protocol import PROTOCOL_VERSION, DeskInfo, PullResponse, PushRequest, PushResponse, ReconcileResponse
+from . import store
+from .recompute import recompute
+
+MAX_PAGE = 5000
+
+
+def create_app(url: str) -> FastAPI:
+    engine = store.engine_for(url)
+    app = FastAPI(title="共济前台 中心服务", version=f"protocol {PROTOCOL_VERSION}",
+                  description="收款台上传结算、下载参保人与目录变更、对账。每个收款台以自己的令牌访问。")
+    app.state.engine = engine
+
+    def desk(authorization: str = Header(default="")) -> store.Desk:
+        token = authorization.removeprefix("Bearer ").strip()
+        found = store.desk_for_token(engine, token) if token else None
+        if found is None:
+            raise HTTPException(status_code=401, detail="令牌无效：请使用中心为本收款台登记的令牌")
+        return found
+
+    @app.get("/health")
+    def health() -> dict:
+        return {"ok": True, "protocol": PROTOCOL_VERSION, "server_time": store.now_iso()}
+
+    @app.get("/v1/desk", response_model=DeskInfo)
+    def who(d: store.Desk = Depends(desk)) -> DeskInfo:
+        return DeskInfo(desk_id=d.desk_id, facility_id=d.facility_id, region=d.region, server_time=store.now_iso())
+
+    @app.post("/v1/push", response_model=PushResponse)
+    def push(request: PushRequest, d: store.Desk = Depends(desk)) -> PushResponse:
+        if request.protocol != PROTOCOL_VERSION:
+            raise HTTPException(status_code=400, detail=f"协议版本 {request.protocol} 不受支持（中心为 {PROTOCOL_VERSION}）")
+        now = dt.datetime.now(dt.timezone.utc)
+        try:
+            skew = (dt.datetime.fromisoformat(request.desk_clock) - now).total_seconds()
+        except ValueError:
+            raise HTTPException(status_code=422, detail=f"desk_clock：{request.desk_clock!r} 不是带时区的时间") from None
+        results = store.push(engine, d, request.records, store.now_iso(), skew, recompute)
+        return PushResponse(server_time=store.now_iso(), clock_skew_seconds=round(skew, 1), results=results)
+
+    @app.get("/v1/changes", response_model=PullResponse)
+    def changes(cursor: int = Query(0, ge=0), limit: int = Query(1000, ge=1, le=MAX_PAGE),
+                d: store.Desk = Depends(desk)) -> PullResponse:
+        found, next_cursor, more = store.changes_since(engine, d, cursor, limit)
+        return PullResponse(server_time=store.now_iso(), changes=found, next_cursor=next_cursor, more=more)
+
+    @app.get("/v1/reconcile", response_model=ReconcileResponse)
+    def reconcile(day: str = Query(pattern=r"^\d{4}-\d{2}-\d{2}$"), d: store.Desk = Depends(desk)) -> ReconcileResponse:
+        return ReconcileResponse(server=store.day_sums(engine, d, day))
+
+    return app
+
+
+def serve(url: str, host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(create_app(url), host=host, port=port, log_level="warning")

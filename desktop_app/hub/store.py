@@ -1,0 +1,419 @@
+"""The central server's storage: SQLite (a small county) or PostgreSQL (a region), the same code on both.
+
+SQLAlchemy Core only.  Every write that adds to the change feed holds the feed's
+write lock until it commits (``BEGIN IMMEDIATE`` on SQLite, a transaction-level
+advisory lock on PostgreSQL), so change numbers become visible in commit order:
+a desk's cursor can never step over a change that commits late.
+
+A settlement UUID is applied at most once by the primary key: the hub inserts
+first and, on conflict, answers with the result it recorded the first time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import (BigInteger, Column, Integer, MetaData, String, Table, Text, create_engine, event, func, insert,
+                        select, text, update)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from ..domain.errors import GongjiError
+from ..sync.protocol import Change, DaySums, PushResult, SettlementRecord
+
+COUNTERS = ("deductible", "pool", "programme_hypertension", "programme_diabetes")
+FEED_LOCK = 72_41_2024  # the advisory-lock key that orders the change feed on PostgreSQL
+
+metadata = MetaData()
+desks = Table("desks", metadata,
+              Column("desk_id", String(64), primary_key=True), Column("facility_id", String(64), nullable=False),
+              Column("region", String(64), nullable=False), Column("facility", Text, nullable=False),
+              Column("token_hash", String(64), nullable=False, unique=True), Column("created_at", String(40), nullable=False))
+members = Table("members", metadata,
+                Column("psn_no", String(40), primary_key=True), Column("region", String(64), nullable=False, index=True),
+                Column("data", Text, nullable=False), Column("account_balance", BigInteger, nullable=False))
+family_links = Table("family_links", metadata,
+                     Column("owner_psn_no", String(40), primary_key=True),
+                     Column("relative_psn_no", String(40), primary_key=True), Column("relation", String(20), nullable=False))
+catalogue = Table("catalogue", metadata, Column("code", String(64), primary_key=True), Column("data", Text, nullable=False))
+published = Table("published_figures", metadata,
+                  Column("region", String(64), primary_key=True), Column("name", String(64), primary_key=True),
+                  Column("year", String(4), primary_key=True), Column("value", String(40), nullable=False))
+opening_usage = Table("opening_usage", metadata,
+                      Column("psn_no", String(40), primary_key=True), Column("year", Integer, primary_key=True),
+                      Column("counter", String(40), primary_key=True), Column("amount", BigInteger, nullable=False))
+usage = Table("usage", metadata,
+              Column("psn_no", String(40), primary_key=True), Column("year", Integer, primary_key=True),
+              Column("counter", String(40), primary_key=True), Column("amount", BigInteger, nullable=False))
+settlements = Table(
+    "settlements", metadata,
+    Column("uuid", String(36), primary_key=True),  # the once-only key
+    Column("desk_id", String(64), nullable=False), Column("kind", String(12), nullable=False),
+    Column("original_uuid", String(36), unique=True), Column("psn_no", String(40), nullable=False, index=True),
+    Column("year", Integer, nullable=False), Column("visit_date", String(10), nullable=False),
+    Column("day", String(10), nullable=False), Column("desk_created_at", String(40), nullable=False),
+    Column("received_at", String(40), nullable=False),
+    *(Column(name, BigInteger, nullable=False) for name in ("medfee_sumamt", "hifp_pay", "acct_pay", "acct_mulaid_pay",
+                                                            "psn_cash_pay", *COUNTERS)),
+    Column("family_payer", String(40)), Column("record", Text, nullable=False), Column("server_seq", Integer),
+    Column("review", String(12)), Column("review_amount", BigInteger, nullable=False, default=0),
+    Column("review_reason", Text))
+set_aside = Table("set_aside", metadata,
+                  Column("uuid", String(36), primary_key=True), Column("desk_id", String(64), nullable=False),
+                  Column("reason", Text, nullable=False), Column("record", Text, nullable=False),
+                  Column("received_at", String(40), nullable=False))
+changes = Table("changes", metadata,
+                Column("seq", Integer, primary_key=True, autoincrement=True), Column("kind", String(20), nullable=False),
+                Column("key", String(120), nullable=False), Column("region", String(64), nullable=False, index=True),
+                Column("data", Text, nullable=False), Column("at", String(40), nullable=False))
+
+
+class HubError(GongjiError):
+    """The hub refused a request; the message says why."""
+
+
+@dataclass(frozen=True)
+class Desk:
+    desk_id: str
+    facility_id: str
+    region: str
+    facility: dict
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+# --------------------------------------------------------------------------- engine
+
+
+def engine_for(url: str) -> Engine:
+    """``sqlite:///path`` (or a bare path) or ``postgresql://user@host:port/db`` (psycopg 3)."""
+    if "://" not in url:
+        url = f"sqlite:///{url}"
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi, _record) -> None:
+            dbapi.isolation_level = None  # we issue BEGIN ourselves
+            for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=60000"):
+                dbapi.execute(f"PRAGMA {pragma}")
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn) -> None:
+            # A writer takes the lock up front (the feed is numbered in commit order); readers never wait on it.
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("writer") else "BEGIN")
+    else:
+        engine = create_engine(url, pool_size=10, max_overflow=10)
+    metadata.create_all(engine)
+    return engine
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A write transaction that holds the feed's lock until it commits (on SQLite and on PostgreSQL)."""
+    with engine.connect() as conn:
+        conn.info["writer"] = True
+        try:
+            with conn.begin():
+                _lock_feed(conn)
+                yield conn
+        finally:
+            conn.info.pop("writer", None)
+
+
+def _lock_feed(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK})
+
+
+def _insert(conn: Connection, table: Table):
+    return (postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table))
+
+
+def _upsert(conn: Connection, table: Table, row: dict) -> None:
+    keys = [c.name for c in table.primary_key.columns]
+    stmt = _insert(conn, table).values(**row)
+    others = {k: stmt.excluded[k] for k in row if k not in keys}
+    conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=others) if others else stmt.on_conflict_do_nothing())
+
+
+def _change(conn: Connection, kind: str, key: str, region: str, data: dict) -> int:
+    result = conn.execute(insert(changes).values(kind=kind, key=key, region=region, data=json.dumps(data, ensure_ascii=False),
+                                                 at=now_iso()))
+    return result.inserted_primary_key[0]
+
+
+# --------------------------------------------------------------------------- desks
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def register_desk(engine: Engine, desk_id: str, facility_id: str, region: str, facility: dict) -> str:
+    """Register a desk; returns its token (shown once, stored only as a hash)."""
+    token = secrets.token_urlsafe(32)
+    with writing(engine) as conn:
+        if conn.execute(select(desks.c.desk_id).where(desks.c.desk_id == desk_id)).first():
+            raise HubError(f"收款台 {desk_id} 已登记；如需更换令牌请先注销")
+        conn.execute(insert(desks).values(desk_id=desk_id, facility_id=facility_id, region=region,
+                                          facility=json.dumps(facility), token_hash=_hash(token), created_at=now_iso()))
+    return token
+
+
+def desk_for_token(engine: Engine, token: str) -> Desk | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(desks).where(desks.c.token_hash == _hash(token))).first()
+    return Desk(row.desk_id, row.facility_id, row.region, json.loads(row.facility)) if row else None
+
+
+# --------------------------------------------------------------------------- reference data
+
+
+def put_member(conn: Connection, data: dict, balance: int) -> int:
+    _upsert(conn, members, {"psn_no": data["psn_no"], "region": data["region"], "data": json.dumps(data, ensure_ascii=False),
+                            "account_balance": balance})
+    return _change(conn, "member", data["psn_no"], data["region"], {**data, "account_balance": balance})
+
+
+def import_desk_database(engine: Engine, path: str, batch: int = 5000) -> dict:
+    """Load members, families, catalogue, published figures and usage (as opening figures) from a desk-format file.
+
+    This is how a county seeds its hub from the platform's export (here: a demo database).
+    """
+    import sqlite3
+
+    from ..store.members import COLUMNS
+
+    source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    counts = dict.fromkeys(("members", "family_links", "catalogue", "published", "usage"), 0)
+    fields = [c for c in COLUMNS if c != "account_balance"]
+    cursor = source.execute(f"SELECT {', '.join(fields)}, account_balance FROM members ORDER BY psn_no")
+    while rows := cursor.fetchmany(batch):
+        with writing(engine) as conn:
+            for *values, balance in rows:
+                data = dict(zip(fields, values))
+                data["programmes"] = json.loads(data["programmes"])
+                data["civil_servant"] = bool(data["civil_servant"])
+                put_member(conn, data, balance)
+        counts["members"] += len(rows)
+    with writing(engine) as conn:
+        region_of = dict(source.execute("SELECT psn_no, region FROM members"))
+        for owner, relative, relation in source.execute("SELECT owner_psn_no, relative_psn_no, relation FROM family_links"):
+            _upsert(conn, family_links, {"owner_psn_no": owner, "relative_psn_no": relative, "relation": relation})
+            _change(conn, "family_link", f"{owner}/{relative}", region_of.get(relative, "*"),
+                    {"owner_psn_no": owner, "relative_psn_no": relative, "relation": relation})
+            counts["family_links"] += 1
+        from ..store.catalogue import COLUMNS as CAT
+
+        for row in source.execute(f"SELECT {', '.join(CAT)} FROM catalogue"):
+            data = dict(zip(CAT, row))
+            _upsert(conn, catalogue, {"code": data["code"], "data": json.dumps(data, ensure_ascii=False)})
+            _change(conn, "catalogue_item", data["code"], "*", data)
+            counts["catalogue"] += 1
+        for region, name, year, value in source.execute("SELECT region, name, year, value FROM published_figures"):
+            _upsert(conn, published, {"region": region, "name": name, "year": year, "value": value})
+            _change(conn, "published_figure", f"{region}/{name}/{year}", region,
+                    {"region": region, "name": name, "year": year, "value": value})
+            counts["published"] += 1
+        totals: dict[tuple[str, int], dict[str, int]] = {}
+        for psn_no, year, counter, amount in source.execute("SELECT psn_no, year, counter, amount FROM usage"):
+            _upsert(conn, opening_usage, {"psn_no": psn_no, "year": year, "counter": counter, "amount": amount})
+            _upsert(conn, usage, {"psn_no": psn_no, "year": year, "counter": counter, "amount": amount})
+            totals.setdefault((psn_no, year), {})[counter] = amount
+            counts["usage"] += 1
+        for (psn_no, year), counters in totals.items():
+            _change(conn, "usage", f"{psn_no}/{year}", region_of.get(psn_no, "*"),
+                    {"psn_no": psn_no, "year": year, "counters": counters})
+    source.close()
+    return counts
+
+
+def put_rules_digest(engine: Engine, region: str, digest: str, label: str) -> None:
+    with writing(engine) as conn:
+        _change(conn, "rules", region, region, {"region": region, "digest": digest, "label": label})
+
+
+# --------------------------------------------------------------------------- push
+
+
+def _stored_result(conn: Connection, uuid: str) -> PushResult | None:
+    row = conn.execute(select(settlements.c.server_seq, settlements.c.review, settlements.c.review_amount,
+                              settlements.c.review_reason).where(settlements.c.uuid == uuid)).first()
+    if row:
+        return PushResult(uuid=uuid, status="applied", duplicate=True, server_seq=row.server_seq, review=row.review,
+                          review_amount=row.review_amount, review_reason=row.review_reason)
+    row = conn.execute(select(set_aside.c.reason).where(set_aside.c.uuid == uuid)).first()
+    if row:
+        return PushResult(uuid=uuid, status="set_aside", duplicate=True, reason=row.reason)
+    return None
+
+
+def push(engine: Engine, desk: Desk, records: Iterable[SettlementRecord], received_at: str, skew_seconds: float,
+         recompute) -> list[PushResult]:
+    """Apply a batch in one transaction, each record under its own savepoint: a bad one is set aside, never blocks."""
+    results = []
+    with writing(engine) as conn:
+        for record in records:
+            results.append(_push_one(conn, desk, record, received_at, skew_seconds, recompute))
+    return results
+
+
+def _push_one(conn: Connection, desk: Desk, record: SettlementRecord, received_at: str, skew: float, recompute) -> PushResult:
+    if record.region != desk.region or (record.facility_id and record.facility_id != desk.facility_id):
+        # Not stored: another facility's desk must not be able to claim (or block) this UUID.
+        return PushResult(uuid=record.uuid, status="set_aside",
+                          reason=f"收款台 {desk.desk_id} 只能上传本机构（{desk.facility_id}，{desk.region}）的结算")
+    reason = _refusal(conn, desk, record, skew)
+    if reason is None:
+        savepoint = conn.begin_nested()
+        try:
+            result = _apply(conn, desk, record, received_at, recompute)
+            savepoint.commit()
+            return result
+        except _Duplicate:
+            savepoint.rollback()
+            stored = _stored_result(conn, record.uuid)
+            if stored is not None:
+                return stored  # a retry: the result recorded the first time
+            reason = f"原结算 {record.original_uuid} 已有退费，不能重复退费"
+        except Exception as exc:  # noqa: BLE001 - one bad record is set aside with its reason
+            savepoint.rollback()
+            reason = f"中心无法入账：{exc}"
+    stored = _stored_result(conn, record.uuid)
+    if stored is not None:
+        return stored
+    conn.execute(_insert(conn, set_aside).values(uuid=record.uuid, desk_id=desk.desk_id, reason=reason,
+                                                 record=record.model_dump_json(), received_at=received_at)
+                 .on_conflict_do_nothing())
+    return _stored_result(conn, record.uuid)
+
+
+class _Duplicate(Exception):
+    pass
+
+
+def _refusal(conn: Connection, desk: Desk, record: SettlementRecord, skew: float) -> str | None:
+    if record.hifp_pay + record.acct_pay + record.acct_mulaid_pay + record.psn_cash_pay != record.medfee_sumamt:
+        return "支付拆分之和不等于医疗费总额"
+    if conn.execute(select(members.c.psn_no).where(members.c.psn_no == record.psn_no)).first() is None:
+        return f"中心没有参保人 {record.psn_no}"
+    if record.kind == "refund":
+        original = conn.execute(select(settlements.c.uuid).where(settlements.c.uuid == record.original_uuid)).first()
+        if original is None:
+            return f"原结算 {record.original_uuid} 尚未入账（或已被搁置），退费不能入账"
+    created = dt.datetime.fromisoformat(record.desk_created_at)
+    corrected = created - dt.timedelta(seconds=skew)
+    if abs(skew) > 86400 and corrected.year != record.year:
+        return f"收款台时钟偏差 {skew:.0f} 秒，结算年度（{record.year}）按中心时间应为 {corrected.year}，需人工复核"
+    return None
+
+
+def _apply(conn: Connection, desk: Desk, record: SettlementRecord, received_at: str, recompute) -> PushResult:
+    review = recompute(conn, desk, record) if record.kind == "settlement" else (None, 0, None)
+    values = {k: getattr(record, k) for k in ("uuid", "kind", "original_uuid", "psn_no", "year", "visit_date",
+                                              "desk_created_at", "medfee_sumamt", "hifp_pay", "acct_pay", "acct_mulaid_pay",
+                                              "psn_cash_pay", "family_payer", *COUNTERS)}
+    inserted = conn.execute(_insert(conn, settlements).values(
+        **values, desk_id=desk.desk_id, day=record.desk_created_at[:10], received_at=received_at,
+        record=record.model_dump_json(), review=review[0], review_amount=review[1], review_reason=review[2])
+        .on_conflict_do_nothing().returning(settlements.c.uuid)).first()
+    if inserted is None:  # the key was taken (rowcount is not reliable across drivers; RETURNING is)
+        raise _Duplicate
+    region = record.region
+    counters = {}
+    for counter in COUNTERS:
+        amount = getattr(record, counter)
+        if amount:
+            _add_usage(conn, record.psn_no, record.year, counter, amount)
+    for row in conn.execute(select(usage.c.counter, usage.c.amount).where(
+            (usage.c.psn_no == record.psn_no) & (usage.c.year == record.year))):
+        counters[row.counter] = row.amount
+    seq = _change(conn, "usage", f"{record.psn_no}/{record.year}", region,
+                  {"psn_no": record.psn_no, "year": record.year, "counters": counters})
+    for owner, amount in ((record.psn_no, record.acct_pay), (record.family_payer, record.acct_mulaid_pay)):
+        if owner and amount:
+            conn.execute(update(members).where(members.c.psn_no == owner)
+                         .values(account_balance=members.c.account_balance - amount))
+            row = conn.execute(select(members.c.data, members.c.account_balance, members.c.region)
+                               .where(members.c.psn_no == owner)).first()
+            if row is not None:
+                _change(conn, "member", owner, row.region, {**json.loads(row.data), "account_balance": row.account_balance})
+    conn.execute(update(settlements).where(settlements.c.uuid == record.uuid).values(server_seq=seq))
+    return PushResult(uuid=record.uuid, status="applied", server_seq=seq, review=review[0], review_amount=review[1],
+                      review_reason=review[2])
+
+
+def _add_usage(conn: Connection, psn_no: str, year: int, counter: str, amount: int) -> None:
+    stmt = _insert(conn, usage).values(psn_no=psn_no, year=year, counter=counter, amount=amount)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["psn_no", "year", "counter"],
+                                            set_={"amount": usage.c.amount + stmt.excluded.amount}))
+
+
+def usage_before(conn: Connection, psn_no: str, year: int) -> dict[str, int]:
+    return {r.counter: r.amount for r in conn.execute(
+        select(usage.c.counter, usage.c.amount).where((usage.c.psn_no == psn_no) & (usage.c.year == year)))}
+
+
+# --------------------------------------------------------------------------- pull, reconcile, check
+
+
+def changes_since(engine: Engine, desk: Desk, cursor: int, limit: int) -> tuple[list[Change], int, bool]:
+    """Changes after ``cursor`` that this desk may see (its region, and region-free data), in commit order."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(changes).where((changes.c.seq > cursor) & changes.c.region.in_([desk.region, "*"]))
+                            .order_by(changes.c.seq).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    found = [Change(seq=r.seq, kind=r.kind, key=r.key, data=json.loads(r.data)) for r in rows]
+    return found, (rows[-1].seq if rows else cursor), more
+
+
+def day_sums(engine: Engine, desk: Desk, day: str) -> DaySums:
+    with engine.connect() as conn:
+        rows = conn.execute(select(settlements.c.uuid, settlements.c.medfee_sumamt, settlements.c.hifp_pay,
+                                   settlements.c.acct_pay, settlements.c.acct_mulaid_pay, settlements.c.psn_cash_pay)
+                            .where((settlements.c.desk_id == desk.desk_id) & (settlements.c.day == day))
+                            .order_by(settlements.c.uuid)).all()
+    return DaySums(day=day, count=len(rows), medfee_sumamt=sum(r.medfee_sumamt for r in rows),
+                   hifp_pay=sum(r.hifp_pay for r in rows), acct_pay=sum(r.acct_pay for r in rows),
+                   acct_mulaid_pay=sum(r.acct_mulaid_pay for r in rows), psn_cash_pay=sum(r.psn_cash_pay for r in rows),
+                   uuids=[r.uuid for r in rows])
+
+
+def check(engine: Engine) -> list[str]:
+    """The hub's invariants: usage = opening + journal, per member, year and counter."""
+    problems = []
+    with engine.connect() as conn:
+        expected: dict[tuple, int] = {}
+        for r in conn.execute(select(opening_usage)):
+            expected[(r.psn_no, r.year, r.counter)] = r.amount
+        sums = [func.sum(settlements.c[c]) for c in COUNTERS]
+        for psn_no, year, *amounts in conn.execute(select(settlements.c.psn_no, settlements.c.year, *sums)
+                                                   .group_by(settlements.c.psn_no, settlements.c.year)):
+            for counter, amount in zip(COUNTERS, amounts):
+                if amount:
+                    key = (psn_no, year, counter)
+                    expected[key] = expected.get(key, 0) + int(amount)
+        actual = {(r.psn_no, r.year, r.counter): r.amount for r in conn.execute(select(usage))}
+    for key in sorted(set(expected) | set(actual)):
+        if expected.get(key, 0) != actual.get(key, 0):
+            problems.append(f"usage {key}: {actual.get(key, 0)} ≠ opening + journal {expected.get(key, 0)}")
+    return problems
+
+
+def clawbacks(engine: Engine) -> list[dict]:
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(
+            select(settlements.c.uuid, settlements.c.desk_id, settlements.c.psn_no, settlements.c.review_amount,
+                   settlements.c.review_reason).where(settlements.c.review == "clawback"))]

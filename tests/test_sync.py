@@ -1,0 +1,309 @@
+"""Sync against the real hub process, on SQLite and on PostgreSQL: at most once per UUID, nothing lost, nothing skipped."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from desktop_app.hub import store
+from desktop_app.hub.recompute import CAP_REASON
+from desktop_app.services import checkout
+from desktop_app.services.sync import HubClient, SyncError, SyncReport, sync, unsent
+from desktop_app.services.verify import verify
+from desktop_app.store import journal
+from desktop_app.store.db import connect
+from tests.hub_fixtures import free_port, hub_url, postgres, seeded_hub  # noqa: F401 - fixtures
+from tests.store_fixtures import TODAY
+
+FACILITY = {"kind": "community_health_centre", "level": 1, "id": "H45010300001"}
+
+
+class World:
+    def __init__(self, templates, tmp_path: Path, url: str) -> None:
+        self.tmp, self.url = tmp_path, url
+        self.hub = seeded_hub(url, templates["guangxi"], tmp_path / "hub.log")
+        self.engine = store.engine_for(url)
+        self.desks, self.tokens = {}, {}
+        for name in ("A", "B"):
+            shutil.copy(templates["guangxi"], tmp_path / f"{name}.db")
+            self.desks[name] = connect(tmp_path / f"{name}.db")
+            self.tokens[name] = store.register_desk(self.engine, f"desk-{name}", FACILITY["id"], "guangxi", FACILITY)
+
+    def sync(self, name: str, **kwargs) -> SyncReport:
+        return sync(self.desks[name], self.hub.url, self.tokens[name], **kwargs)
+
+    def rows(self, uuids) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            found = conn.execute(select(store.settlements.c.uuid, func.count()).where(store.settlements.c.uuid.in_(list(uuids)))
+                                 .group_by(store.settlements.c.uuid)).all()
+        return dict(found)
+
+    def close(self) -> None:
+        self.hub.stop()
+        self.engine.dispose()
+        for db in self.desks.values():
+            db.conn.close()
+
+
+@pytest.fixture
+def world(templates, tmp_path, hub_url):  # noqa: F811
+    w = World(templates, tmp_path, hub_url)
+    yield w
+    w.close()
+
+
+def member(db, where: str = "1") -> str:
+    return db.conn.execute(f"SELECT psn_no FROM members WHERE scheme = 'combined' AND {where} ORDER BY psn_no LIMIT 1").fetchone()[0]
+
+
+def expensive(db, n: int = 1) -> list[str]:
+    return [r[0] for r in db.conn.execute(
+        "SELECT code FROM catalogue WHERE item_kind = 'drug' AND category = 'A' ORDER BY price DESC LIMIT ?", (n,))]
+
+
+def settle(db, psn: str, quantity: int = 2, code: str | None = None) -> dict:
+    code = code or expensive(db)[0]
+    return checkout.confirm(db, {"member": {"psn_no": psn}, "date": TODAY.isoformat(),
+                                 "items": [{"code": code, "quantity": quantity}]}, "shouyin", today=TODAY)
+
+
+def all_well(world: World) -> None:
+    assert store.check(world.engine) == []
+    for db in world.desks.values():
+        assert verify(db.conn) == []
+
+
+def test_replaying_the_outbox_three_times_leaves_one_row_per_uuid(world):
+    db = world.desks["A"]
+    uuids = [settle(db, member(db), q)["uuid"] for q in (1, 2, 3)]
+    first = world.sync("A")
+    assert (first.pushed, first.applied, first.duplicates) == (3, 3, 0)
+    for _ in range(2):
+        db.conn.execute("UPDATE outbox SET sent_at = NULL WHERE uuid IN (?, ?, ?)", uuids)  # as if every answer was lost
+        again = world.sync("A")
+        assert (again.pushed, again.duplicates) == (3, 3)
+    assert world.rows(uuids) == dict.fromkeys(uuids, 1)
+    all_well(world)
+
+
+def test_concurrent_duplicate_pushes_apply_once(world):
+    db = world.desks["A"]
+    psn = member(db)
+    for q in (1, 2, 3, 4):
+        settle(db, psn, q)
+    records = unsent(db.conn, 100)
+    answers, errors = [], []
+
+    def push() -> None:
+        client = HubClient(world.hub.url, world.tokens["A"])
+        try:
+            answers.append(client.push(records).results)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=push) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(answers) == 8
+    for results in answers:
+        assert [r.status for r in results] == ["applied"] * 4
+    seqs = {tuple(r.server_seq for r in results) for results in answers}
+    assert len(seqs) == 1  # every retry got the original result
+    assert sum(not r.duplicate for results in answers for r in results) == 4
+    assert world.rows([r.uuid for r in records]) == {r.uuid: 1 for r in records}
+    assert store.check(world.engine) == []
+
+
+class CuttingProxy:
+    """Forwards to the hub but drops the hub's answer: the hub has committed, the desk never hears it."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream, self.port = upstream_port, free_port()
+        self.server = socket.create_server(("127.0.0.1", self.port))
+        self.cut = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(client,), daemon=True).start()
+
+    def _handle(self, client: socket.socket) -> None:
+        upstream = socket.create_connection(("127.0.0.1", self.upstream))
+
+        def forward() -> None:
+            try:
+                while data := client.recv(65536):
+                    upstream.sendall(data)
+            except OSError:
+                pass
+
+        threading.Thread(target=forward, daemon=True).start()
+        try:
+            if upstream.recv(1):  # the hub started answering, so it has committed
+                self.cut += 1
+        except OSError:
+            pass
+        for s in (client, upstream):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def test_a_response_cut_after_commit_is_retried_without_a_duplicate(world):
+    db = world.desks["A"]
+    uuids = [settle(db, member(db), q)["uuid"] for q in (1, 2)]
+    proxy = CuttingProxy(world.hub.port)
+    try:
+        with pytest.raises(SyncError, match="无法连接"):
+            sync(db, f"http://127.0.0.1:{proxy.port}", world.tokens["A"])
+    finally:
+        proxy.close()
+    assert proxy.cut >= 1
+    assert world.rows(uuids) == dict.fromkeys(uuids, 1)  # committed at the hub …
+    assert len(unsent(db.conn, 10)) == 2  # … but the desk does not know yet
+    report = world.sync("A")
+    assert (report.pushed, report.duplicates) == (2, 2)
+    assert world.rows(uuids) == dict.fromkeys(uuids, 1)
+    all_well(world)
+
+
+@pytest.mark.slow
+def test_killing_the_hub_mid_push_loses_nothing(world):
+    db = world.desks["A"]
+    codes = expensive(db, 5)
+    people = [r[0] for r in db.conn.execute("SELECT psn_no FROM members ORDER BY psn_no LIMIT 60")]
+    uuids = [settle(db, people[i % 60], 1, codes[i % 5])["uuid"] for i in range(400)]
+    failure = []
+
+    def run() -> None:
+        try:
+            world.sync("A", batch=10)
+        except SyncError as exc:
+            failure.append(exc)
+
+    pusher = threading.Thread(target=run)
+    pusher.start()
+    deadline = time.monotonic() + 60
+    while db.conn.execute("SELECT count(*) FROM outbox WHERE server_seq IS NOT NULL").fetchone()[0] < 50:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    world.hub.kill()  # SIGKILL mid-push
+    pusher.join()
+    assert failure, "the push should have been cut off"
+    world.hub.start()
+    world.sync("A", batch=50)
+    assert world.rows(uuids) == dict.fromkeys(uuids, 1)
+    assert unsent(db.conn, 10) == []
+    all_well(world)
+
+
+def test_two_desks_offline_past_the_cap_produce_a_recorded_clawback(world):
+    a, b = world.desks["A"], world.desks["B"]
+    psn = member(a, "status = 'employed'")
+    first = settle(a, psn, 60)   # each alone uses what is left of the cap …
+    second = settle(b, psn, 60)  # … and the other desk does not know
+    assert first["cap_left"] == second["cap_left"] == "0.00"
+    world.sync("A")
+    report = world.sync("B")
+    assert report.reviews == [{"uuid": second["uuid"], "review": "clawback", "amount": second["hifp_pay"], "reason": CAP_REASON}]
+    assert [c["uuid"] for c in store.clawbacks(world.engine)] == [second["uuid"]]
+    notice = b.conn.execute("SELECT kind, amount FROM sync_notices WHERE uuid = ?", (second["uuid"],)).fetchone()
+    assert notice == ("clawback", journal.get(b.conn, second["uuid"]).hifp_pay)
+    # Desk B now knows the truth: its cached usage is the hub's, both settlements counted.
+    with world.engine.connect() as conn:
+        hub_pool = store.usage_before(conn, psn, TODAY.year)["pool"]
+    assert journal.usage(b.conn, psn, TODAY.year).pool_paid * 100 == hub_pool
+    world.sync("A")
+    assert journal.usage(a.conn, psn, TODAY.year).pool_paid * 100 == hub_pool
+    all_well(world)
+
+
+def test_a_change_that_commits_late_is_still_pulled(world):
+    db = world.desks["A"]
+    world.sync("A")
+    psn_one, psn_two = [r[0] for r in db.conn.execute("SELECT psn_no FROM members ORDER BY psn_no LIMIT 2")]
+    with world.engine.connect() as conn:
+        rows = {r.psn_no: (json.loads(r.data), r.account_balance) for r in conn.execute(
+            select(store.members).where(store.members.c.psn_no.in_([psn_one, psn_two])))}
+    slow = store.writing(world.engine)
+    conn = slow.__enter__()
+    store.put_member(conn, {**rows[psn_one][0], "name": "迟到甲"}, rows[psn_one][1])  # numbered, not yet committed
+    later = threading.Thread(target=lambda: _put(world.engine, {**rows[psn_two][0], "name": "随后乙"}, rows[psn_two][1]))
+    later.start()
+    time.sleep(0.3)
+    world.sync("A")  # pulls while the first change is still open
+    assert db.conn.execute("SELECT name FROM members WHERE psn_no = ?", (psn_two,)).fetchone()[0] != "随后乙"
+    slow.__exit__(None, None, None)  # commit
+    later.join()
+    world.sync("A")
+    names = dict(db.conn.execute("SELECT psn_no, name FROM members WHERE psn_no IN (?, ?)", (psn_one, psn_two)))
+    assert names == {psn_one: "迟到甲", psn_two: "随后乙"}
+
+
+def _put(engine, data, balance) -> None:
+    with store.writing(engine) as conn:
+        store.put_member(conn, data, balance)
+
+
+def test_a_bad_or_foreign_token_is_refused(world):
+    db = world.desks["A"]
+    uuid = settle(db, member(db))["uuid"]
+    with pytest.raises(SyncError, match="令牌"):
+        sync(db, world.hub.url, "not-a-token")
+    assert len(unsent(db.conn, 10)) == 1
+    other = store.register_desk(world.engine, "desk-X", "H45019900009", "guangxi", {**FACILITY, "id": "H45019900009"})
+    client = HubClient(world.hub.url, other)
+    try:
+        result = client.push(unsent(db.conn, 10)).results[0]
+    finally:
+        client.close()
+    assert result.status == "set_aside" and "H45019900009" in result.reason
+    assert world.rows([uuid]) == {}
+    world.sync("A")  # the foreign attempt did not claim the UUID
+    assert world.rows([uuid]) == {uuid: 1}
+    elsewhere = store.register_desk(world.engine, "desk-S", "S51000000001", "sichuan-provincial", {"kind": "hospital"})
+    seen = httpx.get(f"{world.hub.url}/v1/changes", params={"cursor": 0, "limit": 5000},
+                     headers={"Authorization": f"Bearer {elsewhere}"}).json()["changes"]
+    assert seen and not [c for c in seen if c["kind"] in ("member", "usage")]
+    assert httpx.get(f"{world.hub.url}/v1/changes", headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+def test_the_hub_describes_itself(world):
+    schema = httpx.get(f"{world.hub.url}/openapi.json").json()
+    assert {"/v1/push", "/v1/changes", "/v1/reconcile"} <= set(schema["paths"])
+
+
+def test_reconciliation_finds_the_settlements_behind_a_difference(world):
+    from desktop_app.services.sync import reconcile
+
+    db = world.desks["A"]
+    uuids = [settle(db, member(db), q)["uuid"] for q in (1, 2)]
+    world.sync("A")
+    day = journal.get(db.conn, uuids[0]).created_at[:10]
+    ok = reconcile(db, world.hub.url, world.tokens["A"], day)
+    assert ok["ok"] and ok["differences"] == {}
+    with store.writing(world.engine) as conn:
+        conn.execute(store.settlements.delete().where(store.settlements.c.uuid == uuids[1]))  # lost at the hub
+    bad = reconcile(db, world.hub.url, world.tokens["A"], day)
+    assert not bad["ok"] and bad["only_at_desk"] == [uuids[1]] and bad["differences"]["count"] == {"desk": 2, "hub": 1}
