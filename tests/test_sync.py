@@ -307,3 +307,25 @@ def test_reconciliation_finds_the_settlements_behind_a_difference(world):
         conn.execute(store.settlements.delete().where(store.settlements.c.uuid == uuids[1]))  # lost at the hub
     bad = reconcile(db, world.hub.url, world.tokens["A"], day)
     assert not bad["ok"] and bad["only_at_desk"] == [uuids[1]] and bad["differences"]["count"] == {"desk": 2, "hub": 1}
+
+
+def test_an_offline_limited_settlement_is_recorded_for_reimbursement(world):
+    import datetime as dt
+
+    from desktop_app.store import config
+
+    db = world.desks["A"]
+    world.sync("A")
+    with db.conn:
+        stale = dt.datetime.now().astimezone() - dt.timedelta(hours=3)
+        config.put(db.conn, "sync.last_ok", stale.isoformat(timespec="seconds"))
+    psn = db.conn.execute("SELECT m.psn_no FROM members m WHERE m.scheme = 'combined' AND NOT EXISTS (SELECT 1 FROM usage u "
+                          "WHERE u.psn_no = m.psn_no AND u.year = ? AND u.counter = 'pool') ORDER BY psn_no LIMIT 1",
+                          (TODAY.year,)).fetchone()[0]
+    out = settle(db, psn, 12)
+    assert out["hifp_pay"] == "200.00"
+    report = world.sync("A")
+    [review] = report.reviews
+    assert review["uuid"] == out["uuid"] and review["review"] == "difference"
+    assert review["amount"].startswith("-") and "补付" in review["reason"]
+    all_well(world)

@@ -26,6 +26,7 @@ from ..domain.money import ZERO, fmt, to_fen
 from ..domain.settlement import Settlement
 from ..resources import rules_dir
 from ..store import audit, catalogue, config, journal, members, operators
+from . import offline
 from ..store.db import transaction
 from ..store.rule_files import cached_region
 
@@ -145,7 +146,7 @@ def build_quote(conn: sqlite3.Connection, data: object, today: dt.date | None = 
     rules = cached_region(region, str(rules_dir())).at(case.date)
     from ..policy.engine import settle
 
-    settlement = settle(case, rules)
+    settlement = offline.limit(conn, member.psn_no, settle(case, rules))
     prescription = _prescription(case, rules, data.get("prescription"))
     excluded_kinds = set(rules["account_excluded_item_kinds"].value)
     never_account = sum((s.amount for s, line in zip(settlement.items, lines)

@@ -12,7 +12,9 @@ from ..store import audit, catalogue, config, operators
 from ..store.db import transaction
 from .checkout import now_iso
 
-EDITABLE = {"region", *config.FACILITY_KEYS, "printer.name", "printer.layout"}
+EDITABLE = {"region", *config.FACILITY_KEYS, "printer.name", "printer.layout", "sync.hub", "sync.token",
+            "offline.grace_minutes", "offline.per_visit_fund", "offline.per_member_fund", "offline.max_hours"}
+SECRET = {"sync.token"}
 
 
 def change(db: sqlite_utils.Database, operator: str, password: str, changes: dict[str, str]) -> None:
@@ -22,8 +24,22 @@ def change(db: sqlite_utils.Database, operator: str, password: str, changes: dic
         for key, value in changes.items():
             if key not in EDITABLE:
                 raise InputError(f"settings.{key}", value, f"不可修改的设置；可修改：{', '.join(sorted(EDITABLE))}")
+            _check(key, str(value))
             config.put(conn, key, str(value))
-        audit.append(conn, now_iso(), operator, "settings", ",".join(sorted(changes)), changes)
+        shown = {k: ("******" if k in SECRET else v) for k, v in changes.items()}
+        audit.append(conn, now_iso(), operator, "settings", ",".join(sorted(changes)), shown)
+
+
+def _check(key: str, value: str) -> None:
+    if key.startswith("offline."):
+        try:
+            number = Decimal(value)
+        except ArithmeticError:
+            number = None
+        if number is None or number < 0 or not number.is_finite():
+            raise InputError(f"settings.{key}", value, "须为非负数")
+    if key == "sync.hub" and value and not value.startswith(("http://", "https://")):
+        raise InputError("settings.sync.hub", value, "医保中心地址须以 http:// 或 https:// 开头")
 
 
 def publish(db: sqlite_utils.Database, operator: str, password: str, region: str, name: str, year: str,
@@ -49,7 +65,8 @@ def import_catalogue(db: sqlite_utils.Database, operator: str, password: str, pa
 
 def show(conn) -> dict[str, object]:
     """This desk's settings and published figures, for display."""
-    values = {key: value for key, value in conn.execute("SELECT key, value FROM settings ORDER BY key")}
+    values = {key: ("已设置" if key in SECRET and value else value)
+              for key, value in conn.execute("SELECT key, value FROM settings ORDER BY key")}
     figures: dict[str, dict[str, dict[str, str]]] = {}
     for region, name, year, value in conn.execute(
             "SELECT region, name, year, value FROM published_figures ORDER BY region, name, year"):

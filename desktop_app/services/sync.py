@@ -15,7 +15,6 @@ proves every figure from its sources.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sqlite3
 from dataclasses import dataclass, field
@@ -272,12 +271,3 @@ def reconcile(db: sqlite_utils.Database, hub: str, token: str, day: str,
     only_hub = sorted(set(server.uuids) - set(local["uuids"]))
     return {"day": day, "ok": not differences and not only_desk and not only_hub, "differences": differences,
             "only_at_desk": only_desk, "only_at_hub": only_hub}
-
-
-def offline_age_hours(conn: sqlite3.Connection, now: dt.datetime | None = None) -> float | None:
-    """Hours since the last successful sync; None when this desk has no hub (offline-only)."""
-    if not config.get(conn, "sync.hub"):
-        return None
-    last = config.get(conn, "sync.last_ok")
-    now = now or dt.datetime.now().astimezone()
-    return (now - dt.datetime.fromisoformat(last)).total_seconds() / 3600 if last else float("inf")

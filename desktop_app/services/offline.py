@@ -1,0 +1,70 @@
+"""Offline limits, as card terminals have them: while a desk has not reached the hub, the fund pays less.
+
+Only for a desk that has a hub (``sync.hub`` set); an offline-only desk has no
+limits.  Once the last successful sync is older than ``offline.grace_minutes``:
+
+* each visit's fund payment is at most ``offline.per_visit_fund``;
+* a member's fund payments not yet sent may not exceed ``offline.per_member_fund``;
+* after ``offline.max_hours`` without a sync, the fund pays nothing.
+
+What the fund does not pay now the member pays, and the hub's recomputation
+records the difference so the agency reimburses it later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import replace
+from decimal import Decimal
+
+from ..domain.money import ZERO, fmt, from_fen
+from ..domain.settlement import Settlement, YearUsage
+from ..store import config
+
+DEFAULTS = {"offline.grace_minutes": "15", "offline.per_visit_fund": "200.00", "offline.per_member_fund": "500.00",
+            "offline.max_hours": "72"}
+
+
+def setting(conn: sqlite3.Connection, key: str) -> Decimal:
+    return Decimal(config.get(conn, key) or DEFAULTS[key])
+
+
+def offline_age_hours(conn: sqlite3.Connection, now: dt.datetime | None = None) -> float | None:
+    """Hours since the last successful sync; None when this desk has no hub (offline-only)."""
+    if not config.get(conn, "sync.hub"):
+        return None
+    last = config.get(conn, "sync.last_ok")
+    now = now or dt.datetime.now().astimezone()
+    return (now - dt.datetime.fromisoformat(last)).total_seconds() / 3600 if last else float("inf")
+
+
+def limit(conn: sqlite3.Connection, psn_no: str, s: Settlement, now: dt.datetime | None = None) -> Settlement:
+    """``s`` with the fund cut to what an offline desk may pay (unchanged when online or within the limits)."""
+    age = offline_age_hours(conn, now)
+    if age is None or age * 60 <= float(setting(conn, "offline.grace_minutes")) or s.fund_total == ZERO:
+        return s
+    unsent = from_fen(conn.execute("SELECT coalesce(sum(s.hifp_pay), 0) FROM settlements s JOIN outbox o ON o.uuid = s.uuid "
+                                   "WHERE s.psn_no = ? AND o.sent_at IS NULL", (psn_no,)).fetchone()[0])
+    if age > float(setting(conn, "offline.max_hours")):
+        allowed, why = ZERO, f"已 {age:.0f} 小时未连接医保中心（超过 {setting(conn, 'offline.max_hours')} 小时）"
+    else:
+        per_visit, per_member = setting(conn, "offline.per_visit_fund"), setting(conn, "offline.per_member_fund")
+        allowed = max(ZERO, min(per_visit, per_member - unsent))
+        why = f"离线结算：每次统筹支付不超过 {fmt(per_visit)}，每人离线累计不超过 {fmt(per_member)}（已离线支付 {fmt(unsent)}）"
+    if s.fund_total <= allowed:
+        return s
+    cut = s.fund_total - allowed
+    ordinary_cut = min(cut, s.fund_ordinary)
+    left, programmes = cut - ordinary_cut, dict(s.fund_by_programme)
+    for name in list(programmes):
+        taken = min(left, programmes[name])
+        programmes[name] -= taken
+        left -= taken
+    usage = YearUsage(s.usage_after.deductible_paid, s.usage_after.pool_paid - ordinary_cut,
+                      {k: v - (s.fund_by_programme.get(k, ZERO) - programmes.get(k, ZERO))
+                       for k, v in s.usage_after.programme_paid.items()})
+    note = f"{why}：本次统筹基金支付 {fmt(allowed)}，其余 {fmt(cut)} 由参保人先行支付，联网后由经办机构核定补付"
+    return replace(s, fund_ordinary=s.fund_ordinary - ordinary_cut, fund_by_programme=programmes, usage_after=usage,
+                   cap_left_after=None if s.cap_left_after is None else s.cap_left_after + ordinary_cut,
+                   explanation=(*s.explanation, note), warnings=(*s.warnings, note))
