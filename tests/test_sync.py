@@ -329,3 +329,19 @@ def test_an_offline_limited_settlement_is_recorded_for_reimbursement(world):
     assert review["uuid"] == out["uuid"] and review["review"] == "difference"
     assert review["amount"].startswith("-") and "补付" in review["reason"]
     all_well(world)
+
+
+def test_an_account_spent_twice_offline_is_flagged_and_the_desk_never_shows_a_negative_balance(world):
+    a, b = world.desks["A"], world.desks["B"]
+    psn = a.conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' AND account_balance BETWEEN 5000 AND 20000 "
+                         "ORDER BY psn_no LIMIT 1").fetchone()[0]
+    code = a.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' ORDER BY price DESC LIMIT 1").fetchone()[0]
+    first, second = settle(a, psn, 3, code), settle(b, psn, 3, code)
+    assert first["balc"] == second["balc"] == "0.00"  # each desk spent the whole account
+    world.sync("A")
+    report = world.sync("B")
+    assert any(r["uuid"] == second["uuid"] and "透支" in r["reason"] for r in report.reviews)
+    world.sync("A")
+    for db in (a, b):
+        assert db.conn.execute("SELECT account_balance FROM members WHERE psn_no = ?", (psn,)).fetchone()[0] == 0
+    all_well(world)

@@ -46,7 +46,7 @@ def desk(templates, tmp_path, qtbot):
     db = copy_db(templates, "guangxi", tmp_path / "desk.db")
     window = open_window(qtbot, tmp_path / "desk.db")
     yield window, db
-    window.backend.close()
+    window.shutdown()
     db.conn.close()
 
 
@@ -144,7 +144,7 @@ def pharmacy(templates, tmp_path, qtbot):
             config.put(db.conn, k, v)
     window = open_window(qtbot, tmp_path / "pharmacy.db")
     yield window, db
-    window.backend.close()
+    window.shutdown()
     db.conn.close()
 
 
@@ -273,3 +273,29 @@ def test_the_window_never_waits_on_the_database(desk, qtbot):
     window.backend.submit(lambda db: seen.append(threading.current_thread() is threading.main_thread()))
     window.backend.wait()
     assert seen == [False]
+
+
+def test_the_window_syncs_with_the_hub_in_the_background(templates, tmp_path, qtbot):
+    from desktop_app.hub import store
+    from tests.hub_fixtures import seeded_hub
+
+    hub = seeded_hub(f"sqlite:///{tmp_path / 'hub.db'}", templates["guangxi"], tmp_path / "hub.log")
+    try:
+        engine = store.engine_for(f"sqlite:///{tmp_path / 'hub.db'}")
+        token = store.register_desk(engine, "desk-W", "H45010300001", "guangxi",
+                                    {"kind": "community_health_centre", "level": 1, "id": "H45010300001"})
+        engine.dispose()
+        db = copy_db(templates, "guangxi", tmp_path / "desk.db")
+        with db.conn:
+            config.put(db.conn, "sync.hub", hub.url)
+            config.put(db.conn, "sync.token", token)
+        settle_one(db)
+        window = open_window(qtbot, tmp_path / "desk.db")
+        assert "未上传 1 笔" in window.sync_label.text()
+        key(qtbot, window, Qt.Key_F5)
+        qtbot.waitUntil(lambda: "上次同步" in window.sync_label.text() and "未上传 0 笔" in window.sync_label.text(),
+                        timeout=20000)
+        window.shutdown()
+        db.conn.close()
+    finally:
+        hub.stop()

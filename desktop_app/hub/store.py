@@ -341,6 +341,7 @@ def _apply(conn: Connection, desk: Desk, record: SettlementRecord, received_at: 
         counters[row.counter] = row.amount
     seq = _change(conn, "usage", f"{record.psn_no}/{record.year}", region,
                   {"psn_no": record.psn_no, "year": record.year, "counters": counters})
+    overdrawn = []
     for owner, amount in ((record.psn_no, record.acct_pay), (record.family_payer, record.acct_mulaid_pay)):
         if owner and amount:
             conn.execute(update(members).where(members.c.psn_no == owner)
@@ -349,9 +350,15 @@ def _apply(conn: Connection, desk: Desk, record: SettlementRecord, received_at: 
                                .where(members.c.psn_no == owner)).first()
             if row is not None:
                 _change(conn, "member", owner, row.region, {**json.loads(row.data), "account_balance": row.account_balance})
-    conn.execute(update(settlements).where(settlements.c.uuid == record.uuid).values(server_seq=seq))
+                if row.account_balance < 0 and amount > 0:
+                    overdrawn.append(f"{owner} 个人账户透支 {-row.account_balance / 100:.2f} 元（多台收款台离线共用同一账户）")
+    if overdrawn:  # the account was spent twice while desks were offline: for review, like a fund overrun
+        review = ("clawback" if review[0] in (None, "clawback") else review[0], review[1],
+                  "；".join(filter(None, [review[2], *overdrawn])))
+    conn.execute(update(settlements).where(settlements.c.uuid == record.uuid)
+                 .values(server_seq=seq, review=review[0], review_amount=review[1], review_reason=review[2]))
     return PushResult(uuid=record.uuid, status="applied", server_seq=seq, review=review[0], review_amount=review[1],
-                      review_reason=review[2])
+                      review_reason=review[2])  # a retry reads the same from the row
 
 
 def _add_usage(conn: Connection, psn_no: str, year: int, counter: str, amount: int) -> None:

@@ -193,7 +193,9 @@ def _apply_member(conn: sqlite3.Connection, change: Change, report: SyncReport) 
     members.upsert(conn, record, now_iso())
     own, family = _pending(conn, "s.psn_no = ?", (record.psn_no,), change.seq, "sum(s.acct_pay), 0")[0], \
         _pending(conn, "s.family_payer = ?", (record.psn_no,), change.seq, "sum(s.acct_mulaid_pay), 0")[0]
-    target = server_balance - own - family
+    # Two desks offline can both spend one account: the hub then holds an overdraft (recorded there for
+    # review); the desk shows what is really left, which is nothing.
+    target = max(0, server_balance - own - family)
     current = conn.execute("SELECT account_balance FROM members WHERE psn_no = ?", (record.psn_no,)).fetchone()[0]
     if target != current:
         journal.account_entry(conn, record.psn_no, target - current, "sync", now_iso())

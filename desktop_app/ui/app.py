@@ -59,9 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     window = MainWindow(backend, login.operator)
     window.show()
-    code = app.exec()
-    backend.close()
-    return code
+    return app.exec()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -329,11 +329,21 @@ class SettingsDialog(FormDialog):
         self.printer = self._combo({"": "不打印，只保存 PDF", **{p: p for p in printers}}, values.get("printer.name", ""))
         self.layout_ = self._combo({"roll": "80 毫米卷纸小票", "a5": "A5 结算单"}, values.get("printer.layout", "roll"))
         self.figure = QLineEdit(objectName="settings_figure", placeholderText="地区/名称/年份=数值，如 yunfu/avg_wage/2024=90000")
+        self.hub = QLineEdit(values.get("sync.hub", ""), objectName="settings_hub", placeholderText="http://中心地址:8700，留空为单机")
+        self.token = QLineEdit(objectName="settings_token", echoMode=QLineEdit.Password,
+                               placeholderText="已设置（留空不变）" if values.get("sync.token") else "中心登记收款台时给出的令牌")
+        from ..services.offline import DEFAULTS
+
+        self.offline = {key: QLineEdit(values.get(key, DEFAULTS[key]), objectName=f"settings_{key}") for key in DEFAULTS}
         self.message = MessageLine()
         for title, widget in (("主管", self.supervisor), ("主管密码", self.password), ("统筹地区", self.region),
                               ("机构类别", self.kind), ("机构级别", self.level), ("等级", self.grade), ("层级", self.tier),
                               ("机构编码", self.facility_id), ("机构名称", self.facility_name), ("打印机", self.printer),
-                              ("票据版式", self.layout_), ("录入公布数值", self.figure)):
+                              ("票据版式", self.layout_), ("录入公布数值", self.figure), ("医保中心地址", self.hub),
+                              ("收款台令牌", self.token), ("离线宽限（分钟）", self.offline["offline.grace_minutes"]),
+                              ("离线每次统筹上限", self.offline["offline.per_visit_fund"]),
+                              ("离线每人累计上限", self.offline["offline.per_member_fund"]),
+                              ("离线最长（小时）", self.offline["offline.max_hours"])):
             form.addRow(title, widget)
         form.addRow(self.message)
         buttons = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Cancel)
@@ -357,7 +367,9 @@ class SettingsDialog(FormDialog):
                 "facility.level": self.level.currentData(), "facility.grade": self.grade.currentData(),
                 "facility.tier": self.tier.currentData(), "facility.id": self.facility_id.text().strip(),
                 "facility.name": self.facility_name.text().strip(), "printer.name": self.printer.currentData(),
-                "printer.layout": self.layout_.currentData()}
+                "printer.layout": self.layout_.currentData(), "sync.hub": self.hub.text().strip(),
+                **({"sync.token": self.token.text().strip()} if self.token.text().strip() else {}),
+                **{key: edit.text().strip() for key, edit in self.offline.items()}}
 
     def submit(self) -> None:
         self.save()

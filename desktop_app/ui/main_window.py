@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -22,7 +23,7 @@ from .member_panel import MemberPanel
 from .payment_panel import ExplanationDialog, PaymentPanel
 from .visit_panel import PrescriptionPanel, VisitPanel
 
-KEYS = (("F1", "参保人"), ("F2", "项目"), ("F3", "个人账户"), ("F4", "共济"), ("F6", "当日结算"), ("F7", "日结"),
+KEYS = (("F1", "参保人"), ("F2", "项目"), ("F3", "个人账户"), ("F4", "共济"), ("F5", "同步"), ("F6", "当日结算"), ("F7", "日结"),
         ("F8", "设置"), ("F9", "处方"), ("F10", "说明"), ("F11", "实收"), ("F12", "结算"), ("Esc", "下一位"))
 
 
@@ -36,9 +37,29 @@ def desk_state(db, today: dt.date) -> dict:
     except Exception as exc:  # noqa: BLE001 - shown in the status bar
         rules = f"无有效规则（{exc}）"
     unsynced = conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+    notices = conn.execute("SELECT kind, amount, reason, uuid FROM sync_notices ORDER BY at DESC").fetchall()
     return {"region": region, "facility": facility, "facility_name": config.get(conn, "facility.name") or "",
             "rules": rules, "unsynced": unsynced, "printer": config.get(conn, "printer.name") or "",
-            "layout": config.get(conn, "printer.layout") or "roll"}
+            "layout": config.get(conn, "printer.layout") or "roll", "hub": config.get(conn, "sync.hub") or "",
+            "token": config.get(conn, "sync.token") or "", "last_sync": config.get(conn, "sync.last_ok") or "",
+            "notices": notices}
+
+
+NOTICE_NAMES = {"set_aside": "中心搁置", "clawback": "待追回", "difference": "待补付"}
+
+
+def sync_status(state: dict) -> str:
+    """The status bar's words for sync: connected or not, unsent entries, what the hub flagged."""
+    if not state["hub"]:
+        text = "单机模式（未设置医保中心）"
+    elif state["last_sync"]:
+        text = f"医保中心 上次同步 {state['last_sync'][11:16]}"
+    else:
+        text = "医保中心 尚未同步"
+    text += f"，未上传 {state['unsynced']} 笔"
+    if state["notices"]:
+        text += f"，中心通知 {len(state['notices'])} 条"
+    return text
 
 
 class MainWindow(QMainWindow):
@@ -108,6 +129,12 @@ class MainWindow(QMainWindow):
         self.payment.explain_requested.connect(self.explain)
         self.quote_timer = QTimer(self, singleShot=True, interval=120)
         self.quote_timer.timeout.connect(self._quote_now)
+        # Sync has its own worker and connection: a slow network never holds up a quote.
+        self.sync_backend = Backend(backend.path)
+        self.sync_timer = QTimer(self, interval=60_000)
+        self.sync_timer.timeout.connect(self.sync_now)
+        self.sync_timer.start()
+        self._syncing = False
         self.refresh_status()
         self.member.lookup.setFocus()
 
@@ -116,7 +143,8 @@ class MainWindow(QMainWindow):
     def key(self, key: str) -> None:
         actions = {
             "F1": lambda: self._focus(self.member.lookup), "F2": lambda: self._focus(self.visit.entry),
-            "F3": self.payment.use_account.toggle, "F4": self._focus_family, "F6": self.history, "F7": self.day_end,
+            "F3": self.payment.use_account.toggle, "F4": self._focus_family, "F5": lambda: self.sync_now(manual=True),
+            "F6": self.history, "F7": self.day_end,
             "F8": self.open_settings, "F9": lambda: self._focus(self.prescription.first()), "F10": self.explain,
             "F11": lambda: self._focus(self.payment.tendered), "F12": self.confirm, "Esc": self.escape,
         }
@@ -156,7 +184,46 @@ class MainWindow(QMainWindow):
         self.prescription.setVisible(pharmacy)
         self.setWindowTitle(f"共济前台 — {state['facility_name']}（{state['region']}）")
         self.rules_label.setText(f"规则 {state['rules']}")
-        self.sync_label.setText(f"未连接医保中心（离线结算），未上传 {state['unsynced']} 笔")
+        self.sync_label.setText(sync_status(state))
+        self.sync_label.setToolTip("\n".join(f"{NOTICE_NAMES[k]} {yuan(Decimal(a) / 100)}：{r}（{u[:8]}）"
+                                             for k, a, r, u in state["notices"][:10]))
+
+    def shutdown(self) -> None:
+        """Stop the timers and let both workers finish (a confirmed settlement is already committed)."""
+        self.sync_timer.stop()
+        self.sync_backend.close()
+        self.backend.close()
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.shutdown()
+        super().closeEvent(event)
+
+    def sync_now(self, manual: bool = False) -> None:
+        """Push and pull in the background; says what the hub flagged."""
+        hub, token = self.state.get("hub"), self.state.get("token")
+        if not hub or not token:
+            if manual:
+                self.message.error("未设置医保中心地址或收款台令牌：请主管在设置（F8）中录入")
+            return
+        if self._syncing:
+            return
+        self._syncing = True
+        from ..services.sync import sync
+
+        self.sync_backend.submit(lambda db: sync(db, hub, token), self._synced, self._sync_failed)
+
+    def _synced(self, report) -> None:
+        self._syncing = False
+        flagged = [f"搁置 {s['uuid'][:8]}：{s['reason']}" for s in report.set_aside]
+        flagged += [f"{NOTICE_NAMES[r['review']]} {r['amount']}（{r['uuid'][:8]}）：{r['reason']}" for r in report.reviews]
+        if flagged or report.warnings:
+            self.message.error("同步完成，中心提示：" + "；".join(flagged + report.warnings))
+        self.refresh_status()
+
+    def _sync_failed(self, exc: BaseException) -> None:
+        self._syncing = False
+        self.sync_label.setText(f"医保中心连接失败，离线结算中（{message_of(exc)[:40]}…）")
+        self.sync_label.setToolTip(message_of(exc))
 
     @property
     def layout_name(self) -> str:
