@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_store.py
 	$(BIN)/python benchmarks/bench_receipt.py
+	$(BIN)/python benchmarks/bench_sync.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -345,3 +345,24 @@ def test_an_account_spent_twice_offline_is_flagged_and_the_desk_never_shows_a_ne
     for db in (a, b):
         assert db.conn.execute("SELECT account_balance FROM members WHERE psn_no = ?", (psn,)).fetchone()[0] == 0
     all_well(world)
+
+
+def test_a_skewed_desk_clock_is_reported_and_the_hub_decides_the_year(world):
+    import datetime as dt
+
+    from desktop_app.sync.protocol import PushRequest
+
+    db = world.desks["A"]
+    settle(db, member(db))
+    [record] = unsent(db.conn, 10)
+    ahead = dt.datetime.now().astimezone() + dt.timedelta(days=400)
+    wrong_year = record.model_copy(update={"desk_created_at": ahead.isoformat(timespec="seconds"), "year": ahead.year,
+                                           "uuid": "00000000-0000-4000-8000-000000000001"})
+    request = PushRequest(desk_clock=ahead.isoformat(timespec="seconds"), records=[wrong_year])
+    answer = httpx.post(f"{world.hub.url}/v1/push", content=request.model_dump_json(),
+                        headers={"Authorization": f"Bearer {world.tokens['A']}", "Content-Type": "application/json"}).json()
+    assert answer["clock_skew_seconds"] > 399 * 86400
+    [result] = answer["results"]
+    assert result["status"] == "set_aside" and "时钟偏差" in result["reason"]
+    report = world.sync("A")  # the desk's own, correctly dated entry goes through; its clock is fine
+    assert report.applied == 1 and abs(report.clock_skew_seconds) < 60 and report.warnings == []

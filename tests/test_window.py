@@ -295,6 +295,10 @@ def test_the_window_syncs_with_the_hub_in_the_background(templates, tmp_path, qt
         key(qtbot, window, Qt.Key_F5)
         qtbot.waitUntil(lambda: "上次同步" in window.sync_label.text() and "未上传 0 笔" in window.sync_label.text(),
                         timeout=20000)
+        key(qtbot, window, Qt.Key_F7)
+        dialog = window.dialog
+        qtbot.keyClick(dialog, Qt.Key_F6)  # 对账
+        qtbot.waitUntil(lambda: "对账一致" in dialog.message.text(), timeout=20000)
         window.shutdown()
         db.conn.close()
     finally:

@@ -200,41 +200,60 @@ def import_desk_database(engine: Engine, path: str, batch: int = 5000) -> dict:
     fields = [c for c in COLUMNS if c != "account_balance"]
     cursor = source.execute(f"SELECT {', '.join(fields)}, account_balance FROM members ORDER BY psn_no")
     while rows := cursor.fetchmany(batch):
-        with writing(engine) as conn:
-            for *values, balance in rows:
-                data = dict(zip(fields, values))
-                data["programmes"] = json.loads(data["programmes"])
-                data["civil_servant"] = bool(data["civil_servant"])
-                put_member(conn, data, balance)
+        people, feed, at = [], [], now_iso()
+        for *values, balance in rows:
+            data = dict(zip(fields, values))
+            data["programmes"] = json.loads(data["programmes"])
+            data["civil_servant"] = bool(data["civil_servant"])
+            text_ = json.dumps(data, ensure_ascii=False)
+            people.append({"psn_no": data["psn_no"], "region": data["region"], "data": text_, "account_balance": balance})
+            feed.append({"kind": "member", "key": data["psn_no"], "region": data["region"], "at": at,
+                         "data": json.dumps({**data, "account_balance": balance}, ensure_ascii=False)})
+        with writing(engine) as conn:  # in bulk: a county's export is hundreds of thousands of members
+            stmt = _insert(conn, members)
+            conn.execute(stmt.on_conflict_do_update(index_elements=["psn_no"], set_={
+                c: stmt.excluded[c] for c in ("region", "data", "account_balance")}), people)
+            conn.execute(insert(changes), feed)
         counts["members"] += len(rows)
-    with writing(engine) as conn:
-        region_of = dict(source.execute("SELECT psn_no, region FROM members"))
-        for owner, relative, relation in source.execute("SELECT owner_psn_no, relative_psn_no, relation FROM family_links"):
-            _upsert(conn, family_links, {"owner_psn_no": owner, "relative_psn_no": relative, "relation": relation})
-            _change(conn, "family_link", f"{owner}/{relative}", region_of.get(relative, "*"),
-                    {"owner_psn_no": owner, "relative_psn_no": relative, "relation": relation})
-            counts["family_links"] += 1
-        from ..store.catalogue import COLUMNS as CAT
+    region_of = dict(source.execute("SELECT psn_no, region FROM members"))
+    at = now_iso()
+    links = source.execute("SELECT owner_psn_no, relative_psn_no, relation FROM family_links").fetchall()
+    from ..store.catalogue import COLUMNS as CAT
 
-        for row in source.execute(f"SELECT {', '.join(CAT)} FROM catalogue"):
-            data = dict(zip(CAT, row))
-            _upsert(conn, catalogue, {"code": data["code"], "data": json.dumps(data, ensure_ascii=False)})
-            _change(conn, "catalogue_item", data["code"], "*", data)
-            counts["catalogue"] += 1
-        for region, name, year, value in source.execute("SELECT region, name, year, value FROM published_figures"):
-            _upsert(conn, published, {"region": region, "name": name, "year": year, "value": value})
-            _change(conn, "published_figure", f"{region}/{name}/{year}", region,
-                    {"region": region, "name": name, "year": year, "value": value})
-            counts["published"] += 1
-        totals: dict[tuple[str, int], dict[str, int]] = {}
-        for psn_no, year, counter, amount in source.execute("SELECT psn_no, year, counter, amount FROM usage"):
-            _upsert(conn, opening_usage, {"psn_no": psn_no, "year": year, "counter": counter, "amount": amount})
-            _upsert(conn, usage, {"psn_no": psn_no, "year": year, "counter": counter, "amount": amount})
-            totals.setdefault((psn_no, year), {})[counter] = amount
-            counts["usage"] += 1
-        for (psn_no, year), counters in totals.items():
-            _change(conn, "usage", f"{psn_no}/{year}", region_of.get(psn_no, "*"),
-                    {"psn_no": psn_no, "year": year, "counters": counters})
+    items = [dict(zip(CAT, row)) for row in source.execute(f"SELECT {', '.join(CAT)} FROM catalogue")]
+    figures = source.execute("SELECT region, name, year, value FROM published_figures").fetchall()
+    opening = source.execute("SELECT psn_no, year, counter, amount FROM usage").fetchall()
+    totals: dict[tuple[str, int], dict[str, int]] = {}
+    for psn_no, year, counter, amount in opening:
+        totals.setdefault((psn_no, year), {})[counter] = amount
+
+    def feed(kind: str, key: str, region: str, data: dict) -> dict:
+        return {"kind": kind, "key": key, "region": region, "at": at, "data": json.dumps(data, ensure_ascii=False)}
+
+    with writing(engine) as conn:  # in bulk, one transaction
+        def bulk(table: Table, rows: list[dict]) -> None:
+            if rows:
+                keys = [c.name for c in table.primary_key.columns]
+                stmt = _insert(conn, table)
+                others = {k: stmt.excluded[k] for k in rows[0] if k not in keys}
+                conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=others), rows)
+
+        bulk(family_links, [{"owner_psn_no": o, "relative_psn_no": r, "relation": rel} for o, r, rel in links])
+        bulk(catalogue, [{"code": d["code"], "data": json.dumps(d, ensure_ascii=False)} for d in items])
+        bulk(published, [{"region": r, "name": n, "year": y, "value": v} for r, n, y, v in figures])
+        usage_rows = [{"psn_no": p, "year": y, "counter": c, "amount": a} for p, y, c, a in opening]
+        bulk(opening_usage, usage_rows)
+        bulk(usage, usage_rows)
+        rows = [feed("family_link", f"{o}/{r}", region_of.get(r, "*"),
+                     {"owner_psn_no": o, "relative_psn_no": r, "relation": rel}) for o, r, rel in links]
+        rows += [feed("catalogue_item", d["code"], "*", d) for d in items]
+        rows += [feed("published_figure", f"{r}/{n}/{y}", r, {"region": r, "name": n, "year": y, "value": v})
+                 for r, n, y, v in figures]
+        rows += [feed("usage", f"{p}/{y}", region_of.get(p, "*"), {"psn_no": p, "year": y, "counters": c})
+                 for (p, y), c in totals.items()]
+        for start in range(0, len(rows), batch):
+            conn.execute(insert(changes), rows[start:start + batch])
+    counts.update(family_links=len(links), catalogue=len(items), published=len(figures), usage=len(opening))
     source.close()
     return counts
 

@@ -272,10 +272,14 @@ class DayEndDialog(QDialog):
         export = QPushButton("导出 PDF 与 CSV  [F5]", objectName="dayend_export")
         export.setAutoDefault(False)
         export.clicked.connect(self.export)
+        check = QPushButton("与医保中心对账  [F6]", objectName="dayend_reconcile")
+        check.setAutoDefault(False)
+        check.clicked.connect(self.reconcile)
         close = QPushButton("关闭  [Esc]")
         close.clicked.connect(self.reject)
         buttons = QHBoxLayout()
         buttons.addWidget(export)
+        buttons.addWidget(check)
         buttons.addWidget(close)
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
@@ -289,6 +293,8 @@ class DayEndDialog(QDialog):
     def keyPressEvent(self, event) -> None:  # noqa: N802
         if event.key() == Qt.Key_F5:
             self.export()
+        elif event.key() == Qt.Key_F6:
+            self.reconcile()
         else:
             super().keyPressEvent(event)
 
@@ -298,6 +304,26 @@ class DayEndDialog(QDialog):
             value = getattr(report, key)
             label.setText(yuan(value) if isinstance(value, Decimal) else (f"{value} 笔"))
         self.chart.set_report(report)
+
+    def reconcile(self) -> None:
+        """对账 with the hub: counts and sums of the day; on a difference, the settlements behind it."""
+        hub, token = self.window_.state.get("hub"), self.window_.state.get("token")
+        if not hub or not token:
+            self.message.error("未设置医保中心：单机模式无需对账")
+            return
+        from ..services.sync import reconcile
+
+        day = self.day.isoformat()
+        self.window_.sync_backend.submit(lambda db: reconcile(db, hub, token, day), self._reconciled,
+                                         lambda exc: self.message.error(message_of(exc)))
+
+    def _reconciled(self, result: dict) -> None:
+        if result["ok"]:
+            self.message.ok(f"{result['day']} 对账一致")
+            return
+        parts = [f"{k}：本机 {v['desk']}，中心 {v['hub']}" for k, v in result["differences"].items()]
+        parts += [f"仅本机有 {u}" for u in result["only_at_desk"]] + [f"仅中心有 {u}" for u in result["only_at_hub"]]
+        self.message.error("对账不一致：" + "；".join(parts))
 
     def export(self) -> None:
         folder = self.window_.export_folder
