@@ -244,6 +244,10 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _db_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="desktop-app", description="共济前台：职工医保门诊共济结算")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -255,36 +259,36 @@ def build_parser() -> argparse.ArgumentParser:
     checkout = sub.add_parser("checkout", help="从本地数据库取参保人与本年累计，结算并写入（一次事务），输出 JSON",
                               description="案例同 quote，但 member 为 {\"psn_no\": …} 或 {\"certno\": …}，items 为目录编码与数量；"
                                           "可选 payment: {use_account, family_payer}，药店统筹结算须有 prescription。")
-    checkout.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
+    _db_arg(checkout)
     checkout.add_argument("--operator", default=getpass.getuser(), help="收款员（默认当前系统用户）")
     checkout.add_argument("case", metavar="CASE.json", help="案例文件；- 表示标准输入")
     checkout.set_defaults(func=cmd_checkout)
 
     refund = sub.add_parser("refund", help="退费（冲销一笔结算，需主管密码），输出 JSON",
                             description="主管密码在终端输入，或由环境变量 GONGJI_PASSWORD 提供。")
-    refund.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
+    _db_arg(refund)
     refund.add_argument("--operator", required=True, help="授权退费的主管")
     refund.add_argument("uuid", metavar="UUID", help="原结算的 UUID")
     refund.set_defaults(func=cmd_refund)
 
     usage = sub.add_parser("usage", help="参保人本年度累计（起付线、统筹、两病），输出 JSON")
-    usage.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
+    _db_arg(usage)
     usage.add_argument("--member", required=True, metavar="PSN_NO")
     usage.add_argument("--year", required=True, type=int)
     usage.set_defaults(func=cmd_usage)
 
     verify = sub.add_parser("verify", help="校验数据库：完整性、累计=流水、支付拆分、退费、账户、审计链；全部通过才返回 0")
-    verify.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
+    _db_arg(verify)
     verify.set_defaults(func=cmd_verify)
 
     window = sub.add_parser("window", help="打开收款窗口（首次运行自动创建演示数据库；演示账号 shouyin / 123456）")
-    window.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
+    _db_arg(window)
     window.set_defaults(func=cmd_window)
 
     receipt = sub.add_parser("receipt", help="把一笔结算或退费打成 PDF 小票（80 毫米卷纸）或 A5 结算单",
                              description="票面有机构、结算号、收款员、参保人（证件号只显示前 6 后 4 位）、项目、"
                                          "统筹 / 账户 / 共济 / 现金、本年累计，以及结算号二维码。")
-    receipt.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
+    _db_arg(receipt)
     receipt.add_argument("--layout", choices=("roll", "a5"), default="roll", help="roll：80 毫米卷纸；a5：A5 结算单")
     receipt.add_argument("--out", required=True, metavar="FILE.pdf")
     receipt.add_argument("--reprint", action="store_true", help="补打：票面注明【补打】")
@@ -308,13 +312,13 @@ def build_parser() -> argparse.ArgumentParser:
     hub.set_defaults(func=cmd_hub)
 
     sync_cmd = sub.add_parser("sync", help="与医保中心同步：上传待传结算，下载参保人、目录、年度累计变更")
-    sync_cmd.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
+    _db_arg(sync_cmd)
     sync_cmd.add_argument("--hub", required=True, metavar="URL")
     sync_cmd.add_argument("--token", help="收款台令牌（或环境变量 GONGJI_HUB_TOKEN）")
     sync_cmd.set_defaults(func=cmd_sync)
 
     rec = sub.add_parser("reconcile", help="对账：本机某日已上传结算的笔数与金额，和中心逐项比对")
-    rec.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
+    _db_arg(rec)
     rec.add_argument("--hub", required=True, metavar="URL")
     rec.add_argument("--token", help="收款台令牌（或环境变量 GONGJI_HUB_TOKEN）")
     rec.add_argument("--day", required=True, metavar="YYYY-MM-DD")
@@ -323,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     cat = sub.add_parser("catalogue-import", help="从 CSV 导入医保目录（需主管密码；任一行有误则不写入）",
                          description="CSV 为 UTF-8，表头：code,name,category,selfpay_ratio,price,price_cap,unit,"
                                      "programme,item_kind,account_payable,barcode。主管密码在终端输入或由 GONGJI_PASSWORD 提供。")
-    cat.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
+    _db_arg(cat)
     cat.add_argument("--operator", required=True, help="导入目录的主管")
     cat.add_argument("csv", metavar="FILE.csv")
     cat.set_defaults(func=cmd_catalogue_import)
@@ -331,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     conf = sub.add_parser("settings", help="查看本机设置与公布数值；--set / --publish 修改（需主管密码）",
                           description="例：settings --operator admin --set facility.level=2 "
                                       "--publish yunfu/avg_wage/2022=90000")
-    conf.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
+    _db_arg(conf)
     conf.add_argument("--operator", help="修改时的主管")
     conf.add_argument("--set", action="append", metavar="KEY=VALUE")
     conf.add_argument("--publish", action="append", metavar="REGION/NAME/YEAR=VALUE")
