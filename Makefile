@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml installers/debian-packages.sh
 	touch $@
 
 run: $(STAMP)
-	$(BIN)/desktop-app window
+	$(BIN)/desktop-app window --demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -134,7 +134,7 @@ def cmd_receipt(args: argparse.Namespace) -> int:
 def cmd_window(args: argparse.Namespace) -> int:
     from .ui.app import main as window_main
 
-    return window_main(["--db", args.db] if args.db else [])
+    return window_main((["--db", args.db] if args.db else []) + (["--demo"] if args.demo else []))
 
 
 def cmd_hub(args: argparse.Namespace) -> int:
@@ -281,8 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     _db_arg(verify)
     verify.set_defaults(func=cmd_verify)
 
-    window = sub.add_parser("window", help="打开收款窗口（首次运行自动创建演示数据库；演示账号 shouyin / 123456）")
+    window = sub.add_parser("window", help="打开收款窗口（首次运行先走设置向导；--demo 则创建演示数据库，演示账号 shouyin / 123456）")
     _db_arg(window)
+    window.add_argument("--demo", action="store_true", help="数据库不存在时创建演示数据，而不是运行设置向导")
     window.set_defaults(func=cmd_window)
 
     receipt = sub.add_parser("receipt", help="把一笔结算或退费打成 PDF 小票（80 毫米卷纸）或 A5 结算单",

@@ -303,3 +303,51 @@ def test_the_window_syncs_with_the_hub_in_the_background(templates, tmp_path, qt
         db.conn.close()
     finally:
         hub.stop()
+
+
+def test_the_first_run_wizard_sets_up_a_new_desk(tmp_path, qtbot):
+    from PySide6.QtWidgets import QWizard
+
+    from desktop_app.services.setup import needs_setup
+    from desktop_app.store import operators
+    from desktop_app.store.db import connect
+    from desktop_app.ui.wizard import SetupWizard
+
+    setup_app(QApplication.instance())
+    path = tmp_path / "new.db"
+    connect(path).conn.close()
+    backend = Backend(path)
+    wizard = SetupWizard(backend, first=True)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    wizard.region.setCurrentIndex(wizard.region.findData("sichuan-provincial"))
+    wizard.kind.setCurrentIndex(wizard.kind.findData("pharmacy"))
+    qtbot.keyClicks(wizard.facility_id, "P51010500001")
+    type_chinese(wizard.facility_name, "成都市某某大药房")
+    wizard.next()
+    assert wizard.offline_only.isChecked()
+    wizard.next()
+    qtbot.keyClicks(wizard.supervisor, "zhang")
+    qtbot.keyClicks(wizard.password, "secret1")
+    qtbot.keyClicks(wizard.password_again, "secret2")
+    wizard.button(QWizard.FinishButton).click()
+    qtbot.waitUntil(lambda: wizard.message.isVisible())
+    assert "确认密码" in wizard.message.text() and wizard.isVisible()  # refused, and says which field
+    wizard.password_again.clear()
+    qtbot.keyClicks(wizard.password_again, "secret1")
+    with qtbot.waitSignal(wizard.accepted, timeout=10000):
+        wizard.button(QWizard.FinishButton).click()
+    backend.close()
+    db = connect(path)
+    assert not needs_setup(db.conn)
+    assert config.get(db.conn, "facility.kind") == "pharmacy" and config.get(db.conn, "region") == "sichuan-provincial"
+    assert operators.authenticate(db.conn, "zhang", "secret1") == "supervisor"
+    from desktop_app.services.setup import Answers, apply
+    from desktop_app.store.operators import AuthError
+
+    again = Answers(region="guangxi", facility={"kind": "clinic", "id": "X1", "name": "某诊所"})
+    with pytest.raises(AuthError):
+        apply(db, again, "nobody", "wrong")
+    apply(db, again, "zhang", "secret1")
+    assert config.get(db.conn, "region") == "guangxi"
+    db.conn.close()

@@ -16,6 +16,18 @@ from .dialogs import LoginDialog
 from .main_window import MainWindow
 
 
+def wait_for(backend: Backend, fn):
+    """Run ``fn(db)`` in the worker and wait, keeping the event loop turning (start-up only)."""
+    box: dict = {}
+    backend.submit(fn, lambda r: box.setdefault("ok", r), lambda e: box.setdefault("error", e))
+    while not box:
+        QApplication.processEvents()
+        backend.wait(20)
+    if "error" in box:
+        raise box["error"]
+    return box["ok"]
+
+
 def prepare_database(backend: Backend, fresh: bool, members: int) -> None:
     """First run: make the demo database in the worker while a progress dialog shows (the window never freezes)."""
     if not fresh:
@@ -39,11 +51,12 @@ def prepare_database(backend: Backend, fresh: bool, members: int) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="desktop-app window", description="共济前台收款窗口")
     parser.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
+    parser.add_argument("--demo", action="store_true", help="数据库不存在时创建演示数据（否则运行设置向导）")
     args = parser.parse_args(argv)
     from ..cli import DEFAULT_DEMO_MEMBERS, default_db_path
 
     path = Path(args.db) if args.db else default_db_path()
-    fresh = not path.exists() and args.db is None
+    fresh = not path.exists() and args.demo
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("共济前台")
     setup_app(app)
@@ -53,6 +66,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001
         print(f"desktop-app window: {message_of(exc)}", file=sys.stderr)
         return 2
+    from ..services.setup import has_supervisor, needs_setup
+
+    if wait_for(backend, lambda db: needs_setup(db.conn)):
+        from .wizard import SetupWizard
+
+        first = not wait_for(backend, lambda db: has_supervisor(db.conn))
+        if SetupWizard(backend, first).exec() != QDialog.Accepted:
+            backend.close()
+            return 0
     login = LoginDialog(backend)
     if login.exec() != QDialog.Accepted:
         backend.close()

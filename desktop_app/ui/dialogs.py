@@ -372,12 +372,24 @@ class SettingsDialog(FormDialog):
                               ("离线最长（小时）", self.offline["offline.max_hours"])):
             form.addRow(title, widget)
         form.addRow(self.message)
+        wizard = QPushButton("重新运行设置向导", objectName="settings_wizard")
+        wizard.setAutoDefault(False)
+        wizard.clicked.connect(lambda: self.run_wizard(values))
+        form.addRow(wizard)
         buttons = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
         self.chain(self.supervisor, self.password)
         self.chain(self.facility_id, self.facility_name, self.figure)
+
+    def run_wizard(self, values: dict) -> None:
+        from .wizard import SetupWizard
+
+        self.wizard = SetupWizard(self.backend, first=False, current=values, parent=self)
+        self.wizard.accepted.connect(lambda: (self.window_.message.ok("设置向导已完成"), self.window_.refresh_status(),
+                                              self.reject()))
+        self.wizard.open()
 
     @staticmethod
     def _combo(choices: dict, current) -> QComboBox:

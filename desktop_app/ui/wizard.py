@@ -1,0 +1,126 @@
+"""The first-run wizard: region and facility, central server (or offline only), first supervisor.
+
+Also run from settings by a supervisor.  The answers are written by
+``services.setup.apply`` in the worker thread; the wizard closes only when that
+succeeded, and otherwise says which field is wrong.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QWizard, QWizardPage
+
+from ..domain.case import FACILITY_KIND_NAMES, GRADE_NAMES, LEVEL_NAMES, TIER_NAMES
+from ..resources import rules_dir
+from ..services.setup import Answers, apply
+from ..store.rule_files import load_region, region_names
+from .backend import Backend
+from .common import MessageLine, message_of
+
+
+def _combo(choices: dict, name: str) -> QComboBox:
+    box = QComboBox(objectName=name)
+    for key, text in choices.items():
+        box.addItem(text, key)
+    return box
+
+
+class SetupWizard(QWizard):
+    def __init__(self, backend: Backend, first: bool, current: dict | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.backend, self.first = backend, first
+        self.setWindowTitle("共济前台 — 设置向导")
+        self.setMinimumSize(620, 460)
+        current = current or {}
+        regions = {}
+        for name in region_names(rules_dir()):
+            try:
+                regions[name] = f"{load_region(name).name}（{name}）"
+            except Exception:  # noqa: BLE001 - a broken rules folder still shows by its name
+                regions[name] = name
+
+        facility = QWizardPage()
+        facility.setTitle("地区与机构")
+        facility.setSubTitle("本机所在统筹地区，以及本机构的类别、级别和编码（决定适用的起付线与支付比例）。")
+        self.region = _combo(regions, "wizard_region")
+        self.kind = _combo(FACILITY_KIND_NAMES, "wizard_kind")
+        self.level = _combo({"": "—", **{str(k): v for k, v in LEVEL_NAMES.items()}}, "wizard_level")
+        self.grade = _combo({"": "—", **GRADE_NAMES}, "wizard_grade")
+        self.tier = _combo({"": "—", **TIER_NAMES}, "wizard_tier")
+        self.facility_id = QLineEdit(current.get("facility.id", ""), objectName="wizard_facility_id")
+        self.facility_name = QLineEdit(current.get("facility.name", ""), objectName="wizard_facility_name")
+        for box, key in ((self.region, "region"), (self.kind, "facility.kind"), (self.level, "facility.level"),
+                         (self.grade, "facility.grade"), (self.tier, "facility.tier")):
+            box.setCurrentIndex(max(0, box.findData(current.get(key, ""))))
+        form = QFormLayout(facility)
+        for title, widget in (("统筹地区", self.region), ("机构类别", self.kind), ("机构级别", self.level),
+                              ("等级", self.grade), ("层级", self.tier), ("机构编码", self.facility_id),
+                              ("机构名称", self.facility_name)):
+            form.addRow(title, widget)
+
+        hub = QWizardPage()
+        hub.setTitle("医保中心")
+        hub.setSubTitle("联网时自动上传结算、下载参保人与年度累计；断网时照常离线结算。没有中心的诊所选“仅离线使用”。")
+        self.offline_only = QCheckBox("仅离线使用（不连接医保中心）", objectName="wizard_offline_only")
+        self.hub = QLineEdit(current.get("sync.hub", ""), objectName="wizard_hub", placeholderText="http://中心地址:8700")
+        self.token = QLineEdit(objectName="wizard_token", echoMode=QLineEdit.Password,
+                               placeholderText="中心登记本收款台时给出的令牌")
+        self.offline_only.setChecked(not current.get("sync.hub"))
+        self.offline_only.toggled.connect(lambda on: (self.hub.setDisabled(on), self.token.setDisabled(on)))
+        self.hub.setDisabled(self.offline_only.isChecked())
+        self.token.setDisabled(self.offline_only.isChecked())
+        form = QFormLayout(hub)
+        form.addRow(self.offline_only)
+        form.addRow("中心地址", self.hub)
+        form.addRow("收款台令牌", self.token)
+
+        people = QWizardPage()
+        people.setTitle("主管账户" if first else "授权与新增主管")
+        people.setSubTitle("主管可退费、修改设置。首次设置须建立一个主管；之后由现任主管授权重新设置。")
+        form = QFormLayout(people)
+        self.auth_name = QLineEdit(objectName="wizard_auth_name")
+        self.auth_password = QLineEdit(objectName="wizard_auth_password", echoMode=QLineEdit.Password)
+        if not first:
+            form.addRow("现任主管", self.auth_name)
+            form.addRow("现任主管密码", self.auth_password)
+            form.addRow(QLabel("如需新增主管，填写以下三项；否则留空："))
+        self.supervisor = QLineEdit(objectName="wizard_supervisor")
+        self.password = QLineEdit(objectName="wizard_password", echoMode=QLineEdit.Password)
+        self.password_again = QLineEdit(objectName="wizard_password_again", echoMode=QLineEdit.Password)
+        form.addRow("主管用户名", self.supervisor)
+        form.addRow("密码（至少 6 位）", self.password)
+        form.addRow("再次输入密码", self.password_again)
+        self.message = MessageLine()
+        form.addRow(self.message)
+        for page in (facility, hub, people):
+            self.addPage(page)
+        self.button(QWizard.FinishButton).setText("完成")
+        self.button(QWizard.NextButton).setText("下一步 >")
+        self.button(QWizard.BackButton).setText("< 上一步")
+        self.button(QWizard.CancelButton).setText("取消")
+        self._done = False
+
+    def answers(self) -> Answers:
+        return Answers(region=self.region.currentData(),
+                       facility={"kind": self.kind.currentData(), "level": self.level.currentData(),
+                                 "grade": self.grade.currentData(), "tier": self.tier.currentData(),
+                                 "id": self.facility_id.text().strip(), "name": self.facility_name.text().strip()},
+                       hub=self.hub.text().strip(), token=self.token.text().strip(),
+                       offline_only=self.offline_only.isChecked(), supervisor=self.supervisor.text().strip(),
+                       password=self.password.text(), password_again=self.password_again.text())
+
+    def accept(self) -> None:
+        """Finish: write in the worker; close only when it succeeded."""
+        if self._done:
+            super().accept()
+            return
+        answers, who, secret = self.answers(), self.auth_name.text().strip(), self.auth_password.text()
+        self.button(QWizard.FinishButton).setEnabled(False)
+        self.backend.submit(lambda db: apply(db, answers, who or None, secret or None), self._saved, self._failed)
+
+    def _saved(self, _result) -> None:
+        self._done = True
+        self.accept()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.button(QWizard.FinishButton).setEnabled(True)
+        self.message.error(message_of(exc))
