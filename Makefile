@@ -9,7 +9,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench setup clean
+.PHONY: run test bench setup clean installer
 
 setup: $(STAMP)
 
@@ -34,3 +34,8 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+
+# The Linux bundle: PyInstaller one-folder build, then a tarball with the .desktop file and install.sh.
+installer: $(STAMP)
+	$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath build/dist --workpath build/work installers/pyinstaller/gongji.spec
+	sh installers/linux/make-bundle.sh build/dist build

@@ -134,7 +134,8 @@ def cmd_receipt(args: argparse.Namespace) -> int:
 def cmd_window(args: argparse.Namespace) -> int:
     from .ui.app import main as window_main
 
-    return window_main((["--db", args.db] if args.db else []) + (["--demo"] if args.demo else []))
+    return window_main((["--db", args.db] if args.db else []) + (["--demo"] if args.demo else [])
+                       + (["--self-test"] if args.self_test else []))
 
 
 def cmd_hub(args: argparse.Namespace) -> int:
@@ -284,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     window = sub.add_parser("window", help="打开收款窗口（首次运行先走设置向导；--demo 则创建演示数据库，演示账号 shouyin / 123456）")
     _db_arg(window)
     window.add_argument("--demo", action="store_true", help="数据库不存在时创建演示数据，而不是运行设置向导")
+    window.add_argument("--self-test", action="store_true", help="安装后自检：打开数据库与窗口，输出规则版本后退出")
     window.set_defaults(func=cmd_window)
 
     receipt = sub.add_parser("receipt", help="把一笔结算或退费打成 PDF 小票（80 毫米卷纸）或 A5 结算单",

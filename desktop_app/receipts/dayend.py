@@ -17,7 +17,7 @@ MARGIN = 18 * mm
 def render(report: DayReport, printed_at: str) -> bytes:
     register_font()
     buffer = io.BytesIO()
-    c = Canvas(buffer, pagesize=A4, invariant=1)
+    c = Canvas(buffer, pagesize=A4, invariant=1, initialFontName=FONT, initialFontSize=10)
     c.setTitle(f"日结 {report.day}")
     c.setCreator("共济前台")
     w, h = A4

@@ -415,7 +415,7 @@ def render(receipt: Receipt, layout: str) -> bytes:
         raise ReceiptError(f"layout：不支持的版式 {layout!r}，可用 roll（80 毫米卷纸）或 a5（A5 结算单）")
     register_font()
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pageCompression=1, invariant=1)
+    canvas = Canvas(buffer, pageCompression=1, invariant=1, initialFontName=FONT, initialFontSize=8)
     canvas.setTitle(f"{receipt.title} {receipt.uuid}")
     canvas.setAuthor(receipt.facility_name)
     canvas.setCreator("共济前台")

@@ -48,10 +48,31 @@ def prepare_database(backend: Backend, fresh: bool, members: int) -> None:
         raise errors[0]
 
 
+def self_test(backend: Backend) -> int:
+    """Open the database and the window as the installed app would, report, and quit (for installers and tests)."""
+    import json
+
+    import time
+
+    window = MainWindow(backend, "self-test")
+    window.show()
+    deadline = time.monotonic() + 30
+    while not window.state and not window.message.text() and time.monotonic() < deadline:
+        QApplication.processEvents()
+        backend.wait(20)
+    ok = bool(window.state)
+    print(json.dumps({"ok": ok, "database": str(backend.path), "rules": window.rules_label.text(),
+                      "font": QApplication.font().family(), "problem": window.message.text() or None}, ensure_ascii=False))
+    window.shutdown()
+    return 0 if ok else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="desktop-app window", description="共济前台收款窗口")
     parser.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
     parser.add_argument("--demo", action="store_true", help="数据库不存在时创建演示数据（否则运行设置向导）")
+    parser.add_argument("--self-test", action="store_true",
+                        help="安装后自检：打开数据库与收款窗口（不需登录），输出规则版本后退出")
     args = parser.parse_args(argv)
     from ..cli import DEFAULT_DEMO_MEMBERS, default_db_path
 
@@ -66,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001
         print(f"desktop-app window: {message_of(exc)}", file=sys.stderr)
         return 2
+    if args.self_test:
+        return self_test(backend)
     from ..services.setup import has_supervisor, needs_setup
 
     if wait_for(backend, lambda db: needs_setup(db.conn)):

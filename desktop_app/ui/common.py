@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
-from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtGui import QFont, QFontDatabase, QIcon
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from ..domain.errors import GongjiError
@@ -22,6 +22,7 @@ def setup_app(app: QApplication) -> str:
     translator = QTranslator(app)
     if translator.load("qtbase_zh_CN", QLibraryInfo.path(QLibraryInfo.TranslationsPath)):
         app.installTranslator(translator)
+    app.setWindowIcon(QIcon(str(resource_path("icons", "gongji-256.png"))))
     return load_fonts(app)
 
 

@@ -1,0 +1,6 @@
+"""Frozen entry point of the window (no console on Windows)."""
+import sys
+
+from desktop_app.ui.app import main
+
+sys.exit(main())
