@@ -197,6 +197,19 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return EXIT_OK if result["ok"] else 1
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from .store.migrations import backup
+
+    target = Path(args.out)
+    if target.exists():
+        raise CommandError(f"{target} 已存在：请换一个文件名，备份不覆盖旧备份")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    db = _db(args.db)
+    backup(db.conn, target)
+    _print_json({"backup": str(target), "bytes": target.stat().st_size})
+    return EXIT_OK
+
+
 def cmd_catalogue_import(args: argparse.Namespace) -> int:
     from .services.settings import import_catalogue
 
@@ -326,6 +339,12 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--token", help="收款台令牌（或环境变量 GONGJI_HUB_TOKEN）")
     rec.add_argument("--day", required=True, metavar="YYYY-MM-DD")
     rec.set_defaults(func=cmd_reconcile)
+
+    back = sub.add_parser("backup", help="备份数据库（SQLite 在线备份，程序开着也安全）",
+                          description="把本机数据库完整复制到 --out 指定的新文件，可在营业中执行。")
+    _db_arg(back)
+    back.add_argument("--out", required=True, metavar="FILE.db")
+    back.set_defaults(func=cmd_backup)
 
     cat = sub.add_parser("catalogue-import", help="从 CSV 导入医保目录（需主管密码；任一行有误则不写入）",
                          description="CSV 为 UTF-8，表头：code,name,category,selfpay_ratio,price,price_cap,unit,"

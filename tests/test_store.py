@@ -84,3 +84,15 @@ def test_a_new_migration_backs_up_first_and_runs_in_its_own_transaction(db, tmp_
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'").fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM _migrations WHERE name = '0002_test'").fetchone()[0] == 0
+
+
+def test_backup_while_open_is_a_verified_copy(templates, tmp_path):
+    from desktop_app.cli import main
+
+    db = copy_db(templates, "guangxi", tmp_path / "desk.db")  # held open, as the window does
+    assert main(["backup", "--db", str(tmp_path / "desk.db"), "--out", str(tmp_path / "copy.db")]) == 0
+    assert main(["backup", "--db", str(tmp_path / "desk.db"), "--out", str(tmp_path / "copy.db")]) == 2  # never overwrites
+    copy = connect(tmp_path / "copy.db")
+    assert verify(copy.conn) == []
+    assert copy.conn.execute("SELECT count(*) FROM settlements").fetchone() == db.conn.execute(
+        "SELECT count(*) FROM settlements").fetchone()
