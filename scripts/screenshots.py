@@ -3,7 +3,7 @@
 Run under a virtual screen:  xvfb-run -s "-screen 0 1366x768x24" .venv/bin/python scripts/screenshots.py OUT_DIR
 (or with QT_QPA_PLATFORM=offscreen).  Makes a demo database in OUT_DIR, drives a checkout with
 the keyboard, and saves login.png, main.png, explanation.png, history.png, dayend.png, settings.png, pharmacy.png,
-preview.png.
+preview.png, wizard-1..3.png.
 """
 
 from __future__ import annotations
@@ -97,6 +97,15 @@ def main(out: Path) -> None:
     app.processEvents()
     settings.grab().save(str(out / "settings.png"))
     settings.close()
+    from desktop_app.ui.wizard import SetupWizard
+
+    wizard = SetupWizard(backend, first=True)
+    wizard.show()
+    for page in range(3):
+        app.processEvents()
+        wizard.grab().save(str(out / f"wizard-{page + 1}.png"))
+        wizard.next()
+    wizard.close()
     preview = PreviewDialog(window.last_receipt, window)
     preview.show()
     for _ in range(100):

@@ -15,9 +15,8 @@ from ..domain.case import FACILITY_KIND_NAMES, GRADE_NAMES, LEVEL_NAMES, TIER_NA
 from ..domain.report import DayReport
 from ..services import checkout, counter, receipts, settings
 from ..store import operators
-from ..store.rule_files import region_names
 from .backend import Backend
-from .common import MessageLine, message_of, yuan
+from .common import MessageLine, message_of, region_choices, yuan
 
 
 class FormDialog(QDialog):
@@ -345,7 +344,7 @@ class SettingsDialog(FormDialog):
         form = QFormLayout(self)
         self.supervisor = QLineEdit(objectName="settings_supervisor")
         self.password = QLineEdit(objectName="settings_password", echoMode=QLineEdit.Password)
-        self.region = self._combo({r: r for r in region_names()}, values.get("region"))
+        self.region = self._combo(region_choices(), values.get("region"))
         self.kind = self._combo(FACILITY_KIND_NAMES, values.get("facility.kind"))
         self.level = self._combo({"": "—", **{str(k): v for k, v in LEVEL_NAMES.items()}}, values.get("facility.level", ""))
         self.grade = self._combo({"": "—", **GRADE_NAMES}, values.get("facility.grade", ""))

@@ -10,11 +10,9 @@ from __future__ import annotations
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QWizard, QWizardPage
 
 from ..domain.case import FACILITY_KIND_NAMES, GRADE_NAMES, LEVEL_NAMES, TIER_NAMES
-from ..resources import rules_dir
 from ..services.setup import Answers, apply
-from ..store.rule_files import load_region, region_names
 from .backend import Backend
-from .common import MessageLine, message_of
+from .common import MessageLine, message_of, region_choices
 
 
 def _combo(choices: dict, name: str) -> QComboBox:
@@ -31,12 +29,7 @@ class SetupWizard(QWizard):
         self.setWindowTitle("共济前台 — 设置向导")
         self.setMinimumSize(620, 460)
         current = current or {}
-        regions = {}
-        for name in region_names(rules_dir()):
-            try:
-                regions[name] = f"{load_region(name).name}（{name}）"
-            except Exception:  # noqa: BLE001 - a broken rules folder still shows by its name
-                regions[name] = name
+        regions = region_choices()
 
         facility = QWizardPage()
         facility.setTitle("地区与机构")
