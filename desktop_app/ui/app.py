@@ -16,6 +16,19 @@ from .dialogs import LoginDialog
 from .main_window import MainWindow
 
 
+def setup_logging(folder: Path) -> None:
+    """Unexpected errors go to logs/app.log beside the database (a week of files), for the clinic's IT person."""
+    import logging
+    from logging.handlers import TimedRotatingFileHandler
+
+    folder.mkdir(parents=True, exist_ok=True)
+    handler = TimedRotatingFileHandler(folder / "app.log", when="midnight", backupCount=7, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger("gongji")
+    root.setLevel(logging.INFO)
+    root.addHandler(handler)
+
+
 def wait_for(backend: Backend, fn):
     """Run ``fn(db)`` in the worker and wait, keeping the event loop turning (start-up only)."""
     box: dict = {}
@@ -78,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     path = Path(args.db) if args.db else default_db_path()
     fresh = not path.exists() and args.demo
+    setup_logging(path.parent / "logs")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("共济前台")
     setup_app(app)

@@ -8,13 +8,16 @@ queued signal and are handed to the callbacks there.
 
 from __future__ import annotations
 
-import traceback
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from ..domain.errors import GongjiError
 from ..store.db import connect
+
+log = logging.getLogger("gongji.ui")
 
 
 class _Relay(QObject):
@@ -30,7 +33,8 @@ class _Task(QRunnable):
         try:
             result = self.fn(self.backend.database())
         except Exception as exc:  # noqa: BLE001 - every failure goes back to the UI, which says why
-            exc.trace = traceback.format_exc()
+            if not isinstance(exc, GongjiError):  # our own errors are the user's to fix; anything else is ours
+                log.exception("background task failed")
             self.backend.relay.finished.emit(self.on_err, exc, False)
         else:
             self.backend.relay.finished.emit(self.on_ok, result, True)

@@ -47,7 +47,7 @@ def message_of(exc: BaseException) -> str:
     """What a cashier reads: our errors already name the field and the value."""
     if isinstance(exc, GongjiError):
         return str(exc)
-    return f"内部错误（已记录）：{type(exc).__name__}: {exc}"
+    return f"内部错误（已记入 logs/app.log）：{type(exc).__name__}: {exc}"
 
 
 class MessageLine(QLabel):
