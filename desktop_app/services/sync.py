@@ -191,8 +191,8 @@ def _apply_member(conn: sqlite3.Connection, change: Change, report: SyncReport) 
     server_balance = data.pop("account_balance")
     record = MemberRecord(**{**data, "programmes": tuple(data["programmes"]), "account_balance": Decimal(0)})
     members.upsert(conn, record, now_iso())
-    own, family = _pending(conn, "s.psn_no = ?", (record.psn_no,), change.seq, "sum(s.acct_pay), 0")[0], \
-        _pending(conn, "s.family_payer = ?", (record.psn_no,), change.seq, "sum(s.acct_mulaid_pay), 0")[0]
+    [own] = _pending(conn, "s.psn_no = ?", (record.psn_no,), change.seq, "sum(s.acct_pay)")
+    [family] = _pending(conn, "s.family_payer = ?", (record.psn_no,), change.seq, "sum(s.acct_mulaid_pay)")
     # Two desks offline can both spend one account: the hub then holds an overdraft (recorded there for
     # review); the desk shows what is really left, which is nothing.
     target = max(0, server_balance - own - family)
