@@ -210,6 +210,19 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_operator_add(args: argparse.Namespace) -> int:
+    from .services.settings import add_operator
+
+    new_password = os.environ.get("GONGJI_NEW_PASSWORD")
+    if new_password is None and sys.stdin.isatty():
+        new_password = getpass.getpass(f"新操作员 {args.name} 的密码：")
+    if not new_password:
+        raise CommandError("需要新操作员的密码：在终端输入，或由环境变量 GONGJI_NEW_PASSWORD 提供")
+    add_operator(_db(args.db), args.operator, _password(args), args.name, args.role, new_password)
+    _print_json({"added": args.name, "role": args.role})
+    return EXIT_OK
+
+
 def cmd_catalogue_import(args: argparse.Namespace) -> int:
     from .services.settings import import_catalogue
 
@@ -345,6 +358,14 @@ def build_parser() -> argparse.ArgumentParser:
     _db_arg(back)
     back.add_argument("--out", required=True, metavar="FILE.db")
     back.set_defaults(func=cmd_backup)
+
+    op = sub.add_parser("operator-add", help="新增收款员或主管（需主管密码）",
+                        description="主管密码在终端输入或由 GONGJI_PASSWORD 提供；新密码由 GONGJI_NEW_PASSWORD 提供或在终端输入。")
+    _db_arg(op)
+    op.add_argument("--operator", required=True, help="授权的主管")
+    op.add_argument("--name", required=True, help="新操作员名")
+    op.add_argument("--role", choices=("cashier", "supervisor"), default="cashier")
+    op.set_defaults(func=cmd_operator_add)
 
     cat = sub.add_parser("catalogue-import", help="从 CSV 导入医保目录（需主管密码；任一行有误则不写入）",
                          description="CSV 为 UTF-8，表头：code,name,category,selfpay_ratio,price,price_cap,unit,"

@@ -124,3 +124,24 @@ def test_settings_and_catalogue_import_from_the_command_line(db, tmp_path, monke
     assert "published.yunfu/avg_wage/2023" in capsys.readouterr().err
     monkeypatch.setenv("GONGJI_PASSWORD", "123456")
     assert main(["settings", "--db", str(path), "--operator", "shouyin", "--set", "facility.level=3"]) == 2
+
+
+def test_a_supervisor_adds_a_cashier(db, tmp_path, monkeypatch, capsys):
+    from desktop_app.cli import main
+    from desktop_app.store import operators
+
+    with pytest.raises(AuthError):
+        settings.add_operator(db, "shouyin", "123456", "li", "cashier", "abcdef")
+    settings.add_operator(db, "admin", "admin123", "li", "cashier", "abcdef")
+    assert operators.authenticate(db.conn, "li", "abcdef") == "cashier"
+    with pytest.raises(InputError, match="已存在"):
+        settings.add_operator(db, "admin", "admin123", "li", "cashier", "abcdef")
+    path = db.conn.execute("PRAGMA database_list").fetchone()[2]
+    monkeypatch.setenv("GONGJI_PASSWORD", "admin123")
+    monkeypatch.setenv("GONGJI_NEW_PASSWORD", "short")
+    assert main(["operator-add", "--db", path, "--operator", "admin", "--name", "wang"]) == 2
+    assert "6 位" in capsys.readouterr().err
+    monkeypatch.setenv("GONGJI_NEW_PASSWORD", "longer-secret")
+    assert main(["operator-add", "--db", path, "--operator", "admin", "--name", "wang"]) == 0
+    assert "longer-secret" not in str(db.conn.execute("SELECT detail FROM audit_log").fetchall())
+    assert verify(db.conn) == []

@@ -63,6 +63,18 @@ def import_catalogue(db: sqlite_utils.Database, operator: str, password: str, pa
     return count
 
 
+def add_operator(db: sqlite_utils.Database, operator: str, password: str, name: str, role: str, new_password: str) -> None:
+    """A supervisor adds a cashier or another supervisor; audited, the password never logged."""
+    with transaction(db) as conn:
+        operators.require_supervisor(conn, operator, password, "新增操作员")
+        if not name.strip():
+            raise InputError("name", name, "操作员名不能为空")
+        if operators.role_of(conn, name.strip()) is not None:
+            raise InputError("name", name, "该操作员已存在")
+        operators.add(conn, name.strip(), role, new_password, now_iso())
+        audit.append(conn, now_iso(), operator, "operator-add", name.strip(), {"role": role})
+
+
 def show(conn) -> dict[str, object]:
     """This desk's settings and published figures, for display."""
     values = {key: ("已设置" if key in SECRET and value else value)
