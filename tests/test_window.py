@@ -351,3 +351,22 @@ def test_the_first_run_wizard_sets_up_a_new_desk(tmp_path, qtbot):
     apply(db, again, "zhang", "secret1")
     assert config.get(db.conn, "region") == "guangxi"
     db.conn.close()
+
+
+def test_a_fee_typed_over_the_catalogue_price_is_settled_at_that_price(desk, qtbot):
+    window, db = desk
+    psn = db.conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' LIMIT 1").fetchone()[0]
+    code = db.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'service' LIMIT 1").fetchone()[0]
+    qtbot.keyClicks(window.member.lookup, psn)
+    key(qtbot, window, Qt.Key_Return)
+    qtbot.waitUntil(lambda: window.cart.psn_no == psn)
+    qtbot.keyClicks(window.visit.entry, code)
+    key(qtbot, window, Qt.Key_Return)
+    qtbot.waitUntil(lambda: len(window.cart.lines) == 1)
+    window.visit.table.item(0, 4).setText("12.5x")            # a typo: refused, the price stays
+    assert "单价" in window.visit.message.text() and window.cart.lines[0].unit_price == window.cart.lines[0].catalogue_price
+    window.visit.table.item(0, 4).setText("88.80")
+    qtbot.waitUntil(lambda: window.payment.quote is not None and window.payment.quote["medfee_sumamt"] == "88.80")
+    with qtbot.waitSignal(window.settled, timeout=10000) as settled:
+        key(qtbot, window, Qt.Key_F12)
+    assert settled.args[0]["items"][0]["pric"] == "88.80"

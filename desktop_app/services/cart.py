@@ -23,6 +23,11 @@ class CartLine:
     category: str
     unit_price: Decimal
     quantity: Decimal = Decimal("1")
+    catalogue_price: Decimal | None = None  # the catalogue's price; unit_price may differ (a fee typed at the desk)
+
+    def __post_init__(self) -> None:
+        if self.catalogue_price is None:
+            self.catalogue_price = self.unit_price
 
     @property
     def amount(self) -> Decimal:
@@ -51,7 +56,9 @@ class Cart:
         """The checkout case (as ``desktop-app checkout`` reads it)."""
         data: dict = {
             "member": {"psn_no": self.psn_no},
-            "items": [{"code": line.code, "quantity": str(line.quantity)} for line in self.lines],
+            "items": [{"code": line.code, "quantity": str(line.quantity),
+                       **({"unit_price": str(line.unit_price)} if line.unit_price != line.catalogue_price else {})}
+                      for line in self.lines],
             "payment": {"use_account": self.use_account},
         }
         if today is not None:

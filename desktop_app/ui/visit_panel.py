@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFormLayout, QGroup
                                QListWidget, QListWidgetItem, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout)
 
 from ..domain.errors import InputError
+from ..domain.money import MoneyError, parse_amount
 from ..services.cart import VISIT_KINDS, Cart, CartLine, parse_entry
 from ..store import catalogue
 from .backend import Backend
@@ -151,7 +152,7 @@ class VisitPanel(QGroupBox):
                       yuan(line.unit_price), yuan(line.amount))
             for c, value in enumerate(values):
                 cell = QTableWidgetItem(value)
-                if c != 3:
+                if c not in (3, 4):  # quantity and unit price are typed over; the rest comes from the catalogue
                     cell.setFlags(cell.flags() & ~Qt.ItemIsEditable)
                 if c >= 3:
                     cell.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
@@ -160,15 +161,23 @@ class VisitPanel(QGroupBox):
 
     def _cell_changed(self, cell: QTableWidgetItem) -> None:
         line = self.cart.lines[cell.row()]
-        try:
-            quantity = Decimal(cell.text().strip())
-            if quantity <= 0:
-                raise InvalidOperation
-        except InvalidOperation:
-            self.message.error(f"数量：“{cell.text()}”不是正数，已恢复为 {line.quantity.normalize():f}")
+        text = cell.text().strip()
+        if cell.column() == 3:
+            try:
+                quantity = Decimal(text)
+                if quantity <= 0:
+                    raise InvalidOperation
+            except InvalidOperation:
+                self.message.error(f"数量：“{text}”不是正数，已恢复为 {line.quantity.normalize():f}")
+            else:
+                line.quantity = quantity
+                self.message.clear()
         else:
-            line.quantity = quantity
-            self.message.clear()
+            try:
+                line.unit_price = parse_amount(text)
+                self.message.clear()
+            except MoneyError as exc:
+                self.message.error(f"单价：“{text}”{exc}，已恢复为 {yuan(line.unit_price)}")
         self.refresh()
         self.changed.emit()
 
