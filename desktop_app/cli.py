@@ -82,13 +82,18 @@ def cmd_checkout(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _secret(variable: str, prompt: str, what: str) -> str:
+    """A password from the environment (scripts) or typed at the terminal, never an argument (shell history)."""
+    value = os.environ.get(variable)
+    if value is None and sys.stdin.isatty():
+        value = getpass.getpass(prompt)
+    if not value:
+        raise CommandError(f"需要{what}：在终端输入，或由环境变量 {variable} 提供")
+    return value
+
+
 def _password(args: argparse.Namespace) -> str:
-    password = os.environ.get("GONGJI_PASSWORD")
-    if password is None and sys.stdin.isatty():
-        password = getpass.getpass(f"主管 {args.operator} 的密码：")
-    if not password:
-        raise CommandError("需要主管密码：在终端输入，或由环境变量 GONGJI_PASSWORD 提供")
-    return password
+    return _secret("GONGJI_PASSWORD", f"主管 {args.operator} 的密码：", "主管密码")
 
 
 def cmd_refund(args: argparse.Namespace) -> int:
@@ -213,11 +218,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_operator_add(args: argparse.Namespace) -> int:
     from .services.settings import add_operator
 
-    new_password = os.environ.get("GONGJI_NEW_PASSWORD")
-    if new_password is None and sys.stdin.isatty():
-        new_password = getpass.getpass(f"新操作员 {args.name} 的密码：")
-    if not new_password:
-        raise CommandError("需要新操作员的密码：在终端输入，或由环境变量 GONGJI_NEW_PASSWORD 提供")
+    new_password = _secret("GONGJI_NEW_PASSWORD", f"新操作员 {args.name} 的密码：", "新操作员的密码")
     add_operator(_db(args.db), args.operator, _password(args), args.name, args.role, new_password)
     _print_json({"added": args.name, "role": args.role})
     return EXIT_OK

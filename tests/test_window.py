@@ -62,6 +62,16 @@ def type_chinese(widget, text: str) -> None:
     QApplication.sendEvent(widget, event)
 
 
+def member_and_item(qtbot, window, psn: str, code: str) -> None:
+    """Scan a member's number, then one item's code, each ended by Enter."""
+    qtbot.keyClicks(window.member.lookup, psn)
+    key(qtbot, window, Qt.Key_Return)
+    qtbot.waitUntil(lambda: window.cart.psn_no == psn)
+    qtbot.keyClicks(window.visit.entry, code)
+    key(qtbot, window, Qt.Key_Return)
+    qtbot.waitUntil(lambda: len(window.cart.lines) == 1)
+
+
 def family_case(conn):
     return conn.execute(
         "SELECT m.certno, f.owner_psn_no, o.name FROM family_links f JOIN members o ON o.psn_no = f.owner_psn_no "
@@ -153,12 +163,7 @@ def test_a_pharmacy_sale_needs_a_prescription(pharmacy, qtbot):
     assert window.prescription.isVisible()
     psn = db.conn.execute("SELECT psn_no FROM members ORDER BY psn_no LIMIT 1").fetchone()[0]
     code = db.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' AND category = 'A' LIMIT 1").fetchone()[0]
-    qtbot.keyClicks(window.member.lookup, psn)
-    key(qtbot, window, Qt.Key_Return)
-    qtbot.waitUntil(lambda: window.cart.psn_no == psn)
-    qtbot.keyClicks(window.visit.entry, code)
-    key(qtbot, window, Qt.Key_Return)
-    qtbot.waitUntil(lambda: len(window.cart.lines) == 1)
+    member_and_item(qtbot, window, psn, code)
     key(qtbot, window, Qt.Key_F12)                                   # no prescription yet: refused, and says why
     qtbot.waitUntil(lambda: "外配处方" in window.payment.message.text())
     assert db.conn.execute("SELECT count(*) FROM prescriptions").fetchone()[0] == 0
@@ -357,12 +362,7 @@ def test_a_fee_typed_over_the_catalogue_price_is_settled_at_that_price(desk, qtb
     window, db = desk
     psn = db.conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' LIMIT 1").fetchone()[0]
     code = db.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'service' LIMIT 1").fetchone()[0]
-    qtbot.keyClicks(window.member.lookup, psn)
-    key(qtbot, window, Qt.Key_Return)
-    qtbot.waitUntil(lambda: window.cart.psn_no == psn)
-    qtbot.keyClicks(window.visit.entry, code)
-    key(qtbot, window, Qt.Key_Return)
-    qtbot.waitUntil(lambda: len(window.cart.lines) == 1)
+    member_and_item(qtbot, window, psn, code)
     window.visit.table.item(0, 4).setText("12.5x")            # a typo: refused, the price stays
     assert "单价" in window.visit.message.text() and window.cart.lines[0].unit_price == window.cart.lines[0].catalogue_price
     window.visit.table.item(0, 4).setText("88.80")
