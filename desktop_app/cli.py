@@ -159,6 +159,11 @@ def cmd_hub(args: argparse.Namespace) -> int:
                                       ("tier", args.tier), ("id", args.facility)) if v is not None}
         token = store.register_desk(engine, args.desk, args.facility, args.region, facility)
         _print_json({"desk_id": args.desk, "token": token, "note": "令牌只显示这一次，请在收款台设置中录入"})
+    elif args.action == "revoke-desk":
+        if not args.desk:
+            raise CommandError("revoke-desk 需要 --desk")
+        store.revoke_desk(engine, args.desk)
+        _print_json({"revoked": args.desk})
     elif args.action == "import":
         if not args.source:
             raise CommandError("import 需要 --from 本地数据库文件")
@@ -325,9 +330,11 @@ def build_parser() -> argparse.ArgumentParser:
     receipt.add_argument("uuid", metavar="UUID")
     receipt.set_defaults(func=cmd_receipt)
 
-    hub = sub.add_parser("hub", help="医保中心服务：serve 启动（默认）、register-desk 登记收款台、import 导入参保人、check 校验",
+    hub = sub.add_parser("hub", help="医保中心服务：serve 启动（默认）、register-desk 登记收款台、revoke-desk 注销、"
+                                     "import 导入参保人、check 校验",
                          description="--db 为 SQLite 文件或 postgresql://用户@主机:端口/库。")
-    hub.add_argument("action", nargs="?", default="serve", choices=("serve", "register-desk", "import", "check"))
+    hub.add_argument("action", nargs="?", default="serve",
+                     choices=("serve", "register-desk", "revoke-desk", "import", "check"))
     hub.add_argument("--db", required=True, metavar="URL")
     hub.add_argument("--host", default="127.0.0.1")
     hub.add_argument("--port", type=int, default=8700)

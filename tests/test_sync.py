@@ -287,6 +287,10 @@ def test_a_bad_or_foreign_token_is_refused(world):
                      headers={"Authorization": f"Bearer {elsewhere}"}).json()["changes"]
     assert seen and not [c for c in seen if c["kind"] in ("member", "usage")]
     assert httpx.get(f"{world.hub.url}/v1/changes", headers={"Authorization": "Bearer nope"}).status_code == 401
+    store.revoke_desk(world.engine, "desk-A")  # a stolen desk
+    settle(db, member(db))
+    with pytest.raises(SyncError, match="令牌"):
+        world.sync("A")
 
 
 def test_the_hub_describes_itself(world):
@@ -366,3 +370,5 @@ def test_a_skewed_desk_clock_is_reported_and_the_hub_decides_the_year(world):
     assert result["status"] == "set_aside" and "时钟偏差" in result["reason"]
     report = world.sync("A")  # the desk's own, correctly dated entry goes through; its clock is fine
     assert report.applied == 1 and abs(report.clock_skew_seconds) < 60 and report.warnings == []
+    with world.engine.connect() as conn:  # the hub keeps each entry's clock reading
+        assert abs(conn.execute(select(store.settlements.c.clock_skew_seconds)).scalar_one() - report.clock_skew_seconds) <= 1

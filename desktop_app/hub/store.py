@@ -59,6 +59,7 @@ settlements = Table(
     Column("year", Integer, nullable=False), Column("visit_date", String(10), nullable=False),
     Column("day", String(10), nullable=False), Column("desk_created_at", String(40), nullable=False),
     Column("received_at", String(40), nullable=False),
+    Column("clock_skew_seconds", Integer, nullable=False, default=0),  # the desk's clock minus ours, when pushed
     *(Column(name, BigInteger, nullable=False) for name in ("medfee_sumamt", "hifp_pay", "acct_pay", "acct_mulaid_pay",
                                                             "psn_cash_pay", *COUNTERS)),
     Column("family_payer", String(40)), Column("record", Text, nullable=False), Column("server_seq", Integer),
@@ -169,6 +170,13 @@ def register_desk(engine: Engine, desk_id: str, facility_id: str, region: str, f
         conn.execute(insert(desks).values(desk_id=desk_id, facility_id=facility_id, region=region,
                                           facility=json.dumps(facility), token_hash=_hash(token), created_at=now_iso()))
     return token
+
+
+def revoke_desk(engine: Engine, desk_id: str) -> None:
+    """A lost or replaced desk: its token stops working at once (its settlements stay)."""
+    with writing(engine) as conn:
+        if conn.execute(desks.delete().where(desks.c.desk_id == desk_id)).rowcount != 1:
+            raise HubError(f"没有登记过收款台 {desk_id}")
 
 
 def desk_for_token(engine: Engine, token: str) -> Desk | None:
@@ -288,7 +296,8 @@ def push(engine: Engine, desk: Desk, records: Iterable[SettlementRecord], receiv
     return results
 
 
-def _push_one(conn: Connection, desk: Desk, record: SettlementRecord, received_at: str, skew: float, recompute) -> PushResult:
+def _push_one(conn: Connection, desk: Desk, record: SettlementRecord, received_at: str, skew: float,
+              recompute) -> PushResult:
     if record.region != desk.region or (record.facility_id and record.facility_id != desk.facility_id):
         # Not stored: another facility's desk must not be able to claim (or block) this UUID.
         return PushResult(uuid=record.uuid, status="set_aside",
@@ -297,7 +306,7 @@ def _push_one(conn: Connection, desk: Desk, record: SettlementRecord, received_a
     if reason is None:
         savepoint = conn.begin_nested()
         try:
-            result = _apply(conn, desk, record, received_at, recompute)
+            result = _apply(conn, desk, record, received_at, skew, recompute)
             savepoint.commit()
             return result
         except _Duplicate:
@@ -338,13 +347,15 @@ def _refusal(conn: Connection, desk: Desk, record: SettlementRecord, skew: float
     return None
 
 
-def _apply(conn: Connection, desk: Desk, record: SettlementRecord, received_at: str, recompute) -> PushResult:
+def _apply(conn: Connection, desk: Desk, record: SettlementRecord, received_at: str, skew: float,
+           recompute) -> PushResult:
     review = recompute(conn, desk, record) if record.kind == "settlement" else (None, 0, None)
     values = {k: getattr(record, k) for k in ("uuid", "kind", "original_uuid", "psn_no", "year", "visit_date",
                                               "desk_created_at", "medfee_sumamt", "hifp_pay", "acct_pay", "acct_mulaid_pay",
                                               "psn_cash_pay", "family_payer", *COUNTERS)}
     inserted = conn.execute(_insert(conn, settlements).values(
         **values, desk_id=desk.desk_id, day=record.desk_created_at[:10], received_at=received_at,
+        clock_skew_seconds=round(skew),
         record=record.model_dump_json(), review=review[0], review_amount=review[1], review_reason=review[2])
         .on_conflict_do_nothing().returning(settlements.c.uuid)).first()
     if inserted is None:  # the key was taken (rowcount is not reliable across drivers; RETURNING is)
