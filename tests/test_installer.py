@@ -34,7 +34,8 @@ def test_the_frozen_build_settles_a_visit_and_prints_a_receipt(tmp_path):
                           check=True, cwd=ROOT, capture_output=True, text=True)
     tarball = Path(made.stdout.strip().splitlines()[-1])
     with tarfile.open(tarball) as archive:
-        archive.extractall(tmp_path / "unpacked", filter="tar")
+        safe = {"filter": "tar"} if hasattr(tarfile, "data_filter") else {}  # Python >= 3.11.4 checks members
+        archive.extractall(tmp_path / "unpacked", **safe)
     [bundle] = (tmp_path / "unpacked").iterdir()
     assert {"gongji-front-desk", "desktop-app", "install.sh", "gongji-front-desk.desktop"} <= {p.name for p in bundle.iterdir()}
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path / "home"), "PYTHONPATH": ""}
