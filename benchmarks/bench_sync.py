@@ -9,7 +9,6 @@ change feed straight from its database; the ratios show what HTTP and JSON cost.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile

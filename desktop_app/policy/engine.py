@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ..domain.case import (
-    CATEGORY_NAMES,
     FACILITY_KIND_NAMES,
     PROGRAMME_NAMES,
     PROGRAMMES,

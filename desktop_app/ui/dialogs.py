@@ -11,7 +11,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
                                QHeaderView, QLabel, QLineEdit, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
-from ..domain.case import FACILITY_KIND_NAMES, GRADE_NAMES, LEVEL_NAMES, TIER_NAMES
+from ..domain.case import FACILITY_KIND_NAMES, GRADE_NAMES, LEVEL_NAMES, TIER_NAMES, parse_amount_field
+from ..domain.errors import InputError
 from ..domain.report import DayReport
 from ..services import checkout, counter, receipts, settings
 from ..store import operators
@@ -420,11 +421,7 @@ class SettingsDialog(FormDialog):
                 key, sep, value = figure.partition("=")
                 parts = key.strip().split("/")
                 if not sep or len(parts) != 3:
-                    from ..domain.errors import InputError
-
                     raise InputError("公布数值", figure, "应写成 地区/名称/年份=数值")
-                from ..domain.case import parse_amount_field
-
                 parsed = (*parts, parse_amount_field(value.strip(), f"published.{key.strip()}"))
             settings.change(db, name, password, changes)
             if parsed:

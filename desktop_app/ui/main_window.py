@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QProgressBar, QP
 
 from ..resources import rules_dir
 from ..services import checkout, receipts, settings
-from ..services.cart import Cart
+from ..services.cart import Cart, change_due
 from ..store import config
 from ..store.rule_files import cached_region
 from . import printing
@@ -278,8 +278,6 @@ class MainWindow(QMainWindow):
             return
         if self.payment.quote is not None:
             try:
-                from ..services.cart import change_due
-
                 change_due(self.payment.cash(), self.payment.tendered.text())
             except Exception as exc:  # noqa: BLE001
                 self.payment.message.error(message_of(exc))
@@ -302,8 +300,6 @@ class MainWindow(QMainWindow):
         tendered = self.payment.tendered.text().strip()
         change = ""
         if tendered:
-            from decimal import Decimal
-
             change = f"，找零 {yuan(Decimal(tendered) - Decimal(out['psn_cash_pay']))}"
         self.message.ok(f"结算成功：{out['psn_name']} 统筹 {out['hifp_pay']}，个人账户 {out['acct_pay']}，"
                         f"共济 {out['acct_mulaid_pay']}，现金 {out['psn_cash_pay']}{change}。结算号 {out['uuid'][:8]}")
