@@ -51,6 +51,7 @@ def test_the_frozen_build_settles_a_visit_and_prints_a_receipt(tmp_path):
     shown = json.loads(subprocess.run([str(bundle / "gongji-front-desk"), "--db", str(db), "--self-test"], env=env,
                                       capture_output=True, text=True, timeout=120).stdout)
     assert shown["ok"] and shown["rules"].startswith("规则 guangxi@") and shown["font"] == "WenQuanYi Micro Hei"
+    assert shown["qt_in_chinese"]  # Qt's own buttons (确定, 取消) from the bundled translation
     import sqlite3
 
     with sqlite3.connect(db) as conn:

@@ -74,8 +74,12 @@ def self_test(backend: Backend) -> int:
         QApplication.processEvents()
         backend.wait(20)
     ok = bool(window.state)
+    from PySide6.QtCore import QCoreApplication
+
     print(json.dumps({"ok": ok, "database": str(backend.path), "rules": window.rules_label.text(),
-                      "font": QApplication.font().family(), "problem": window.message.text() or None}, ensure_ascii=False))
+                      "font": QApplication.font().family(),
+                      "qt_in_chinese": QCoreApplication.translate("QPlatformTheme", "Cancel") == "取消",
+                      "problem": window.message.text() or None}, ensure_ascii=False))
     window.shutdown()
     return 0 if ok else 1
 
