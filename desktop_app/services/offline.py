@@ -30,25 +30,33 @@ def setting(conn: sqlite3.Connection, key: str) -> Decimal:
     return Decimal(config.get(conn, key) or DEFAULTS[key])
 
 
-def offline_age_hours(conn: sqlite3.Connection, now: dt.datetime | None = None) -> float | None:
-    """Hours since the last successful sync; None when this desk has no hub (offline-only)."""
+def duration(conn: sqlite3.Connection, key: str, seconds_per_unit: int) -> dt.timedelta:
+    """A duration setting (minutes or hours, possibly fractional) to the second, without floats."""
+    return dt.timedelta(seconds=int(setting(conn, key) * seconds_per_unit))
+
+
+def offline_age(conn: sqlite3.Connection, now: dt.datetime | None = None) -> dt.timedelta | None:
+    """Time since the last successful sync (``timedelta.max`` if never); None when this desk has no hub."""
     if not config.get(conn, "sync.hub"):
         return None
     last = config.get(conn, "sync.last_ok")
-    now = now or dt.datetime.now().astimezone()
-    return (now - dt.datetime.fromisoformat(last)).total_seconds() / 3600 if last else float("inf")
+    if not last:
+        return dt.timedelta.max
+    return (now or dt.datetime.now().astimezone()) - dt.datetime.fromisoformat(last)
 
 
 def limit(conn: sqlite3.Connection, psn_no: str, s: Settlement, now: dt.datetime | None = None) -> Settlement:
     """``s`` with the fund cut to what an offline desk may pay (unchanged when online or within the limits)."""
-    age = offline_age_hours(conn, now)
-    if age is None or age * 60 <= float(setting(conn, "offline.grace_minutes")) or s.fund_total == ZERO:
+    age = offline_age(conn, now)
+    if age is None or age <= duration(conn, "offline.grace_minutes", 60) or s.fund_total == ZERO:
         return s
-    unsent = from_fen(conn.execute("SELECT coalesce(sum(s.hifp_pay), 0) FROM settlements s JOIN outbox o ON o.uuid = s.uuid "
-                                   "WHERE s.psn_no = ? AND o.sent_at IS NULL", (psn_no,)).fetchone()[0])
-    if age > float(setting(conn, "offline.max_hours")):
-        allowed, why = ZERO, f"已 {age:.0f} 小时未连接医保中心（超过 {setting(conn, 'offline.max_hours')} 小时）"
+    if age > duration(conn, "offline.max_hours", 3600):
+        since = "从未连接" if age == dt.timedelta.max else f"已 {age // dt.timedelta(hours=1)} 小时未连接"
+        allowed, why = ZERO, f"{since}医保中心（超过 {setting(conn, 'offline.max_hours')} 小时）"
     else:
+        unsent = from_fen(conn.execute(
+            "SELECT coalesce(sum(s.hifp_pay), 0) FROM settlements s JOIN outbox o ON o.uuid = s.uuid "
+            "WHERE s.psn_no = ? AND o.sent_at IS NULL", (psn_no,)).fetchone()[0])
         per_visit, per_member = setting(conn, "offline.per_visit_fund"), setting(conn, "offline.per_member_fund")
         allowed = max(ZERO, min(per_visit, per_member - unsent))
         why = f"离线结算：每次统筹支付不超过 {fmt(per_visit)}，每人离线累计不超过 {fmt(per_member)}（已离线支付 {fmt(unsent)}）"
