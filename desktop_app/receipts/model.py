@@ -76,9 +76,6 @@ class Receipt:
     def title(self) -> str:
         return "门诊退费凭证" if self.is_refund else "门诊结算凭证"
 
-    def split_adds_up(self) -> bool:
-        return self.fund + self.own_account + self.family_account + self.cash == self.total
-
 
 def _d(value: object) -> Decimal:
     return Decimal(str(value)) if value not in (None, "") else Decimal("0.00")

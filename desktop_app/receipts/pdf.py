@@ -100,7 +100,6 @@ class Sheet:
 
     def __init__(self, inner: float, size: float) -> None:
         self.inner, self.size, self.rows = inner, size, []
-        self.leading = size * 1.35
 
     def add(self, height: float, draw: Draw) -> None:
         self.rows.append(Row(height, draw))

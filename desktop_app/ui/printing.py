@@ -11,8 +11,6 @@ from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtPrintSupport import QPrinter, QPrinterInfo
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QVBoxLayout
 
-NO_PRINTER = ""  # settings value: save the PDF only
-
 
 def printer_names() -> list[str]:
     return QPrinterInfo.availablePrinterNames()
