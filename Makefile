@@ -13,9 +13,11 @@ STAMP  := $(VENV)/.installed
 
 setup: $(STAMP)
 
+# The venv is made anew whenever pyproject.toml changes, so it holds exactly what the pins say
+# (an older venv could keep a package the pins dropped, such as PySide6-Pdf 6.12 over Addons' QtPdf).
 $(STAMP): pyproject.toml installers/debian-packages.sh
 	sh installers/debian-packages.sh
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@

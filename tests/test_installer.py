@@ -16,6 +16,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "installers" / "pyinstaller" / "gongji.spec"
 ISS = ROOT / "installers" / "windows" / "gongji-front-desk.iss"
+sys.path.insert(0, str(SPEC.parent))
+from pins import mismatches, pinned  # noqa: E402  (installers/pyinstaller/pins.py, as the spec uses it)
 
 
 def spec_names() -> tuple[str, set[str]]:
@@ -52,6 +54,7 @@ def test_the_frozen_build_settles_a_visit_and_prints_a_receipt(tmp_path):
                                       capture_output=True, text=True, timeout=120).stdout)
     assert shown["ok"] and shown["rules"].startswith("规则 guangxi@") and shown["font"] == "WenQuanYi Micro Hei"
     assert shown["qt_in_chinese"]  # Qt's own buttons (确定, 取消) from the bundled translation
+    assert shown["qt"] == pinned()["PySide6-Essentials"]  # the build carries the verified Qt (pyproject.toml's pin)
     import sqlite3
 
     with sqlite3.connect(db) as conn:
@@ -65,6 +68,13 @@ def test_the_frozen_build_settles_a_visit_and_prints_a_receipt(tmp_path):
     fonts = {f["/BaseFont"] for f in reader.pages[0]["/Resources"]["/Font"].values()}
     assert any("WenQuanYiMicroHei" in str(f) for f in fonts) and out["uuid"] in reader.pages[0].extract_text()
     assert json.loads(run("verify", "--db", str(db)))["ok"]
+
+
+def test_the_installed_packages_are_the_pinned_ones():
+    """The tests verify the pinned Qt (see pyproject.toml); a stale venv would verify another."""
+    assert {"PySide6-Essentials", "PySide6-Addons", "shiboken6"} <= set(pinned())
+    assert len({pinned()[n] for n in ("PySide6-Essentials", "PySide6-Addons", "shiboken6")}) == 1
+    assert mismatches() == []
 
 
 def test_the_windows_script_matches_the_spec():

@@ -74,9 +74,11 @@ def self_test(backend: Backend) -> int:
         QApplication.processEvents()
         backend.wait(20)
     ok = bool(window.state)
+    import PySide6
     from PySide6.QtCore import QCoreApplication
 
     print(json.dumps({"ok": ok, "database": str(backend.path), "rules": window.rules_label.text(),
+                      "qt": PySide6.__version__,
                       "font": QApplication.font().family(),
                       "qt_in_chinese": QCoreApplication.translate("QPlatformTheme", "Cancel") == "取消",
                       "problem": window.message.text() or None}, ensure_ascii=False))
