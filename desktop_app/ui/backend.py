@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from ..domain.errors import GongjiError
@@ -72,8 +73,17 @@ class Backend(QObject):
     def _deliver(self, callback, value, ok: bool) -> None:
         self._pending -= 1
         self.busy.emit(self._pending)
+        owner = getattr(callback, "__self__", None)
+        if isinstance(owner, QObject) and not shiboken6.isValid(owner):
+            log.info("result for a closed screen dropped: %s", getattr(callback, "__qualname__", callback))
+            return  # the dialog that asked was closed (and deleted) before the worker answered
         if callback is not None:
-            callback(value)
+            try:
+                callback(value)
+            except RuntimeError as exc:  # a lambda into a deleted widget: the same closed screen
+                if "already deleted" not in str(exc):
+                    raise
+                log.info("result for a closed screen dropped: %s", exc)
         elif not ok:
             self.failed.emit(value)
 

@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QProgressBar, QPushButton, QVBoxLayout, QWidget
@@ -343,9 +344,26 @@ class MainWindow(QMainWindow):
             self.message.error(f"打印失败：{exc}。小票已保存在 {path}，可在当日结算中补打")
 
     def _open(self, dialog) -> None:
-        """Dialogs open window-modal without blocking, so the worker's results keep arriving."""
+        """Dialogs open window-modal without blocking, so the worker's results keep arriving.
+
+        When one closes, the keyboard is back where it was (or in the member box): a cashier
+        presses Esc and goes on typing, never reaching for the mouse.
+        A closed dialog is deleted (its rows and widgets with it): a cashier opens F6 and F7 many
+        times a day, and each kept dialog would hold its table for the rest of the shift.
+        """
         self.dialog = dialog
+        back_to = self.focusWidget()
+        dialog.finished.connect(lambda _result: self._closed(dialog, back_to))
         dialog.open()
+
+    def _closed(self, dialog, back_to) -> None:
+        if self.dialog is dialog:
+            self.dialog = None
+        dialog.deleteLater()
+        self.activateWindow()
+        target = back_to if back_to is not None and shiboken6.isValid(back_to) and back_to.isVisible() \
+            and back_to.isEnabled() else self.member.lookup
+        target.setFocus()
 
     def preview(self, path: Path) -> None:
         self._open(printing.PreviewDialog(path, self, on_print=self.print_receipt))
