@@ -59,7 +59,9 @@ def test_per_visit_ceiling_and_per_member_allowance(db):
     paid = [Decimal(visit(db, psn)["hifp_pay"]) for _ in range(4)]
     assert paid == [Decimal("200.00"), Decimal("200.00"), Decimal("100.00"), Decimal("0.00")]
     out = visit(db, psn)
-    assert any("离线结算" in w for w in out["warnings"]) and "先行支付" in out["explanation"][-1]
+    assert any("离线结算" in w for w in out["warnings"])
+    note = next(i for i, line in enumerate(out["explanation"]) if "先行支付" in line)
+    assert "现金支付" in out["explanation"][note + 1:][-1]  # the cut comes before who pays the rest
     assert Decimal(out["hifp_pay"]) + Decimal(out["acct_pay"]) + Decimal(out["psn_cash_pay"]) == Decimal(out["medfee_sumamt"])
     assert verify(db.conn) == []
 

@@ -25,12 +25,13 @@ from decimal import Decimal
 from typing import Any
 
 from ..domain.case import CATEGORIES, FACILITY_KINDS, GRADES, LEVELS, PROGRAMMES, SCHEMES, STATUSES, TIERS
+from ..domain.catalogue import ITEM_KINDS
 from ..domain.errors import NoRulesInForce, RulesError
+from ..domain.member import RELATION_NAMES
 from ..domain.money import MoneyError, parse_amount, parse_ratio
 
 DEDUCTIBLE_KINDS = ("annual", "per_visit", "none")
-RELATIONS = ("self", "spouse", "child", "parent", "spouse_parent")
-ITEM_KINDS = ("public_health", "fitness", "wellness")
+RELATIONS = tuple(RELATION_NAMES)
 VISIT_EXCEPTIONS = ("emergency", "referral")
 UNITS = ("CNY", "ratio", "enum", "facility_kinds", "bool", "relations", "item_kinds", "categories", "rule")
 DOCUMENT_STATUSES = ("in_force", "draft", "framework")

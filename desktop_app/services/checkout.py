@@ -24,6 +24,8 @@ from ..domain.identity import validate_certno
 from ..domain.member import MemberRecord, parse_prescription
 from ..domain.money import ZERO, fmt, to_fen
 from ..domain.settlement import Settlement
+from ..policy.payment import Accounts, PayerChoice, Payment
+from ..policy.visit import settle_visit
 from ..resources import rules_dir
 from ..store import audit, catalogue, config, journal, members, operators
 from . import offline
@@ -31,16 +33,6 @@ from ..store.db import transaction
 from ..store.rule_files import cached_region
 
 _CHECKOUT_KEYS = {"region", "date", "facility", "member", "visit", "items", "payment", "prescription"}
-
-
-@dataclass(frozen=True)
-class Payment:
-    own_account: Decimal
-    family_account: Decimal
-    family_payer: str | None
-    cash: Decimal
-    balance_after: Decimal
-    family_balance_after: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -93,8 +85,8 @@ def lookup(conn: sqlite3.Connection, text: str, limit: int = 20) -> list[MemberR
 # --------------------------------------------------------------------------- quoting
 
 
-def _items(conn: sqlite3.Connection, raw: object) -> list[dict]:
-    """Catalogue lines -> engine items, each marked with what the account rules need."""
+def _items(conn: sqlite3.Connection, raw: object) -> list[tuple[dict, catalogue.CatalogueItem]]:
+    """Catalogue lines -> (engine item, the catalogue item it came from)."""
     if not isinstance(raw, list) or not raw:
         raise InputError("items", raw, "至少需要一个项目：[{\"code\": 目录编码, \"quantity\": 数量}]")
     result = []
@@ -105,15 +97,8 @@ def _items(conn: sqlite3.Connection, raw: object) -> list[dict]:
         item = catalogue.get(conn, str(line["code"]))
         if item is None:
             raise InputError(f"{path}.code", line["code"], "医保目录中没有该项目（编码或条码）")
-        quantity = line.get("quantity", 1)
-        price = item.price if line.get("unit_price") is None else parse_amount_field(line["unit_price"], f"{path}.unit_price")
-        engine_item = {"code": item.code, "name": item.name, "category": item.category, "quantity": quantity,
-                       "unit_price": str(price), "programme": item.programme}
-        if item.category == "B":
-            engine_item["selfpay_ratio"] = str(item.selfpay_ratio)
-        if item.price_cap is not None:
-            engine_item["price_cap"] = str(item.price_cap)
-        result.append({**engine_item, "_account_payable": item.account_payable, "_kind": item.item_kind})
+        price = None if line.get("unit_price") is None else parse_amount_field(line["unit_price"], f"{path}.unit_price")
+        result.append((item.visit_line(line.get("quantity", 1), price), item))
     return result
 
 
@@ -132,7 +117,7 @@ def build_quote(conn: sqlite3.Connection, data: object, today: dt.date | None = 
     date_text = data.get("date") or (today or dt.date.today()).isoformat()
     facility = data.get("facility") or _facility_dict(config.facility(conn))
     lines = _items(conn, data.get("items"))
-    engine_items = [{k: v for k, v in line.items() if not k.startswith("_")} for line in lines]
+    engine_items = [line for line, _ in lines]
     probe = parse_case({"region": region, "date": date_text, "facility": facility,
                         "member": {"status": member.status}, "items": engine_items})
     usage = journal.usage(conn, member.psn_no, probe.date.year)
@@ -144,15 +129,11 @@ def build_quote(conn: sqlite3.Connection, data: object, today: dt.date | None = 
         published=config.published(conn, region),
     )
     rules = cached_region(region, str(rules_dir())).at(case.date)
-    from ..policy.engine import settle
-
-    settlement = offline.limit(conn, member.psn_no, settle(case, rules))
     prescription = _prescription(case, rules, data.get("prescription"))
-    excluded_kinds = set(rules["account_excluded_item_kinds"].value)
-    never_account = sum((s.amount for s, line in zip(settlement.items, lines)
-                         if not line["_account_payable"] or line["_kind"] in excluded_kinds), ZERO)
-    payment = _pay(conn, member, settlement, never_account, data.get("payment"), rules)
-    return Quote(member, case, settlement, payment, prescription)
+    choice = _choice(data.get("payment"))
+    outcome = settle_visit(case, rules, [item for _, item in lines], _accounts(conn, member, choice), choice,
+                           offline.allowance(conn, member.psn_no))
+    return Quote(member, case, outcome.settlement, outcome.payment, prescription)
 
 
 def _facility_dict(facility: Facility) -> dict:
@@ -166,32 +147,29 @@ def _prescription(case: Case, rules, raw: object):
     return None if raw is None else parse_prescription(raw, case.date)
 
 
-def _pay(conn: sqlite3.Connection, member: MemberRecord, settlement: Settlement, never_account: Decimal,
-         raw: object, rules) -> Payment:
-    raw = raw or {}
+def _choice(raw: object) -> PayerChoice:
+    raw = {} if raw is None else raw
     if not isinstance(raw, dict) or set(raw) - {"use_account", "family_payer"}:
         raise InputError("payment", raw, "须为 {use_account: true/false, family_payer: 人员编号}")
     use_account = raw.get("use_account", True)
     if not isinstance(use_account, bool):
         raise InputError("payment.use_account", use_account, "须为 true 或 false")
-    payable = max(ZERO, settlement.member_share - never_account)
-    own = min(member.account_balance, payable) if use_account and member.scheme == "combined" else ZERO
-    family, family_after, payer = ZERO, None, raw.get("family_payer")
-    if payer is not None:
-        if payer == member.psn_no:
-            raise InputError("payment.family_payer", payer, "共济支付人不能是本人")
-        owner = members.get(conn, payer) if isinstance(payer, str) else None
-        if owner is None:
-            raise InputError("payment.family_payer", payer, "本地缓存中没有该人员编号")
-        relation = members.relation(conn, payer, member.psn_no)
-        allowed = rules["account_relations"]
-        if relation is None or relation not in allowed.value:
-            shown = {"spouse": "配偶", "child": "子女", "parent": "父母", "spouse_parent": "配偶父母"}.get(relation, "无登记的亲属关系")
-            raise InputError("payment.family_payer", payer,
-                             f"{owner.name} 与 {member.name} 的关系（{shown}）不在本地区家庭共济范围内（{allowed.cite()}）")
-        family = min(owner.account_balance, payable - own)
-        family_after = owner.account_balance - family
-    return Payment(own, family, payer, settlement.member_share - own - family, member.account_balance - own, family_after)
+    payer = raw.get("family_payer")
+    if payer is not None and not isinstance(payer, str):
+        raise InputError("payment.family_payer", payer, "须为人员编号")
+    return PayerChoice(use_account, payer)
+
+
+def _accounts(conn: sqlite3.Connection, member: MemberRecord, choice: PayerChoice) -> Accounts:
+    """This desk's balances and the payer's relation, from the local cache."""
+    payer = choice.family_payer
+    if payer is None or payer == member.psn_no:
+        return Accounts(member.psn_no, member.scheme, member.account_balance)
+    owner = members.get(conn, payer)
+    if owner is None:
+        raise InputError("payment.family_payer", payer, "本地缓存中没有该人员编号")
+    return Accounts(member.psn_no, member.scheme, member.account_balance, owner.account_balance,
+                    members.relation(conn, payer, member.psn_no), owner.name)
 
 
 def quote_dict(q: Quote) -> dict:

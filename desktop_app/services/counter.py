@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from ..domain.case import PROGRAMME_NAMES, SCHEME_NAMES, STATUS_NAMES, Case, Member
 from ..domain.identity import mask_certno
+from ..domain.member import RELATION_NAMES
 from ..domain.money import ZERO, from_fen
 from ..domain.report import DayReport
 from ..policy.engine import settle
@@ -16,7 +17,6 @@ from ..resources import rules_dir
 from ..store import config, journal, members
 from ..store.rule_files import cached_region
 
-RELATION_NAMES = {"spouse": "配偶", "child": "子女", "parent": "父母", "spouse_parent": "配偶父母"}
 
 
 @dataclass(frozen=True)

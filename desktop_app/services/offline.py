@@ -7,7 +7,8 @@ limits.  Once the last successful sync is older than ``offline.grace_minutes``:
 * a member's fund payments not yet sent may not exceed ``offline.per_member_fund``;
 * after ``offline.max_hours`` without a sync, the fund pays nothing.
 
-What the fund does not pay now the member pays, and the hub's recomputation
+The allowance is worked out here (settings, the unsent journal); ``policy/offline.py``
+applies it.  What the fund does not pay now the member pays, and the hub's recomputation
 records the difference so the agency reimburses it later.
 """
 
@@ -15,11 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from dataclasses import replace
 from decimal import Decimal
 
 from ..domain.money import ZERO, fmt, from_fen
-from ..domain.settlement import Settlement, YearUsage
+from ..domain.settlement import Settlement
+from ..policy.offline import Allowance, cut
 from ..store import config
 
 DEFAULTS = {"offline.grace_minutes": "15", "offline.per_visit_fund": "200.00", "offline.per_member_fund": "500.00",
@@ -45,34 +46,24 @@ def offline_age(conn: sqlite3.Connection, now: dt.datetime | None = None) -> dt.
     return (now or dt.datetime.now().astimezone()) - dt.datetime.fromisoformat(last)
 
 
-def limit(conn: sqlite3.Connection, psn_no: str, s: Settlement, now: dt.datetime | None = None) -> Settlement:
-    """``s`` with the fund cut to what an offline desk may pay (unchanged when online or within the limits)."""
+def allowance(conn: sqlite3.Connection, psn_no: str, now: dt.datetime | None = None) -> Allowance | None:
+    """What the fund may pay this member on this visit while offline; None when online or offline-only."""
     age = offline_age(conn, now)
-    if age is None or age <= duration(conn, "offline.grace_minutes", 60) or s.fund_total == ZERO:
-        return s
+    if age is None or age <= duration(conn, "offline.grace_minutes", 60):
+        return None
     if age > duration(conn, "offline.max_hours", 3600):
         since = "从未连接" if age == dt.timedelta.max else f"已 {age // dt.timedelta(hours=1)} 小时未连接"
-        allowed, why = ZERO, f"{since}医保中心（超过 {setting(conn, 'offline.max_hours')} 小时）"
-    else:
-        unsent = from_fen(conn.execute(
-            "SELECT coalesce(sum(s.hifp_pay), 0) FROM settlements s JOIN outbox o ON o.uuid = s.uuid "
-            "WHERE s.psn_no = ? AND o.sent_at IS NULL", (psn_no,)).fetchone()[0])
-        per_visit, per_member = setting(conn, "offline.per_visit_fund"), setting(conn, "offline.per_member_fund")
-        allowed = max(ZERO, min(per_visit, per_member - unsent))
-        why = f"离线结算：每次统筹支付不超过 {fmt(per_visit)}，每人离线累计不超过 {fmt(per_member)}（已离线支付 {fmt(unsent)}）"
-    if s.fund_total <= allowed:
+        return Allowance(ZERO, f"{since}医保中心（超过 {setting(conn, 'offline.max_hours')} 小时）")
+    unsent = from_fen(conn.execute(
+        "SELECT coalesce(sum(s.hifp_pay), 0) FROM settlements s JOIN outbox o ON o.uuid = s.uuid "
+        "WHERE s.psn_no = ? AND o.sent_at IS NULL", (psn_no,)).fetchone()[0])
+    per_visit, per_member = setting(conn, "offline.per_visit_fund"), setting(conn, "offline.per_member_fund")
+    return Allowance(max(ZERO, min(per_visit, per_member - unsent)),
+                     f"离线结算：每次统筹支付不超过 {fmt(per_visit)}，每人离线累计不超过 {fmt(per_member)}（已离线支付 {fmt(unsent)}）")
+
+
+def limit(conn: sqlite3.Connection, psn_no: str, s: Settlement, now: dt.datetime | None = None) -> Settlement:
+    """``s`` with the fund cut to what an offline desk may pay (unchanged when online or within the limits)."""
+    if s.fund_total == ZERO:
         return s
-    cut = s.fund_total - allowed
-    ordinary_cut = min(cut, s.fund_ordinary)
-    left, programmes = cut - ordinary_cut, dict(s.fund_by_programme)
-    for name in list(programmes):
-        taken = min(left, programmes[name])
-        programmes[name] -= taken
-        left -= taken
-    usage = YearUsage(s.usage_after.deductible_paid, s.usage_after.pool_paid - ordinary_cut,
-                      {k: v - (s.fund_by_programme.get(k, ZERO) - programmes.get(k, ZERO))
-                       for k, v in s.usage_after.programme_paid.items()})
-    note = f"{why}：本次统筹基金支付 {fmt(allowed)}，其余 {fmt(cut)} 由参保人先行支付，联网后由经办机构核定补付"
-    return replace(s, fund_ordinary=s.fund_ordinary - ordinary_cut, fund_by_programme=programmes, usage_after=usage,
-                   cap_left_after=None if s.cap_left_after is None else s.cap_left_after + ordinary_cut,
-                   explanation=(*s.explanation, note), warnings=(*s.warnings, note))
+    return cut(s, allowance(conn, psn_no, now))

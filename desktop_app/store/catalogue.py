@@ -8,34 +8,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from ..domain.catalogue import COLUMNS, ITEM_KINDS, CatalogueItem
 from ..domain.errors import InputError
 from ..domain.money import MoneyError, from_fen, parse_amount, parse_ratio, to_fen
 
-COLUMNS = ("code", "name", "category", "selfpay_ratio", "price", "price_cap", "unit", "programme", "item_kind",
-           "account_payable", "barcode")
-ITEM_KINDS = ("drug", "service", "material", "public_health", "fitness", "wellness")
-
-
-@dataclass(frozen=True)
-class CatalogueItem:
-    code: str
-    name: str
-    category: str
-    selfpay_ratio: Decimal
-    price: Decimal
-    price_cap: Decimal | None
-    unit: str
-    programme: str | None
-    item_kind: str
-    account_payable: bool
-    barcode: str | None
-
-
 def _item(row) -> CatalogueItem:
-    d = dict(zip(COLUMNS, row))
-    return CatalogueItem(d["code"], d["name"], d["category"], Decimal(d["selfpay_ratio"]), from_fen(d["price"]),
-                         None if d["price_cap"] is None else from_fen(d["price_cap"]), d["unit"], d["programme"],
-                         d["item_kind"], bool(d["account_payable"]), d["barcode"])
+    return CatalogueItem.from_row(dict(zip(COLUMNS, row)))
 
 
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM catalogue"

@@ -14,8 +14,7 @@ from dataclasses import asdict, dataclass
 
 from ..domain.case import Usage
 from ..domain.money import from_fen
-
-COUNTERS = ("deductible", "pool", "programme_hypertension", "programme_diabetes")
+from ..domain.settlement import COUNTERS  # noqa: F401  (re-exported: the journal's counters)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,46 @@
+"""A catalogue item (医保目录) and how one becomes a line of a visit: the one mapping desk and hub share."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from .money import from_fen
+
+# The catalogue's columns, in storage order (prices in fen); the desk's table and the hub's feed use them.
+COLUMNS = ("code", "name", "category", "selfpay_ratio", "price", "price_cap", "unit", "programme", "item_kind",
+           "account_payable", "barcode")
+ITEM_KINDS = ("drug", "service", "material", "public_health", "fitness", "wellness")
+
+
+@dataclass(frozen=True)
+class CatalogueItem:
+    code: str
+    name: str
+    category: str
+    selfpay_ratio: Decimal
+    price: Decimal
+    price_cap: Decimal | None
+    unit: str
+    programme: str | None
+    item_kind: str
+    account_payable: bool  # the catalogue's own flag; the region's excluded kinds apply as well
+    barcode: str | None
+
+    @classmethod
+    def from_row(cls, d: Mapping) -> "CatalogueItem":
+        """From a stored row or feed entry (prices in fen)."""
+        return cls(d["code"], d["name"], d["category"], Decimal(str(d["selfpay_ratio"])), from_fen(d["price"]),
+                   None if d["price_cap"] is None else from_fen(d["price_cap"]), d["unit"], d["programme"],
+                   d["item_kind"], bool(d["account_payable"]), d["barcode"])
+
+    def visit_line(self, quantity: object, unit_price: Decimal | None) -> dict:
+        """The engine's item for ``quantity`` of this at ``unit_price`` (the catalogue price when None)."""
+        line = {"code": self.code, "name": self.name, "category": self.category, "quantity": quantity,
+                "unit_price": str(self.price if unit_price is None else unit_price), "programme": self.programme}
+        if self.category == "B":
+            line["selfpay_ratio"] = str(self.selfpay_ratio)
+        if self.price_cap is not None:
+            line["price_cap"] = str(self.price_cap)
+        return line

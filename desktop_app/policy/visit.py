@@ -1,0 +1,39 @@
+"""The whole settlement of one visit: the fund (rules), the offline cut, and who pays the rest.
+
+The one function the desk and the hub both call: :func:`settle_visit`.  Each side
+brings its own data (usage, balances, relations, catalogue flags); the figures that
+move money come only from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from ..domain.case import Case
+from ..domain.settlement import Settlement
+from .engine import settle
+from .offline import Allowance, cut
+from .payment import Accounts, ItemAccountRule, PayerChoice, Payment, split
+from .rulebook import RuleVersion
+
+
+@dataclass(frozen=True)
+class VisitOutcome:
+    settlement: Settlement  # the fund, after any offline cut; its explanation includes the payment steps
+    payment: Payment
+
+    def check(self) -> None:
+        """fund + own account + family account + cash == total (never false; a guard against edits)."""
+        s, p = self.settlement, self.payment
+        if s.fund_total + p.own_account + p.family_account + p.cash != s.total:
+            raise AssertionError("payment split does not add up to the total")
+
+
+def settle_visit(case: Case, rules: RuleVersion, lines: Sequence[ItemAccountRule], accounts: Accounts,
+                 choice: PayerChoice, allowance: Allowance | None = None) -> VisitOutcome:
+    settlement = cut(settle(case, rules), allowance)
+    payment = split(settlement, lines, accounts, choice, rules)
+    outcome = VisitOutcome(replace(settlement, explanation=(*settlement.explanation, *payment.explanation)), payment)
+    outcome.check()
+    return outcome
