@@ -176,7 +176,7 @@ def cmd_hub(args: argparse.Namespace) -> int:
         _print_json(counts)
     elif args.action == "check":
         problems = store.check(engine)
-        _print_json({"ok": not problems, "problems": problems, "clawbacks": store.clawbacks(engine)})
+        _print_json({"ok": not problems, "problems": problems, **store.for_review(engine)})
         return EXIT_OK if not problems else 1
     return EXIT_OK
 

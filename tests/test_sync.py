@@ -21,7 +21,7 @@ from desktop_app.services.verify import verify
 from desktop_app.store import journal
 from desktop_app.store.db import connect
 from tests.hub_fixtures import free_port, hub_url, postgres, seeded_hub  # noqa: F401 - fixtures
-from tests.store_fixtures import TODAY
+from tests.store_fixtures import AT, TODAY
 
 FACILITY = {"kind": "community_health_centre", "level": 1, "id": "H45010300001"}
 
@@ -72,7 +72,7 @@ def expensive(db, n: int = 1) -> list[str]:
 def settle(db, psn: str, quantity: int = 2, code: str | None = None) -> dict:
     code = code or expensive(db)[0]
     return checkout.confirm(db, {"member": {"psn_no": psn}, "date": TODAY.isoformat(),
-                                 "items": [{"code": code, "quantity": quantity}]}, "shouyin", today=TODAY)
+                                 "items": [{"code": code, "quantity": quantity}]}, "shouyin", today=TODAY, at=AT)
 
 
 def all_well(world: World) -> None:
@@ -226,7 +226,10 @@ def test_two_desks_offline_past_the_cap_produce_a_recorded_clawback(world):
     assert first["cap_left"] == second["cap_left"] == "0.00"
     world.sync("A")
     report = world.sync("B")
-    assert report.reviews == [{"uuid": second["uuid"], "review": "clawback", "amount": second["hifp_pay"], "reason": CAP_REASON}]
+    [review] = report.reviews
+    assert {k: review[k] for k in ("uuid", "review", "amount")} == {"uuid": second["uuid"], "review": "clawback",
+                                                                   "amount": second["hifp_pay"]}
+    assert review["reason"].startswith(CAP_REASON) and f"统筹基金 收款台 {second['hifp_pay']} / 中心 0.00" in review["reason"]
     assert [c["uuid"] for c in store.clawbacks(world.engine)] == [second["uuid"]]
     notice = b.conn.execute("SELECT kind, amount FROM sync_notices WHERE uuid = ?", (second["uuid"],)).fetchone()
     assert notice == ("clawback", journal.get(b.conn, second["uuid"]).hifp_pay)
@@ -344,7 +347,7 @@ def test_an_account_spent_twice_offline_is_flagged_and_the_desk_never_shows_a_ne
     assert first["balc"] == second["balc"] == "0.00"  # each desk spent the whole account
     world.sync("A")
     report = world.sync("B")
-    assert any(r["uuid"] == second["uuid"] and "透支" in r["reason"] for r in report.reviews)
+    assert any(r["uuid"] == second["uuid"] and "透支" in r["reason"] for r in report.reviews), report.reviews
     world.sync("A")
     for db in (a, b):
         assert db.conn.execute("SELECT account_balance FROM members WHERE psn_no = ?", (psn,)).fetchone()[0] == 0
@@ -361,6 +364,7 @@ def test_a_skewed_desk_clock_is_reported_and_the_hub_decides_the_year(world):
     [record] = unsent(db.conn, 10)
     ahead = dt.datetime.now().astimezone() + dt.timedelta(days=400)
     wrong_year = record.model_copy(update={"desk_created_at": ahead.isoformat(timespec="seconds"), "year": ahead.year,
+                                           "visit_date": ahead.date().isoformat(),  # the desk's (wrong) today
                                            "uuid": "00000000-0000-4000-8000-000000000001"})
     request = PushRequest(desk_clock=ahead.isoformat(timespec="seconds"), records=[wrong_year])
     answer = httpx.post(f"{world.hub.url}/v1/push", content=request.model_dump_json(),

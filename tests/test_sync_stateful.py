@@ -20,7 +20,7 @@ from desktop_app.services.sync import HubClient, SyncError, sync, unsent
 from desktop_app.services.verify import verify
 from desktop_app.store.db import connect
 from tests.hub_fixtures import seeded_hub
-from tests.store_fixtures import TODAY
+from tests.store_fixtures import AT, TODAY
 
 FACILITY = {"kind": "community_health_centre", "level": 1, "id": "H45010300001"}
 DESKS = ("A", "B")
@@ -54,7 +54,7 @@ def test_desks_and_hub_stay_consistent(templates, tmp_path_factory):
               quantity=st.integers(1, 30))
         def settle(self, desk, who, code, quantity) -> None:
             out = checkout.confirm(desks[desk], {"member": {"psn_no": people[who]}, "date": TODAY.isoformat(),
-                                                 "items": [{"code": code, "quantity": quantity}]}, "shouyin", today=TODAY)
+                                                 "items": [{"code": code, "quantity": quantity}]}, "shouyin", today=TODAY, at=AT)
             self.settled[desk].append(out["uuid"])
 
         @precondition(lambda self: any(self.settled.values()))

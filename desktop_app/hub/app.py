@@ -6,9 +6,9 @@ import datetime as dt
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query
 
-from ..sync.protocol import PROTOCOL_VERSION, DeskInfo, PullResponse, PushRequest, PushResponse, ReconcileResponse
+from ..sync.protocol import PROTOCOL_VERSION, DeskInfo, PullResponse, PushBatch, PushResponse, ReconcileResponse, aware_time
+from . import push as hub_push
 from . import store
-from .recompute import recompute
 
 MAX_PAGE = 5000
 
@@ -35,16 +35,17 @@ def create_app(url: str) -> FastAPI:
         return DeskInfo(desk_id=d.desk_id, facility_id=d.facility_id, region=d.region, server_time=store.now_iso())
 
     @app.post("/v1/push", response_model=PushResponse)
-    def push(request: PushRequest, d: store.Desk = Depends(desk)) -> PushResponse:
+    def push(request: PushBatch, d: store.Desk = Depends(desk)) -> PushResponse:
+        """Each record is checked and settled on its own; a bad one is set aside with its reason."""
         if request.protocol != PROTOCOL_VERSION:
             raise HTTPException(status_code=400, detail=f"协议版本 {request.protocol} 不受支持（中心为 {PROTOCOL_VERSION}）")
-        now = dt.datetime.now(dt.timezone.utc)
         try:
-            skew = (dt.datetime.fromisoformat(request.desk_clock) - now).total_seconds()
+            skew = (aware_time(request.desk_clock, "desk_clock") - dt.datetime.now(dt.timezone.utc)).total_seconds()
         except ValueError:
-            raise HTTPException(status_code=422, detail=f"desk_clock：{request.desk_clock!r} 不是带时区的时间") from None
-        results = store.push(engine, d, request.records, store.now_iso(), skew, recompute)
-        return PushResponse(server_time=store.now_iso(), clock_skew_seconds=round(skew, 1), results=results)
+            skew = None  # the year is then judged by each record's own time against the hub's clock
+        results = hub_push.push(engine, d, request.records, store.now_iso(), skew)
+        return PushResponse(server_time=store.now_iso(), clock_skew_seconds=None if skew is None else round(skew, 1),
+                            results=results)
 
     @app.get("/v1/changes", response_model=PullResponse)
     def changes(cursor: int = Query(0, ge=0), limit: int = Query(1000, ge=1, le=MAX_PAGE),

@@ -5,8 +5,9 @@ write lock until it commits (``BEGIN IMMEDIATE`` on SQLite, a transaction-level
 advisory lock on PostgreSQL), so change numbers become visible in commit order:
 a desk's cursor can never step over a change that commits late.
 
-A settlement UUID is applied at most once by the primary key: the hub inserts
-first and, on conflict, answers with the result it recorded the first time.
+A settlement UUID is applied at most once by the primary key (``hub/push.py``).
+The hub's counters (usage, balances) move only by figures the hub computed itself
+(``hub/recompute.py``); :func:`check` proves it from the journal and the opening figures.
 """
 
 from __future__ import annotations
@@ -25,9 +26,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from ..domain.errors import GongjiError
-from ..sync.protocol import Change, DaySums, PushResult, SettlementRecord
-
-COUNTERS = ("deductible", "pool", "programme_hypertension", "programme_diabetes")
+from ..domain.settlement import COUNTERS
+from ..sync.protocol import Change, DaySums
 FEED_LOCK = 72_41_2024  # the advisory-lock key that orders the change feed on PostgreSQL
 
 metadata = MetaData()
@@ -54,7 +54,8 @@ usage = Table("usage", metadata,
 settlements = Table(
     "settlements", metadata,
     Column("uuid", String(36), primary_key=True),  # the once-only key
-    Column("desk_id", String(64), nullable=False), Column("kind", String(12), nullable=False),
+    Column("desk_id", String(64), nullable=False), Column("facility_id", String(64), nullable=False),
+    Column("kind", String(12), nullable=False),
     Column("original_uuid", String(36), unique=True), Column("psn_no", String(40), nullable=False, index=True),
     Column("year", Integer, nullable=False), Column("visit_date", String(10), nullable=False),
     Column("day", String(10), nullable=False), Column("desk_created_at", String(40), nullable=False),
@@ -65,6 +66,12 @@ settlements = Table(
     Column("family_payer", String(40)), Column("record", Text, nullable=False), Column("server_seq", Integer),
     Column("review", String(12)), Column("review_amount", BigInteger, nullable=False, default=0),
     Column("review_reason", Text))
+opening_balances = Table("opening_balances", metadata,  # balance = opening − what the hub's settlements spent
+                         Column("psn_no", String(40), primary_key=True), Column("amount", BigInteger, nullable=False))
+rejected = Table("rejected", metadata,  # records too malformed to be keyed by a UUID: kept for review, applied nowhere
+                 Column("id", Integer, primary_key=True, autoincrement=True), Column("desk_id", String(64), nullable=False),
+                 Column("reason", Text, nullable=False), Column("record", Text, nullable=False),
+                 Column("received_at", String(40), nullable=False))
 set_aside = Table("set_aside", metadata,
                   Column("uuid", String(36), primary_key=True), Column("desk_id", String(64), nullable=False),
                   Column("reason", Text, nullable=False), Column("record", Text, nullable=False),
@@ -189,9 +196,30 @@ def desk_for_token(engine: Engine, token: str) -> Desk | None:
 
 
 def put_member(conn: Connection, data: dict, balance: int) -> int:
+    """A member's data and account balance from the agency (a top-up or correction moves the opening figure)."""
+    spent = _spent(conn, data["psn_no"])
     _upsert(conn, members, {"psn_no": data["psn_no"], "region": data["region"], "data": json.dumps(data, ensure_ascii=False),
                             "account_balance": balance})
+    _upsert(conn, opening_balances, {"psn_no": data["psn_no"], "amount": balance + spent})
     return _change(conn, "member", data["psn_no"], data["region"], {**data, "account_balance": balance})
+
+
+def _spent(conn: Connection, psn_no: str) -> int:
+    """What the hub's own settlements took from this account (refunds give back)."""
+    own = conn.execute(select(func.coalesce(func.sum(settlements.c.acct_pay), 0))
+                       .where(settlements.c.psn_no == psn_no)).scalar_one()
+    family = conn.execute(select(func.coalesce(func.sum(settlements.c.acct_mulaid_pay), 0))
+                          .where(settlements.c.family_payer == psn_no)).scalar_one()
+    return int(own) + int(family)
+
+
+def spend(conn: Connection, psn_no: str, amount: int) -> None:
+    """Take ``amount`` fen (a refund gives back: negative) from an account, and publish the new balance."""
+    conn.execute(update(members).where(members.c.psn_no == psn_no)
+                 .values(account_balance=members.c.account_balance - amount))
+    row = conn.execute(select(members.c.data, members.c.account_balance, members.c.region)
+                       .where(members.c.psn_no == psn_no)).first()
+    _change(conn, "member", psn_no, row.region, {**json.loads(row.data), "account_balance": row.account_balance})
 
 
 def import_desk_database(engine: Engine, path: str, batch: int = 5000) -> dict:
@@ -221,12 +249,15 @@ def import_desk_database(engine: Engine, path: str, batch: int = 5000) -> dict:
             stmt = _insert(conn, members)
             conn.execute(stmt.on_conflict_do_update(index_elements=["psn_no"], set_={
                 c: stmt.excluded[c] for c in ("region", "data", "account_balance")}), people)
+            opening = _insert(conn, opening_balances)
+            conn.execute(opening.on_conflict_do_update(index_elements=["psn_no"], set_={"amount": opening.excluded.amount}),
+                         [{"psn_no": p["psn_no"], "amount": p["account_balance"]} for p in people])
             conn.execute(insert(changes), feed)
         counts["members"] += len(rows)
     region_of = dict(source.execute("SELECT psn_no, region FROM members"))
     at = now_iso()
     links = source.execute("SELECT owner_psn_no, relative_psn_no, relation FROM family_links").fetchall()
-    from ..store.catalogue import COLUMNS as CAT
+    from ..domain.catalogue import COLUMNS as CAT
 
     items = [dict(zip(CAT, row)) for row in source.execute(f"SELECT {', '.join(CAT)} FROM catalogue")]
     figures = source.execute("SELECT region, name, year, value FROM published_figures").fetchall()
@@ -271,124 +302,7 @@ def put_rules_digest(engine: Engine, region: str, digest: str, label: str) -> No
         _change(conn, "rules", region, region, {"region": region, "digest": digest, "label": label})
 
 
-# --------------------------------------------------------------------------- push
-
-
-def _stored_result(conn: Connection, uuid: str) -> PushResult | None:
-    row = conn.execute(select(settlements.c.server_seq, settlements.c.review, settlements.c.review_amount,
-                              settlements.c.review_reason).where(settlements.c.uuid == uuid)).first()
-    if row:
-        return PushResult(uuid=uuid, status="applied", duplicate=True, server_seq=row.server_seq, review=row.review,
-                          review_amount=row.review_amount, review_reason=row.review_reason)
-    row = conn.execute(select(set_aside.c.reason).where(set_aside.c.uuid == uuid)).first()
-    if row:
-        return PushResult(uuid=uuid, status="set_aside", duplicate=True, reason=row.reason)
-    return None
-
-
-def push(engine: Engine, desk: Desk, records: Iterable[SettlementRecord], received_at: str, skew_seconds: float,
-         recompute) -> list[PushResult]:
-    """Apply a batch in one transaction, each record under its own savepoint: a bad one is set aside, never blocks."""
-    results = []
-    with writing(engine) as conn:
-        for record in records:
-            results.append(_push_one(conn, desk, record, received_at, skew_seconds, recompute))
-    return results
-
-
-def _push_one(conn: Connection, desk: Desk, record: SettlementRecord, received_at: str, skew: float,
-              recompute) -> PushResult:
-    if record.region != desk.region or (record.facility_id and record.facility_id != desk.facility_id):
-        # Not stored: another facility's desk must not be able to claim (or block) this UUID.
-        return PushResult(uuid=record.uuid, status="set_aside",
-                          reason=f"收款台 {desk.desk_id} 只能上传本机构（{desk.facility_id}，{desk.region}）的结算")
-    reason = _refusal(conn, desk, record, skew)
-    if reason is None:
-        savepoint = conn.begin_nested()
-        try:
-            result = _apply(conn, desk, record, received_at, skew, recompute)
-            savepoint.commit()
-            return result
-        except _Duplicate:
-            savepoint.rollback()
-            stored = _stored_result(conn, record.uuid)
-            if stored is not None:
-                return stored  # a retry: the result recorded the first time
-            reason = f"原结算 {record.original_uuid} 已有退费，不能重复退费"
-        except Exception as exc:  # noqa: BLE001 - one bad record is set aside with its reason
-            savepoint.rollback()
-            reason = f"中心无法入账：{exc}"
-    stored = _stored_result(conn, record.uuid)
-    if stored is not None:
-        return stored
-    conn.execute(_insert(conn, set_aside).values(uuid=record.uuid, desk_id=desk.desk_id, reason=reason,
-                                                 record=record.model_dump_json(), received_at=received_at)
-                 .on_conflict_do_nothing())
-    return _stored_result(conn, record.uuid)
-
-
-class _Duplicate(Exception):
-    pass
-
-
-def _refusal(conn: Connection, desk: Desk, record: SettlementRecord, skew: float) -> str | None:
-    if record.hifp_pay + record.acct_pay + record.acct_mulaid_pay + record.psn_cash_pay != record.medfee_sumamt:
-        return "支付拆分之和不等于医疗费总额"
-    if conn.execute(select(members.c.psn_no).where(members.c.psn_no == record.psn_no)).first() is None:
-        return f"中心没有参保人 {record.psn_no}"
-    if record.kind == "refund":
-        original = conn.execute(select(settlements.c.uuid).where(settlements.c.uuid == record.original_uuid)).first()
-        if original is None:
-            return f"原结算 {record.original_uuid} 尚未入账（或已被搁置），退费不能入账"
-    created = dt.datetime.fromisoformat(record.desk_created_at)
-    corrected = created - dt.timedelta(seconds=skew)
-    if abs(skew) > 86400 and corrected.year != record.year:
-        return f"收款台时钟偏差 {skew:.0f} 秒，结算年度（{record.year}）按中心时间应为 {corrected.year}，需人工复核"
-    return None
-
-
-def _apply(conn: Connection, desk: Desk, record: SettlementRecord, received_at: str, skew: float,
-           recompute) -> PushResult:
-    review = recompute(conn, desk, record) if record.kind == "settlement" else (None, 0, None)
-    values = {k: getattr(record, k) for k in ("uuid", "kind", "original_uuid", "psn_no", "year", "visit_date",
-                                              "desk_created_at", "medfee_sumamt", "hifp_pay", "acct_pay", "acct_mulaid_pay",
-                                              "psn_cash_pay", "family_payer", *COUNTERS)}
-    inserted = conn.execute(_insert(conn, settlements).values(
-        **values, desk_id=desk.desk_id, day=record.desk_created_at[:10], received_at=received_at,
-        clock_skew_seconds=round(skew),
-        record=record.model_dump_json(), review=review[0], review_amount=review[1], review_reason=review[2])
-        .on_conflict_do_nothing().returning(settlements.c.uuid)).first()
-    if inserted is None:  # the key was taken (rowcount is not reliable across drivers; RETURNING is)
-        raise _Duplicate
-    region = record.region
-    counters = {}
-    for counter in COUNTERS:
-        amount = getattr(record, counter)
-        if amount:
-            _add_usage(conn, record.psn_no, record.year, counter, amount)
-    for row in conn.execute(select(usage.c.counter, usage.c.amount).where(
-            (usage.c.psn_no == record.psn_no) & (usage.c.year == record.year))):
-        counters[row.counter] = row.amount
-    seq = _change(conn, "usage", f"{record.psn_no}/{record.year}", region,
-                  {"psn_no": record.psn_no, "year": record.year, "counters": counters})
-    overdrawn = []
-    for owner, amount in ((record.psn_no, record.acct_pay), (record.family_payer, record.acct_mulaid_pay)):
-        if owner and amount:
-            conn.execute(update(members).where(members.c.psn_no == owner)
-                         .values(account_balance=members.c.account_balance - amount))
-            row = conn.execute(select(members.c.data, members.c.account_balance, members.c.region)
-                               .where(members.c.psn_no == owner)).first()
-            if row is not None:
-                _change(conn, "member", owner, row.region, {**json.loads(row.data), "account_balance": row.account_balance})
-                if row.account_balance < 0 and amount > 0:
-                    overdrawn.append(f"{owner} 个人账户透支 {-row.account_balance / 100:.2f} 元（多台收款台离线共用同一账户）")
-    if overdrawn:  # the account was spent twice while desks were offline: for review, like a fund overrun
-        review = ("clawback" if review[0] in (None, "clawback") else review[0], review[1],
-                  "；".join(filter(None, [review[2], *overdrawn])))
-    conn.execute(update(settlements).where(settlements.c.uuid == record.uuid)
-                 .values(server_seq=seq, review=review[0], review_amount=review[1], review_reason=review[2]))
-    return PushResult(uuid=record.uuid, status="applied", server_seq=seq, review=review[0], review_amount=review[1],
-                      review_reason=review[2])  # a retry reads the same from the row
+# --------------------------------------------------------------------------- counters
 
 
 def _add_usage(conn: Connection, psn_no: str, year: int, counter: str, amount: int) -> None:
@@ -429,7 +343,13 @@ def day_sums(engine: Engine, desk: Desk, day: str) -> DaySums:
 
 
 def check(engine: Engine) -> list[str]:
-    """The hub's invariants: usage = opening + journal, per member, year and counter."""
+    """The hub's invariants, each figure proved from its sources:
+
+    * usage = opening usage + the journal, per member, year and counter;
+    * account balance = opening balance − what the journal's settlements took;
+    * every journal entry adds up, and no counter or balance is negative;
+    * every refund negates its original exactly.
+    """
     problems = []
     with engine.connect() as conn:
         expected: dict[tuple, int] = {}
@@ -443,14 +363,56 @@ def check(engine: Engine) -> list[str]:
                     key = (psn_no, year, counter)
                     expected[key] = expected.get(key, 0) + int(amount)
         actual = {(r.psn_no, r.year, r.counter): r.amount for r in conn.execute(select(usage))}
-    for key in sorted(set(expected) | set(actual)):
-        if expected.get(key, 0) != actual.get(key, 0):
-            problems.append(f"usage {key}: {actual.get(key, 0)} ≠ opening + journal {expected.get(key, 0)}")
+        for key in sorted(set(expected) | set(actual)):
+            if expected.get(key, 0) != actual.get(key, 0):
+                problems.append(f"usage {key}: {actual.get(key, 0)} ≠ opening + journal {expected.get(key, 0)}")
+            if actual.get(key, 0) < 0:
+                problems.append(f"usage {key}: negative ({actual[key]})")
+        spent: dict[str, int] = {}
+        for psn_no, amount in conn.execute(select(settlements.c.psn_no, func.sum(settlements.c.acct_pay))
+                                           .group_by(settlements.c.psn_no)):
+            spent[psn_no] = spent.get(psn_no, 0) + int(amount or 0)
+        for psn_no, amount in conn.execute(select(settlements.c.family_payer, func.sum(settlements.c.acct_mulaid_pay))
+                                           .where(settlements.c.family_payer.is_not(None))
+                                           .group_by(settlements.c.family_payer)):
+            spent[psn_no] = spent.get(psn_no, 0) + int(amount or 0)
+        opening = dict(conn.execute(select(opening_balances.c.psn_no, opening_balances.c.amount)).all())
+        for psn_no, balance in conn.execute(select(members.c.psn_no, members.c.account_balance)):
+            want = opening.get(psn_no, 0) - spent.get(psn_no, 0)
+            if balance != want:
+                problems.append(f"balance {psn_no}: {balance} ≠ opening − journal {want}")
+            if balance < 0:
+                problems.append(f"balance {psn_no}: negative ({balance})")
+        amounts = [settlements.c[c] for c in ("medfee_sumamt", "hifp_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay")]
+        for row in conn.execute(select(settlements.c.uuid, *amounts).where(
+                amounts[1] + amounts[2] + amounts[3] + amounts[4] != amounts[0])):
+            problems.append(f"settlement {row.uuid}: the payment split does not add up")
+        original = settlements.alias("original")
+        fields = ("medfee_sumamt", "hifp_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay", *COUNTERS)
+        for row in conn.execute(select(settlements.c.uuid, *(settlements.c[f] + original.c[f] for f in fields))
+                                .join(original, original.c.uuid == settlements.c.original_uuid)):
+            if any(row[1:]):
+                problems.append(f"refund {row.uuid}: does not negate its original exactly")
     return problems
 
 
-def clawbacks(engine: Engine) -> list[dict]:
+def for_review(engine: Engine) -> dict[str, list[dict]]:
+    """What a fund auditor goes through: clawbacks, differences, set-aside and rejected records, each with its reason."""
     with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(
-            select(settlements.c.uuid, settlements.c.desk_id, settlements.c.psn_no, settlements.c.review_amount,
-                   settlements.c.review_reason).where(settlements.c.review == "clawback"))]
+        def rows(query) -> list[dict]:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+        review = [settlements.c.uuid, settlements.c.desk_id, settlements.c.psn_no, settlements.c.review_amount,
+                  settlements.c.review_reason]
+        return {
+            "clawbacks": rows(select(*review).where(settlements.c.review == "clawback").order_by(settlements.c.uuid)),
+            "differences": rows(select(*review).where(settlements.c.review == "difference").order_by(settlements.c.uuid)),
+            "set_aside": rows(select(set_aside.c.uuid, set_aside.c.desk_id, set_aside.c.reason, set_aside.c.received_at)
+                              .order_by(set_aside.c.received_at, set_aside.c.uuid)),
+            "rejected": rows(select(rejected.c.id, rejected.c.desk_id, rejected.c.reason, rejected.c.received_at)
+                             .order_by(rejected.c.id)),
+        }
+
+
+def clawbacks(engine: Engine) -> list[dict]:
+    return for_review(engine)["clawbacks"]

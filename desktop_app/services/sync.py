@@ -28,11 +28,11 @@ from ..domain.member import MemberRecord
 from ..domain.money import from_fen
 from ..store import config, journal, members
 from ..store.db import transaction
-from ..sync.protocol import Change, PullResponse, PushRequest, PushResponse, ReconcileResponse, SettlementRecord
+from ..sync.protocol import (AMOUNTS, Change, PullResponse, PushRequest, PushResponse, ReconcileResponse,
+                             SettlementRecord)
 from .checkout import now_iso
 
 SKEW_WARNING_SECONDS = 300
-AMOUNTS = ("medfee_sumamt", "hifp_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay")
 
 
 class SyncError(GongjiError):
@@ -96,11 +96,13 @@ def _record(row: sqlite3.Row) -> SettlementRecord:
     data = json.loads(row["input_json"])
     items = [{"code": i["code"], "quantity": i.get("cnt", "1"), "unit_price": i.get("pric")} for i in output.get("items", [])]
     visit = data.get("visit") if isinstance(data.get("visit"), dict) else {}
+    payment = data.get("payment") if isinstance(data.get("payment"), dict) else {}
     return SettlementRecord(
         uuid=row["uuid"], kind=row["kind"], original_uuid=row["original_uuid"], psn_no=row["psn_no"], year=row["year"],
         visit_date=row["visit_date"], region=row["region"], facility_id=row["facility_id"], device=row["device"],
         operator=row["operator"], desk_created_at=row["created_at"],
         **{k: row[k] for k in (*AMOUNTS, *journal.COUNTERS)}, family_payer=row["family_payer"],
+        use_account=payment.get("use_account", True) is not False,
         items=items if row["kind"] == "settlement" else [], visit={k: bool(v) for k, v in visit.items()})
 
 
@@ -117,7 +119,7 @@ def unsent(conn: sqlite3.Connection, limit: int) -> list[SettlementRecord]:
 def push(db: sqlite_utils.Database, client: HubClient, report: SyncReport, batch: int = 500) -> None:
     while records := unsent(db.conn, batch):
         response = client.push(records)
-        report.clock_skew_seconds = response.clock_skew_seconds
+        report.clock_skew_seconds = response.clock_skew_seconds or 0.0
         with transaction(db) as conn:
             for result in response.results:
                 conn.execute("UPDATE outbox SET sent_at = ?, server_seq = ?, status = ? WHERE uuid = ?",
@@ -133,7 +135,7 @@ def push(db: sqlite_utils.Database, client: HubClient, report: SyncReport, batch
                     _notice(conn, result.uuid, result.review, result.review_amount, result.review_reason or "")
                     report.reviews.append({"uuid": result.uuid, "review": result.review,
                                            "amount": str(from_fen(result.review_amount)), "reason": result.review_reason})
-            config.put(conn, "sync.clock_skew_seconds", str(response.clock_skew_seconds))
+            config.put(conn, "sync.clock_skew_seconds", str(report.clock_skew_seconds))
         answered = {r.uuid for r in response.results}
         if not answered & {r.uuid for r in records}:
             raise SyncError("医保中心没有确认任何一笔上传：停止，稍后重试")

@@ -7,56 +7,161 @@ Boundary names follow the national platform (``medfee_sumamt``, ``hifp_pay`` …
 
 from __future__ import annotations
 
-from typing import Literal
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..domain.settlement import AMOUNTS, COUNTERS
 
 PROTOCOL_VERSION = 1
 Fen = int
+MAX_FEN = 10_000_000_000  # 100,000,000.00 yuan: above any outpatient visit; a larger figure is refused
+MAX_QUANTITY = Decimal(100_000)
+MAX_ITEMS = 500
+MAX_BATCH = 2000  # records in one push
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _decimal(text: str, field: str, low: Decimal, high: Decimal) -> str:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{field} {text!r} 不是数字") from None
+    if not value.is_finite() or not low <= value <= high:
+        raise ValueError(f"{field} {text!r} 超出范围 {low}–{high}")
+    return text
+
+
+def aware_time(text: str, field: str) -> dt.datetime:
+    """An ISO 8601 time with its offset (a naive time cannot be compared with the hub's clock)."""
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"{field} {text!r} 不是 ISO 8601 时间") from None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{field} {text!r} 没有时区")
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"{field} {text!r} 年份超出范围")
+    return value
+
+
 class PushItem(Model):
-    code: str
-    quantity: str
-    unit_price: str | None = None
+    code: str = Field(min_length=1, max_length=64)
+    quantity: str = Field(min_length=1, max_length=24)
+    unit_price: str | None = Field(default=None, max_length=24)
+
+    @field_validator("quantity")
+    @classmethod
+    def _quantity(cls, v: str) -> str:
+        _decimal(v, "quantity", Decimal(0), MAX_QUANTITY)
+        if Decimal(v) == 0:
+            raise ValueError("quantity 须大于 0")
+        return v
+
+    @field_validator("unit_price")
+    @classmethod
+    def _price(cls, v: str | None) -> str | None:
+        return None if v is None else _decimal(v, "unit_price", Decimal(0), Decimal(MAX_FEN) / 100)
 
 
 class SettlementRecord(Model):
-    """One journal entry of a desk: a settlement or a refund (negative amounts), keyed by its UUID."""
+    """One journal entry of a desk: a settlement or a refund, keyed by its UUID.
 
-    uuid: str = Field(min_length=36, max_length=36)
+    The desk's facts (member, items, visit, the payer's choices, the time) are what the hub
+    settles from.  Its amounts are claims: the hub computes its own and records any difference.
+    A settlement's amounts are ≥ 0, a refund's ≤ 0, all within ``MAX_FEN``.
+    """
+
+    uuid: str = Field(pattern=UUID)
     kind: Literal["settlement", "refund"]
-    original_uuid: str | None = None
-    psn_no: str
-    year: int
-    visit_date: str
-    region: str
-    facility_id: str | None
-    device: str
-    operator: str
-    desk_created_at: str
+    original_uuid: str | None = Field(default=None, pattern=UUID)
+    psn_no: str = Field(min_length=1, max_length=40)
+    year: int = Field(ge=FIRST_YEAR, le=LAST_YEAR)
+    visit_date: str = Field(max_length=10)
+    region: str = Field(max_length=64)
+    facility_id: str | None = Field(default=None, max_length=64)
+    device: str = Field(max_length=64)
+    operator: str = Field(max_length=64)
+    desk_created_at: str = Field(max_length=40)
     medfee_sumamt: Fen
     hifp_pay: Fen
     acct_pay: Fen
     acct_mulaid_pay: Fen
-    family_payer: str | None = None
+    family_payer: str | None = Field(default=None, max_length=40)
+    use_account: bool = True
     psn_cash_pay: Fen
     deductible: Fen
     pool: Fen
     programme_hypertension: Fen
     programme_diabetes: Fen
-    items: list[PushItem] = []
-    visit: dict[str, bool] = {}
+    items: list[PushItem] = Field(default=[], max_length=MAX_ITEMS)
+    visit: dict[str, bool] = Field(default={}, max_length=8)
+
+    @field_validator("visit_date")
+    @classmethod
+    def _date(cls, v: str) -> str:
+        try:
+            day = dt.date.fromisoformat(v)
+        except ValueError:
+            raise ValueError(f"visit_date {v!r} 不是日期") from None
+        if not FIRST_YEAR <= day.year <= LAST_YEAR or day.isoformat() != v:
+            raise ValueError(f"visit_date {v!r} 超出范围")
+        return v
+
+    @field_validator("desk_created_at")
+    @classmethod
+    def _created(cls, v: str) -> str:
+        aware_time(v, "desk_created_at")
+        return v
+
+    @model_validator(mode="after")
+    def _signs_and_links(self) -> "SettlementRecord":
+        sign = 1 if self.kind == "settlement" else -1
+        for name in (*AMOUNTS, *COUNTERS):
+            value = getattr(self, name) * sign
+            if not 0 <= value <= MAX_FEN:
+                raise ValueError(f"{name} = {getattr(self, name)}：{'结算' if sign > 0 else '退费'}金额须在 "
+                                 f"{'0 – ' if sign > 0 else '−'}{MAX_FEN} 分之内")
+        if (self.kind == "refund") != (self.original_uuid is not None):
+            raise ValueError("original_uuid：退费必须且只有退费才指明原结算")
+        if self.kind == "settlement" and not self.items:
+            raise ValueError("items：结算至少需要一个项目")
+        if int(self.visit_date[:4]) != self.year:
+            raise ValueError(f"year {self.year} 与 visit_date {self.visit_date} 不符")
+        return self
 
 
 class PushRequest(Model):
     protocol: int = PROTOCOL_VERSION
-    desk_clock: str  # the desk's own clock when it sent this, ISO 8601 with offset
-    records: list[SettlementRecord]
+    desk_clock: str = Field(max_length=40)  # the desk's own clock when it sent this, ISO 8601 with offset
+    records: list[SettlementRecord] = Field(max_length=MAX_BATCH)
+
+
+class PushBatch(Model):
+    """What the hub reads: each record is checked on its own, so one bad record never fails the batch."""
+
+    protocol: int
+    desk_clock: str = Field(max_length=40)
+    records: list[dict[str, Any]] = Field(max_length=MAX_BATCH)
+
+
+def record_error(exc: Exception) -> str:
+    """One line naming the field and the problem, from a pydantic error."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "record"
+        value = repr(first.get("input"))[:60]
+        return f"{where} = {value}：{first.get('msg', '')}"
+    return str(exc)
 
 
 Status = Literal["applied", "set_aside"]
@@ -68,15 +173,15 @@ class PushResult(Model):
     duplicate: bool = False  # a retry: this is the result recorded the first time
     reason: str | None = None  # why it was set aside
     server_seq: int | None = None  # the change that carries this entry's usage (for the desk's baseline)
-    review: str | None = None  # "clawback" or "difference": the hub's recomputation disagreed
-    review_amount: Fen = 0  # fund the desk paid above (+) or below (−) the hub's figure
+    review: str | None = None  # "clawback" or "difference": the hub's figures differ from the desk's claim
+    review_amount: Fen = 0  # hub cash − desk cash: the member still owes (+, to recover) or is owed (−, to reimburse)
     review_reason: str | None = None
 
 
 class PushResponse(Model):
     protocol: int = PROTOCOL_VERSION
     server_time: str
-    clock_skew_seconds: float  # desk clock − server clock
+    clock_skew_seconds: float | None  # desk clock − server clock; None when the desk's clock could not be read
     results: list[PushResult]
 
 

@@ -1,0 +1,179 @@
+"""Push: a desk's journal entries arrive; the hub applies only what it computed itself.
+
+Trust model: a desk's token lets it send facts for its own facility and region.  Every
+figure that moves money (fund, accounts, usage) is the hub's own computation
+(``recompute.hub_figures``); the desk's figures are claims, compared and recorded
+(``recompute.review``).  Each record is checked on its own, in its own savepoint: a bad
+one is set aside with its reason (or, without a usable UUID, rejected), and the rest of
+the batch goes on.  A UUID is applied at most once; a retry gets the first answer before
+any computation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+from collections.abc import Iterable
+
+from pydantic import ValidationError
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection, Engine
+
+from ..domain.settlement import AMOUNTS, COUNTERS
+from ..sync.protocol import UUID, PushResult, SettlementRecord, aware_time, record_error
+from . import store
+from .recompute import Figures, Unsettleable, hub_figures, review
+
+log = logging.getLogger("gongji.hub")
+DAY = dt.timedelta(days=1)
+
+
+def push(engine: Engine, desk: store.Desk, records: Iterable[dict | SettlementRecord], received_at: str,
+         skew_seconds: float | None) -> list[PushResult]:
+    """Apply a batch in one transaction, each record under its own savepoint."""
+    with store.writing(engine) as conn:
+        return [_push_one(conn, desk, raw, received_at, skew_seconds) for raw in records]
+
+
+def _stored_result(conn: Connection, uuid: str) -> tuple[str, PushResult] | None:
+    """(desk that sent it, the result recorded the first time), or None for a new UUID."""
+    s = store.settlements
+    row = conn.execute(select(s.c.desk_id, s.c.server_seq, s.c.review, s.c.review_amount, s.c.review_reason)
+                       .where(s.c.uuid == uuid)).first()
+    if row:
+        return row.desk_id, PushResult(uuid=uuid, status="applied", duplicate=True, server_seq=row.server_seq,
+                                       review=row.review, review_amount=row.review_amount, review_reason=row.review_reason)
+    row = conn.execute(select(store.set_aside.c.desk_id, store.set_aside.c.reason)
+                       .where(store.set_aside.c.uuid == uuid)).first()
+    if row:
+        return row.desk_id, PushResult(uuid=uuid, status="set_aside", duplicate=True, reason=row.reason)
+    return None
+
+
+def _push_one(conn: Connection, desk: store.Desk, raw: dict | SettlementRecord, received_at: str,
+              skew: float | None) -> PushResult:
+    try:
+        record = raw if isinstance(raw, SettlementRecord) else SettlementRecord.model_validate(raw)
+    except ValidationError as exc:
+        return _malformed(conn, desk, raw, record_error(exc), received_at)
+    stored = _stored_result(conn, record.uuid)
+    if stored is not None:  # a retry: answered before anything is computed
+        sender, result = stored
+        if sender == desk.desk_id:
+            return result
+        return PushResult(uuid=record.uuid, status="set_aside", reason=f"结算号 {record.uuid} 已由其他收款台上传")
+    if record.region != desk.region or (record.facility_id and record.facility_id != desk.facility_id):
+        # Not stored: another facility's desk must not be able to claim (or block) this UUID.
+        return PushResult(uuid=record.uuid, status="set_aside",
+                          reason=f"收款台 {desk.desk_id} 只能上传本机构（{desk.facility_id}，{desk.region}）的结算")
+    reason = _refusal(conn, desk, record, skew)
+    if reason is None:
+        savepoint = conn.begin_nested()
+        try:
+            result = _apply(conn, desk, record, received_at, skew)
+            savepoint.commit()
+            return result
+        except _Duplicate:
+            savepoint.rollback()
+            reason = f"原结算 {record.original_uuid} 已有退费，不能重复退费"
+        except Unsettleable as exc:
+            savepoint.rollback()
+            reason = str(exc)
+        except Exception as exc:  # noqa: BLE001 - logged, set aside with its reason, the batch goes on
+            savepoint.rollback()
+            log.exception("hub could not apply %s", record.uuid)
+            reason = f"中心无法入账：{type(exc).__name__}: {exc}"
+    conn.execute(store._insert(conn, store.set_aside).values(
+        uuid=record.uuid, desk_id=desk.desk_id, reason=reason, record=record.model_dump_json(), received_at=received_at)
+        .on_conflict_do_nothing())
+    return PushResult(uuid=record.uuid, status="set_aside", reason=reason)
+
+
+def _malformed(conn: Connection, desk: store.Desk, raw: object, reason: str, received_at: str) -> PushResult:
+    """A record that fails the protocol's bounds: set aside under its UUID if it has one, else rejected."""
+    text = json.dumps(raw, ensure_ascii=False, default=str)[:20000]
+    uuid = raw.get("uuid") if isinstance(raw, dict) else None
+    if isinstance(uuid, str) and re.fullmatch(UUID, uuid):
+        stored = _stored_result(conn, uuid)
+        if stored is not None:
+            return stored[1] if stored[0] == desk.desk_id else PushResult(
+                uuid=uuid, status="set_aside", reason=f"结算号 {uuid} 已由其他收款台上传")
+        conn.execute(store._insert(conn, store.set_aside).values(
+            uuid=uuid, desk_id=desk.desk_id, reason=reason, record=text, received_at=received_at).on_conflict_do_nothing())
+        return PushResult(uuid=uuid, status="set_aside", reason=reason)
+    conn.execute(store.rejected.insert().values(desk_id=desk.desk_id, reason=reason, record=text, received_at=received_at))
+    return PushResult(uuid=str(uuid)[:40] if uuid is not None else "", status="set_aside", reason=f"记录无效：{reason}")
+
+
+class _Duplicate(Exception):
+    pass
+
+
+def _refusal(conn: Connection, desk: store.Desk, record: SettlementRecord, skew: float | None) -> str | None:
+    """Why the record cannot be applied as it stands (for review), or None."""
+    if sum(getattr(record, k) for k in AMOUNTS[1:]) != record.medfee_sumamt:
+        return "支付拆分之和不等于医疗费总额"
+    created = aware_time(record.desk_created_at, "desk_created_at")
+    corrected = created - dt.timedelta(seconds=skew or 0)  # the hub's clock decides
+    if corrected > dt.datetime.now(dt.timezone.utc) + DAY:
+        return f"结算时间 {record.desk_created_at} 晚于中心时间，需人工复核"
+    if record.kind == "refund":
+        return _refund_refusal(conn, desk, record)
+    local = corrected.astimezone(created.tzinfo)
+    if local.year != record.year:
+        shown = f"收款台时钟偏差 {skew:.0f} 秒，" if skew is not None else ""
+        return f"{shown}结算年度（{record.year}）按中心时间应为 {local.year}，需人工复核"
+    if abs((dt.date.fromisoformat(record.visit_date) - local.date()).days) > 1:
+        return f"就诊日期 {record.visit_date} 与结算时间（按中心时间 {local.date()}）不符，需人工复核"
+    return None
+
+
+def _refund_refusal(conn: Connection, desk: store.Desk, record: SettlementRecord) -> str | None:
+    original = conn.execute(select(store.settlements).where(store.settlements.c.uuid == record.original_uuid)).first()
+    if original is None:
+        return f"原结算 {record.original_uuid} 尚未入账（或已被搁置），退费不能入账"
+    if original.kind != "settlement":
+        return f"{record.original_uuid} 是退费记录，不能再退费"
+    if original.facility_id != desk.facility_id:
+        return f"原结算 {record.original_uuid} 不是本机构（{desk.facility_id}）的结算，不能在此退费"
+    if original.psn_no != record.psn_no or original.year != record.year:
+        return f"退费的参保人或年度与原结算 {record.original_uuid} 不符"
+    return None
+
+
+def _apply(conn: Connection, desk: store.Desk, record: SettlementRecord, received_at: str, skew: float | None) -> PushResult:
+    if record.kind == "settlement":
+        hub = hub_figures(conn, desk, record)
+        family_payer = record.family_payer if hub.acct_mulaid_pay else None
+    else:
+        original = conn.execute(select(store.settlements).where(store.settlements.c.uuid == record.original_uuid)).first()
+        hub = Figures(**{k: getattr(original, k) for k in (*AMOUNTS, *COUNTERS)}).negated()
+        family_payer = original.family_payer
+    if not hub.adds_up():  # never stored: a figure that would fail the hub's own check
+        raise Unsettleable("中心核定的支付拆分不平衡")
+    verdict = review(record, hub)
+    s = store.settlements
+    inserted = conn.execute(store._insert(conn, s).values(
+        uuid=record.uuid, desk_id=desk.desk_id, facility_id=desk.facility_id, kind=record.kind,
+        original_uuid=record.original_uuid, psn_no=record.psn_no, year=record.year, visit_date=record.visit_date,
+        day=record.desk_created_at[:10], desk_created_at=record.desk_created_at, received_at=received_at,
+        clock_skew_seconds=round(skew or 0), **hub.amounts(), family_payer=family_payer,
+        record=record.model_dump_json(), review=verdict[0], review_amount=verdict[1], review_reason=verdict[2])
+        .on_conflict_do_nothing().returning(s.c.uuid)).first()
+    if inserted is None:  # the key (or the original's one refund) was taken; RETURNING is reliable, rowcount is not
+        raise _Duplicate
+    counters = hub.amounts()
+    for counter in COUNTERS:
+        if counters[counter]:
+            store._add_usage(conn, record.psn_no, record.year, counter, counters[counter])
+    now = store.usage_before(conn, record.psn_no, record.year)
+    seq = store._change(conn, "usage", f"{record.psn_no}/{record.year}", desk.region,
+                        {"psn_no": record.psn_no, "year": record.year, "counters": now})
+    for owner, amount in ((record.psn_no, hub.acct_pay), (family_payer, hub.acct_mulaid_pay)):
+        if owner and amount:
+            store.spend(conn, owner, amount)
+    conn.execute(update(s).where(s.c.uuid == record.uuid).values(server_seq=seq))
+    return PushResult(uuid=record.uuid, status="applied", server_seq=seq, review=verdict[0], review_amount=verdict[1],
+                      review_reason=verdict[2])  # a retry reads the same from the row
