@@ -150,7 +150,7 @@ class PushBatch(Model):
 
     protocol: int
     desk_clock: str = Field(max_length=40)
-    records: list[dict[str, Any]] = Field(max_length=MAX_BATCH)
+    records: list[Any] = Field(max_length=MAX_BATCH)
 
 
 def record_error(exc: Exception) -> str:
