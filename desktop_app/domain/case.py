@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from .errors import InputError
@@ -87,6 +87,20 @@ class Item:
     quantity: Decimal = Decimal("1")
     unit_price: Decimal | None = None
     price_cap: Decimal | None = None
+    item_kind: str = "drug"  # the catalogue's kind: the region may exclude some from the personal account
+    account_payable: bool = True  # the catalogue's own flag
+
+
+@dataclass(frozen=True)
+class PaymentFacts:
+    """Who may pay the member's share: the balances and choices a desk would read (optional in a case)."""
+
+    balance: Decimal
+    use_account: bool = True
+    family_payer: str | None = None
+    family_relation: str | None = None
+    family_balance: Decimal | None = None
+    offline_fund: Decimal | None = None  # an offline desk's fund allowance for this visit
 
 
 @dataclass(frozen=True)
@@ -99,16 +113,20 @@ class Case:
     usage: Usage = field(default_factory=Usage)
     visit: Visit = field(default_factory=Visit)
     published: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)
+    payment: PaymentFacts | None = None
 
 
 # --------------------------------------------------------------------------- parsing
 
-_CASE_KEYS = {"region", "date", "facility", "member", "usage", "visit", "published", "items"}
+_CASE_KEYS = {"region", "date", "facility", "member", "usage", "visit", "published", "items", "payment"}
+_PAYMENT_KEYS = {"balance", "use_account", "family", "offline_fund"}
+_FAMILY_KEYS = {"payer", "relation", "balance"}
 _FACILITY_KEYS = {"kind", "level", "grade", "tier", "id"}
 _MEMBER_KEYS = {"status", "scheme", "programmes", "inpatient", "designated_facility"}
 _USAGE_KEYS = {"deductible_paid", "pool_paid", "programme_paid"}
 _VISIT_KEYS = {"emergency", "referral"}
-_ITEM_KEYS = {"code", "name", "amount", "category", "selfpay_ratio", "programme", "quantity", "unit_price", "price_cap"}
+_ITEM_KEYS = {"code", "name", "amount", "category", "selfpay_ratio", "programme", "quantity", "unit_price", "price_cap",
+              "item_kind", "account_payable"}
 
 
 def parse_case(data: object) -> Case:
@@ -122,7 +140,27 @@ def parse_case(data: object) -> Case:
     visit = parse_visit(obj.get("visit"))
     published = _published(obj.get("published"))
     items = _items(obj["items"])
-    return Case(region, date, facility, member, items, usage, visit, published)
+    payment = _payment(obj.get("payment"))
+    return Case(region, date, facility, member, items, usage, visit, published, payment)
+
+
+def _payment(value: object) -> PaymentFacts | None:
+    if value is None:
+        return None
+    obj = _mapping(value, "payment", _PAYMENT_KEYS, required=("balance",))
+    use_account = obj.get("use_account", True)
+    if not isinstance(use_account, bool):
+        raise InputError("payment.use_account", use_account, "须为 true 或 false")
+    offline = None if obj.get("offline_fund") is None else parse_amount_field(obj["offline_fund"], "payment.offline_fund")
+    facts = PaymentFacts(parse_amount_field(obj["balance"], "payment.balance"), use_account, offline_fund=offline)
+    if obj.get("family") is None:
+        return facts
+    family = _mapping(obj["family"], "payment.family", _FAMILY_KEYS, required=("payer", "balance"))
+    relation = family.get("relation")
+    if relation is not None and not isinstance(relation, str):
+        raise InputError("payment.family.relation", relation, "须为关系名称（spouse、child …）或省略")
+    return replace(facts, family_payer=_text(family["payer"], "payment.family.payer"), family_relation=relation,
+                   family_balance=parse_amount_field(family["balance"], "payment.family.balance"))
 
 
 def _mapping(value: object, path: str, keys: set[str], required: tuple[str, ...] = ()) -> Mapping:
@@ -317,7 +355,12 @@ def _item(value: object, path: str) -> Item:
         price_cap = parse_amount_field(obj["price_cap"], f"{path}.price_cap")
         if price_cap * quantity != (price_cap * quantity).quantize(Decimal("0.01")):
             raise InputError(f"{path}.price_cap", obj["price_cap"], "限价 × 数量 不是整分金额")
+    account_payable = obj.get("account_payable", True)
+    if not isinstance(account_payable, bool):
+        raise InputError(f"{path}.account_payable", account_payable, "须为 true 或 false")
     return Item(
+        item_kind=_text(obj.get("item_kind", "drug"), f"{path}.item_kind"),
+        account_payable=account_payable,
         code=_text(obj["code"], f"{path}.code"),
         name=_text(obj["name"], f"{path}.name"),
         amount=amount,

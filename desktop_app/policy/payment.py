@@ -62,6 +62,12 @@ class Payment:
     family_balance_after: Decimal | None
     explanation: tuple[str, ...] = ()
 
+    def to_dict(self) -> dict:
+        """The boundary form (national platform names, yuan strings)."""
+        return {"acct_pay": fmt(self.own_account), "acct_mulaid_pay": fmt(self.family_account),
+                "family_payer": self.family_payer, "psn_cash_pay": fmt(self.cash), "balc": fmt(self.balance_after),
+                "family_balc": None if self.family_balance_after is None else fmt(self.family_balance_after)}
+
 
 def never_account(settlement: Settlement, lines: Sequence[ItemAccountRule], rules: RuleVersion) -> Decimal:
     """The part of the visit no personal account may pay (the whole amount of each such item)."""

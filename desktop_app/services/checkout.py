@@ -174,16 +174,7 @@ def _accounts(conn: sqlite3.Connection, member: MemberRecord, choice: PayerChoic
 
 def quote_dict(q: Quote) -> dict:
     out = q.settlement.to_dict()
-    out.update({
-        "psn_no": q.member.psn_no,
-        "psn_name": q.member.name,
-        "acct_pay": fmt(q.payment.own_account),
-        "acct_mulaid_pay": fmt(q.payment.family_account),
-        "family_payer": q.payment.family_payer,
-        "psn_cash_pay": fmt(q.payment.cash),
-        "balc": fmt(q.payment.balance_after),
-        "family_balc": None if q.payment.family_balance_after is None else fmt(q.payment.family_balance_after),
-    })
+    out.update({"psn_no": q.member.psn_no, "psn_name": q.member.name, **q.payment.to_dict()})
     return out
 
 
