@@ -98,8 +98,8 @@ def _figures(conn: Connection, desk: store.Desk, record: SettlementRecord) -> Fi
     for r in conn.execute(select(store.published).where(store.published.c.region == desk.region)):
         figures.setdefault(r.name, {})[r.year] = Decimal(r.value)
     case = Case(region=desk.region, date=dt.date.fromisoformat(record.visit_date), facility=probe.facility,
-                member=Member(member["status"], member["scheme"], frozenset(member["programmes"]), False,
-                              member.get("designated_facility")),
+                member=Member(member["status"], member["scheme"], frozenset(member["programmes"]),
+                              store.inpatient_on(conn, record.psn_no, record.visit_date), member.get("designated_facility")),
                 items=probe.items,
                 usage=Usage(from_fen(before.get("deductible", 0)), from_fen(before.get("pool", 0)),
                             {"hypertension": from_fen(before.get("programme_hypertension", 0)),

@@ -45,6 +45,9 @@ catalogue = Table("catalogue", metadata, Column("code", String(64), primary_key=
 published = Table("published_figures", metadata,
                   Column("region", String(64), primary_key=True), Column("name", String(64), primary_key=True),
                   Column("year", String(4), primary_key=True), Column("value", String(40), nullable=False))
+inpatient_episodes = Table("inpatient_episodes", metadata,  # no ordinary pooling while in hospital, where a document says so
+                           Column("psn_no", String(40), primary_key=True), Column("admitted", String(10), primary_key=True),
+                           Column("discharged", String(10)))
 opening_usage = Table("opening_usage", metadata,
                       Column("psn_no", String(40), primary_key=True), Column("year", Integer, primary_key=True),
                       Column("counter", String(40), primary_key=True), Column("amount", BigInteger, nullable=False))
@@ -262,6 +265,7 @@ def import_desk_database(engine: Engine, path: str, batch: int = 5000) -> dict:
     items = [dict(zip(CAT, row)) for row in source.execute(f"SELECT {', '.join(CAT)} FROM catalogue")]
     figures = source.execute("SELECT region, name, year, value FROM published_figures").fetchall()
     opening = source.execute("SELECT psn_no, year, counter, amount FROM usage").fetchall()
+    stays = source.execute("SELECT psn_no, admitted, discharged FROM inpatient_episodes").fetchall()
     totals: dict[tuple[str, int], dict[str, int]] = {}
     for psn_no, year, counter, amount in opening:
         totals.setdefault((psn_no, year), {})[counter] = amount
@@ -278,6 +282,7 @@ def import_desk_database(engine: Engine, path: str, batch: int = 5000) -> dict:
                 conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=others), rows)
 
         bulk(family_links, [{"owner_psn_no": o, "relative_psn_no": r, "relation": rel} for o, r, rel in links])
+        bulk(inpatient_episodes, [{"psn_no": p, "admitted": a, "discharged": d} for p, a, d in stays])
         bulk(catalogue, [{"code": d["code"], "data": json.dumps(d, ensure_ascii=False)} for d in items])
         bulk(published, [{"region": r, "name": n, "year": y, "value": v} for r, n, y, v in figures])
         usage_rows = [{"psn_no": p, "year": y, "counter": c, "amount": a} for p, y, c, a in opening]
@@ -309,6 +314,12 @@ def _add_usage(conn: Connection, psn_no: str, year: int, counter: str, amount: i
     stmt = _insert(conn, usage).values(psn_no=psn_no, year=year, counter=counter, amount=amount)
     conn.execute(stmt.on_conflict_do_update(index_elements=["psn_no", "year", "counter"],
                                             set_={"amount": usage.c.amount + stmt.excluded.amount}))
+
+
+def inpatient_on(conn: Connection, psn_no: str, day: str) -> bool:
+    e = inpatient_episodes.c
+    return conn.execute(select(e.psn_no).where((e.psn_no == psn_no) & (e.admitted <= day) &
+                                               (e.discharged.is_(None) | (e.discharged >= day))).limit(1)).first() is not None
 
 
 def usage_before(conn: Connection, psn_no: str, year: int) -> dict[str, int]:
