@@ -68,7 +68,15 @@ def test_catalogue_import_adds_items_with_an_audit_entry(db, tmp_path):
     assert catalogue_rows(db) == n + 2 and audit_rows(db) == a + 1
     item = catalogue.get(db.conn, "6901234567890")
     assert (item.code, item.category, item.selfpay_ratio, item.price) == ("T001", "B", Decimal("0.10"), Decimal("12.50"))
-    assert catalogue.get(db.conn, "T002").account_payable is False  # wellness: never from the account
+    # Wellness is never paid from the account: the region's rule (account_excluded_item_kinds), applied at
+    # settlement whatever the catalogue's own flag says.
+    from desktop_app.services.checkout import build_quote
+
+    psn = db.conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' AND account_balance > 50000 "
+                          "LIMIT 1").fetchone()[0]
+    quote = build_quote(db.conn, {"member": {"psn_no": psn}, "items": [{"code": "T002", "quantity": 1}]})
+    assert catalogue.get(db.conn, "T002").item_kind == "wellness"
+    assert quote.payment.own_account == 0 and quote.payment.cash == Decimal("200.00")
     assert verify(db.conn) == []
 
 

@@ -92,7 +92,7 @@ def split(settlement: Settlement, lines: Sequence[ItemAccountRule], accounts: Ac
         why.append("参保人选择不使用个人账户")
     else:
         own = min(max(accounts.balance, ZERO), payable)
-        why.append(f"本人个人账户支付 {fmt(own)}（余额 {fmt(accounts.balance)}）")
+        why.append(f"本人个人账户支付 {fmt(own)}（余额 {fmt(accounts.balance)}；{rules['account_relations'].cite()}）")
     family, family_after = ZERO, None
     payer = choice.family_payer
     if payer is not None:

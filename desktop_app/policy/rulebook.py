@@ -478,6 +478,7 @@ SCHEMA: dict[str, Spec] = {
     "framework": Spec("rule", _framework, required=False),
     "account_relations": Spec("relations", _choice_list(RELATIONS)),
     "account_excluded_item_kinds": Spec("item_kinds", _choice_list(ITEM_KINDS)),
+    "prescription_facility_kinds": Spec("facility_kinds", _choice_list(FACILITY_KINDS), required=False),
 }
 
 

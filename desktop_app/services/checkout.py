@@ -141,8 +141,10 @@ def _facility_dict(facility: Facility) -> dict:
 
 
 def _prescription(case: Case, rules, raw: object):
+    """外配处方: required where the region's rules say a pooled sale needs one (``prescription_facility_kinds``)."""
+    required = rules.get("prescription_facility_kinds")
     in_pooling = case.facility.kind in rules["pooling_facility_kinds"].value
-    if case.facility.kind == "pharmacy" and in_pooling:
+    if required is not None and case.facility.kind in required.value and in_pooling:
         return parse_prescription(raw, case.date)
     return None if raw is None else parse_prescription(raw, case.date)
 

@@ -62,7 +62,7 @@ def parse_row(row: dict[str, str], line: int) -> CatalogueItem:
             category=category, selfpay_ratio=parse_ratio(field("selfpay_ratio") or "0"),
             price=parse_amount(field("price")), price_cap=parse_amount(field("price_cap")) if field("price_cap") else None,
             unit=field("unit"), programme=programme, item_kind=kind,
-            account_payable=payable == "1" and kind not in ("public_health", "fitness", "wellness"),
+            account_payable=payable == "1",  # the region's excluded kinds apply at settlement (account_excluded_item_kinds)
             barcode=field("barcode") or None)
     except MoneyError as exc:
         raise InputError(where, exc.value, exc.reason) from None
