@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from desktop_app.hub import store  # noqa: E402
-from desktop_app.hub.recompute import recompute  # noqa: E402
+from desktop_app.hub import push as hub_push  # noqa: E402
 from desktop_app.services import checkout  # noqa: E402
 from desktop_app.services.demo import generate  # noqa: E402
 from desktop_app.services.sync import HubClient, SyncReport, push, unsent  # noqa: E402
@@ -77,7 +77,7 @@ def main() -> None:
             queue(desk, args.push)
             baseline_records = unsent(desk.conn, 2000)
             t = time.perf_counter()
-            store.push(engine, desk_token, baseline_records, store.now_iso(), 0.0, recompute)
+            hub_push.push(engine, desk_token, baseline_records, store.now_iso(), 0.0)
             direct = len(baseline_records) / (time.perf_counter() - t)
             desk.conn.execute("UPDATE outbox SET sent_at = 'x' WHERE uuid IN (%s)" % ",".join("?" * len(baseline_records)),
                               [r.uuid for r in baseline_records])
