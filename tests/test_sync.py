@@ -376,3 +376,22 @@ def test_a_skewed_desk_clock_is_reported_and_the_hub_decides_the_year(world):
     assert report.applied == 1 and abs(report.clock_skew_seconds) < 60 and report.warnings == []
     with world.engine.connect() as conn:  # the hub keeps each entry's clock reading
         assert abs(conn.execute(select(store.settlements.c.clock_skew_seconds)).scalar_one() - report.clock_skew_seconds) <= 1
+
+
+def test_a_local_entry_outside_the_protocol_is_set_aside_at_the_desk_and_the_rest_go_on(world):
+    """An entry the protocol refuses (here: an amount above its ceiling) never blocks the desk's sync."""
+    from desktop_app.sync.protocol import MAX_FEN
+
+    db = world.desks["A"]
+    code = expensive(db)[0]  # a price typed over the catalogue's, which the desk still takes (issue 13 bounds it)
+    big = checkout.confirm(db, {"member": {"psn_no": member(db)}, "date": TODAY.isoformat(),
+                                "items": [{"code": code, "quantity": 2, "unit_price": "99999999"}]}, "shouyin",
+                           today=TODAY, at=AT)
+    assert journal.get(db.conn, big["uuid"]).medfee_sumamt > MAX_FEN
+    fine = settle(db, member(db, "psn_no > (SELECT min(psn_no) FROM members)"))
+    report = world.sync("A")
+    [aside] = report.set_aside
+    assert aside["uuid"] == big["uuid"] and "medfee_sumamt" in aside["reason"] and "未上传" in aside["reason"]
+    assert report.applied == 1 and world.rows([fine["uuid"], big["uuid"]]) == {fine["uuid"]: 1}
+    notice = db.conn.execute("SELECT kind FROM sync_notices WHERE uuid = ?", (big["uuid"],)).fetchone()
+    assert notice == ("set_aside",) and unsent(db.conn, 10) == []

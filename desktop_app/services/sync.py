@@ -22,14 +22,16 @@ from decimal import Decimal
 
 import httpx
 import sqlite_utils
+from pydantic import ValidationError
 
 from ..domain.errors import GongjiError
 from ..domain.member import MemberRecord
 from ..domain.money import from_fen
 from ..store import config, journal, members
 from ..store.db import transaction
-from ..sync.protocol import (AMOUNTS, Change, PullResponse, PushRequest, PushResponse, ReconcileResponse,
-                             SettlementRecord)
+from ..domain.settlement import AMOUNTS
+from ..sync.protocol import (Change, PullResponse, PushRequest, PushResponse, ReconcileResponse, SettlementRecord,
+                             record_error)
 from .checkout import now_iso
 
 SKEW_WARNING_SECONDS = 300
@@ -106,18 +108,41 @@ def _record(row: sqlite3.Row) -> SettlementRecord:
         items=items if row["kind"] == "settlement" else [], visit={k: bool(v) for k, v in visit.items()})
 
 
-def unsent(conn: sqlite3.Connection, limit: int) -> list[SettlementRecord]:
+def _outbox(conn: sqlite3.Connection, limit: int) -> list[sqlite3.Row]:
     conn.row_factory = sqlite3.Row
     try:
-        rows = conn.execute("SELECT s.* FROM outbox o JOIN settlements s ON s.uuid = o.uuid WHERE o.sent_at IS NULL "
+        return conn.execute("SELECT s.* FROM outbox o JOIN settlements s ON s.uuid = o.uuid WHERE o.sent_at IS NULL "
                             "ORDER BY o.id LIMIT ?", (limit,)).fetchall()
     finally:
         conn.row_factory = None
-    return [_record(r) for r in rows]
+
+
+def unsent(conn: sqlite3.Connection, limit: int) -> list[SettlementRecord]:
+    return [_record(r) for r in _outbox(conn, limit)]
+
+
+def _sendable(db: sqlite_utils.Database, rows: list[sqlite3.Row], report: SyncReport) -> list[SettlementRecord]:
+    """The rows as records; one outside the protocol's bounds is set aside here, with its reason, never blocking the rest."""
+    records, refused = [], []
+    for row in rows:
+        try:
+            records.append(_record(row))
+        except ValidationError as exc:
+            refused.append((row["uuid"], f"本机记录超出上传协议的范围，未上传，请主管核查：{record_error(exc)}"))
+    if refused:
+        with transaction(db) as conn:
+            for uuid, reason in refused:
+                conn.execute("UPDATE outbox SET sent_at = ?, status = 'set_aside' WHERE uuid = ?", (now_iso(), uuid))
+                _notice(conn, uuid, "set_aside", 0, reason)
+                report.set_aside.append({"uuid": uuid, "reason": reason})
+    return records
 
 
 def push(db: sqlite_utils.Database, client: HubClient, report: SyncReport, batch: int = 500) -> None:
-    while records := unsent(db.conn, batch):
+    while rows := _outbox(db.conn, batch):
+        records = _sendable(db, rows, report)
+        if not records:
+            continue
         response = client.push(records)
         report.clock_skew_seconds = response.clock_skew_seconds or 0.0
         with transaction(db) as conn:
