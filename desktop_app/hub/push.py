@@ -85,7 +85,7 @@ def _push_one(conn: Connection, desk: store.Desk, raw: dict | SettlementRecord, 
             savepoint.rollback()
             log.exception("hub could not apply %s", record.uuid)
             reason = f"中心无法入账：{type(exc).__name__}: {exc}"
-    conn.execute(store._insert(conn, store.set_aside).values(
+    conn.execute(store.insert_for(conn, store.set_aside).values(
         uuid=record.uuid, desk_id=desk.desk_id, reason=reason, record=record.model_dump_json(), received_at=received_at)
         .on_conflict_do_nothing())
     return PushResult(uuid=record.uuid, status="set_aside", reason=reason)
@@ -100,7 +100,7 @@ def _malformed(conn: Connection, desk: store.Desk, raw: object, reason: str, rec
         if stored is not None:
             return stored[1] if stored[0] == desk.desk_id else PushResult(
                 uuid=uuid, status="set_aside", reason=f"结算号 {uuid} 已由其他收款台上传")
-        conn.execute(store._insert(conn, store.set_aside).values(
+        conn.execute(store.insert_for(conn, store.set_aside).values(
             uuid=uuid, desk_id=desk.desk_id, reason=reason, record=text, received_at=received_at).on_conflict_do_nothing())
         return PushResult(uuid=uuid, status="set_aside", reason=reason)
     conn.execute(store.rejected.insert().values(desk_id=desk.desk_id, reason=reason, record=text, received_at=received_at))
@@ -155,7 +155,7 @@ def _apply(conn: Connection, desk: store.Desk, record: SettlementRecord, receive
         raise Unsettleable("中心核定的支付拆分不平衡")
     verdict = review(record, hub)
     s = store.settlements
-    inserted = conn.execute(store._insert(conn, s).values(
+    inserted = conn.execute(store.insert_for(conn, s).values(
         uuid=record.uuid, desk_id=desk.desk_id, facility_id=desk.facility_id, kind=record.kind,
         original_uuid=record.original_uuid, psn_no=record.psn_no, year=record.year, visit_date=record.visit_date,
         day=record.desk_created_at[:10], desk_created_at=record.desk_created_at, received_at=received_at,
@@ -167,9 +167,9 @@ def _apply(conn: Connection, desk: store.Desk, record: SettlementRecord, receive
     counters = hub.amounts()
     for counter in COUNTERS:
         if counters[counter]:
-            store._add_usage(conn, record.psn_no, record.year, counter, counters[counter])
+            store.add_usage(conn, record.psn_no, record.year, counter, counters[counter])
     now = store.usage_before(conn, record.psn_no, record.year)
-    seq = store._change(conn, "usage", f"{record.psn_no}/{record.year}", desk.region,
+    seq = store.publish(conn, "usage", f"{record.psn_no}/{record.year}", desk.region,
                         {"psn_no": record.psn_no, "year": record.year, "counters": now})
     for owner, amount in ((record.psn_no, hub.acct_pay), (family_payer, hub.acct_mulaid_pay)):
         if owner and amount:

@@ -147,18 +147,20 @@ def _lock_feed(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK})
 
 
-def _insert(conn: Connection, table: Table):
+def insert_for(conn: Connection, table: Table):
+    """The dialect's INSERT (for ON CONFLICT clauses on SQLite and PostgreSQL alike)."""
     return (postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table))
 
 
 def _upsert(conn: Connection, table: Table, row: dict) -> None:
     keys = [c.name for c in table.primary_key.columns]
-    stmt = _insert(conn, table).values(**row)
+    stmt = insert_for(conn, table).values(**row)
     others = {k: stmt.excluded[k] for k in row if k not in keys}
     conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=others) if others else stmt.on_conflict_do_nothing())
 
 
-def _change(conn: Connection, kind: str, key: str, region: str, data: dict) -> int:
+def publish(conn: Connection, kind: str, key: str, region: str, data: dict) -> int:
+    """Add an entry to the change feed (in the caller's feed-locked transaction); returns its number."""
     result = conn.execute(insert(changes).values(kind=kind, key=key, region=region, data=json.dumps(data, ensure_ascii=False),
                                                  at=now_iso()))
     return result.inserted_primary_key[0]
@@ -204,7 +206,7 @@ def put_member(conn: Connection, data: dict, balance: int) -> int:
     _upsert(conn, members, {"psn_no": data["psn_no"], "region": data["region"], "data": json.dumps(data, ensure_ascii=False),
                             "account_balance": balance})
     _upsert(conn, opening_balances, {"psn_no": data["psn_no"], "amount": balance + spent})
-    return _change(conn, "member", data["psn_no"], data["region"], {**data, "account_balance": balance})
+    return publish(conn, "member", data["psn_no"], data["region"], {**data, "account_balance": balance})
 
 
 def _spent(conn: Connection, psn_no: str) -> int:
@@ -222,7 +224,7 @@ def spend(conn: Connection, psn_no: str, amount: int) -> None:
                  .values(account_balance=members.c.account_balance - amount))
     row = conn.execute(select(members.c.data, members.c.account_balance, members.c.region)
                        .where(members.c.psn_no == psn_no)).first()
-    _change(conn, "member", psn_no, row.region, {**json.loads(row.data), "account_balance": row.account_balance})
+    publish(conn, "member", psn_no, row.region, {**json.loads(row.data), "account_balance": row.account_balance})
 
 
 def import_desk_database(engine: Engine, path: str, batch: int = 5000) -> dict:
@@ -249,10 +251,10 @@ def import_desk_database(engine: Engine, path: str, batch: int = 5000) -> dict:
             feed.append({"kind": "member", "key": data["psn_no"], "region": data["region"], "at": at,
                          "data": json.dumps({**data, "account_balance": balance}, ensure_ascii=False)})
         with writing(engine) as conn:  # in bulk: a county's export is hundreds of thousands of members
-            stmt = _insert(conn, members)
+            stmt = insert_for(conn, members)
             conn.execute(stmt.on_conflict_do_update(index_elements=["psn_no"], set_={
                 c: stmt.excluded[c] for c in ("region", "data", "account_balance")}), people)
-            opening = _insert(conn, opening_balances)
+            opening = insert_for(conn, opening_balances)
             conn.execute(opening.on_conflict_do_update(index_elements=["psn_no"], set_={"amount": opening.excluded.amount}),
                          [{"psn_no": p["psn_no"], "amount": p["account_balance"]} for p in people])
             conn.execute(insert(changes), feed)
@@ -277,7 +279,7 @@ def import_desk_database(engine: Engine, path: str, batch: int = 5000) -> dict:
         def bulk(table: Table, rows: list[dict]) -> None:
             if rows:
                 keys = [c.name for c in table.primary_key.columns]
-                stmt = _insert(conn, table)
+                stmt = insert_for(conn, table)
                 others = {k: stmt.excluded[k] for k in rows[0] if k not in keys}
                 conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=others), rows)
 
@@ -304,14 +306,14 @@ def import_desk_database(engine: Engine, path: str, batch: int = 5000) -> dict:
 
 def put_rules_digest(engine: Engine, region: str, digest: str, label: str) -> None:
     with writing(engine) as conn:
-        _change(conn, "rules", region, region, {"region": region, "digest": digest, "label": label})
+        publish(conn, "rules", region, region, {"region": region, "digest": digest, "label": label})
 
 
 # --------------------------------------------------------------------------- counters
 
 
-def _add_usage(conn: Connection, psn_no: str, year: int, counter: str, amount: int) -> None:
-    stmt = _insert(conn, usage).values(psn_no=psn_no, year=year, counter=counter, amount=amount)
+def add_usage(conn: Connection, psn_no: str, year: int, counter: str, amount: int) -> None:
+    stmt = insert_for(conn, usage).values(psn_no=psn_no, year=year, counter=counter, amount=amount)
     conn.execute(stmt.on_conflict_do_update(index_elements=["psn_no", "year", "counter"],
                                             set_={"amount": usage.c.amount + stmt.excluded.amount}))
 
