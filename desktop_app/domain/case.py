@@ -98,7 +98,7 @@ class PaymentFacts:
     balance: Decimal
     use_account: bool = True
     family_payer: str | None = None
-    family_relation: str | None = None
+    family_relation: str | None = None  # how the member stands to the payer, as family links store it ("parent": the payer's parent)
     family_balance: Decimal | None = None
     offline_fund: Decimal | None = None  # an offline desk's fund allowance for this visit
 

@@ -48,7 +48,7 @@ class Accounts:
     scheme: str  # "combined" (统账结合) or "pooling_only"
     balance: Decimal
     family_balance: Decimal | None = None  # the family payer's balance, when one is chosen
-    family_relation: str | None = None  # the payer's relation to the member ("spouse", …), None if not linked
+    family_relation: str | None = None  # how the member stands to the payer ("child": the payer's child), None if not linked
     family_name: str = ""
 
 
@@ -106,8 +106,8 @@ def split(settlement: Settlement, lines: Sequence[ItemAccountRule], accounts: Ac
                              f"{accounts.family_name or payer} 与参保人的关系（{shown}）不在本地区家庭共济范围内（{allowed.cite()}）")
         family = min(max(accounts.family_balance, ZERO), payable - own)
         family_after = accounts.family_balance - family
-        why.append(f"家庭共济：{RELATION_NAMES[relation]} {accounts.family_name or payer} 的个人账户支付 {fmt(family)}"
-                   f"（{allowed.cite()}）")
+        why.append(f"家庭共济：{accounts.family_name or payer} 的个人账户支付 {fmt(family)}"
+                   f"（参保人是其{RELATION_NAMES[relation]}；{allowed.cite()}）")
     cash = share - own - family
     why.append(f"现金支付 {fmt(cash)} = 个人负担 {fmt(share)} − 本人账户 {fmt(own)} − 共济账户 {fmt(family)}")
     return Payment(own, family, payer, cash, accounts.balance - own, family_after, tuple(why))
