@@ -146,7 +146,10 @@ def _pooling_blocked(case: Case, rules: RuleVersion) -> str | None:
     if inpatient is not None and inpatient.value and case.member.inpatient:
         return f"参保人住院期间，门诊费用不享受门诊统筹待遇，统筹基金支付 0.00（{inpatient.cite()}）"
     chosen = rules.get("chosen_institution")
-    if chosen is not None and chosen.value["required"]:
+    # The chosen institution decides where ordinary pooling pays; where it pays nothing anyway
+    # (a pharmacy outside pooling), there is nothing to check and the sale goes on.
+    in_pooling = case.facility.kind in rules["pooling_facility_kinds"].value
+    if chosen is not None and chosen.value["required"] and in_pooling:
         exceptions = chosen.value["exceptions"]
         if "emergency" in exceptions and case.visit.emergency:
             return None
@@ -280,8 +283,9 @@ def _matches(row: dict, facility, cite: str) -> bool:
     if row["levels"] is not None and facility.level not in row["levels"]:
         return False
     # A row that depends on the grade or tier must not be passed over for lack of
-    # them: that would silently pick the next row's ratio.
-    for key, wanted, have in (("grade", row["grades"], facility.grade), ("tier", row["tiers"], facility.tier)):
+    # them: that would silently pick the next row's ratio.  The tier is read first: a
+    # city or county hospital is not a provincial one, whatever its grade.
+    for key, wanted, have in (("tier", row["tiers"], facility.tier), ("grade", row["grades"], facility.grade)):
         if wanted is None:
             continue
         if have is None:
