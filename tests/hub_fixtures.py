@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -108,8 +109,7 @@ class Postgres:
 
 @pytest.fixture(scope="session")
 def postgres(tmp_path_factory):
-    folder = Path("/tmp") / f"gongji-pg-{os.getpid()}"  # short: the socket path must fit in 107 bytes
-    shutil.rmtree(folder, ignore_errors=True)
+    folder = Path(tempfile.mkdtemp(prefix="gongji-pg-", dir="/tmp"))  # short: the socket path must fit in 107 bytes
     cluster = Postgres(folder).start()
     yield cluster
     cluster.stop()

@@ -32,7 +32,7 @@ from desktop_app.services import checkout
 from desktop_app.services.sync import unsent
 from desktop_app.store import config
 from desktop_app.store.db import connect
-from tests.hub_fixtures import Hub, postgres  # noqa: F401 - the PostgreSQL cluster fixture
+from tests.hub_fixtures import Hub
 
 FIGURES = (*AMOUNTS, *COUNTERS)
 GUANGXI_B = {"kind": "community_health_centre", "level": 1, "id": "H45010300002"}

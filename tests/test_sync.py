@@ -20,7 +20,7 @@ from desktop_app.services.sync import HubClient, SyncError, SyncReport, sync, un
 from desktop_app.services.verify import verify
 from desktop_app.store import journal
 from desktop_app.store.db import connect
-from tests.hub_fixtures import free_port, hub_url, postgres, seeded_hub  # noqa: F401 - fixtures
+from tests.hub_fixtures import free_port, seeded_hub
 from tests.store_fixtures import AT, TODAY
 
 FACILITY = {"kind": "community_health_centre", "level": 1, "id": "H45010300001"}
@@ -54,7 +54,7 @@ class World:
 
 
 @pytest.fixture
-def world(templates, tmp_path, hub_url):  # noqa: F811
+def world(templates, tmp_path, hub_url):
     w = World(templates, tmp_path, hub_url)
     yield w
     w.close()
