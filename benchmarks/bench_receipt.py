@@ -56,7 +56,7 @@ def main() -> None:
         rows = {}
         for n in (5, 60):
             out = checkout.confirm(db, {"member": {"psn_no": psn}, "date": TODAY.isoformat(),
-                                        "items": [{"code": c, "quantity": 1} for c in codes[:n]]}, "bench", today=TODAY)
+                                        "items": [{"code": c, "quantity": 1} for c in codes[:n]]}, "shouyin", today=TODAY)
             receipt = receipts.load(db.conn, out["uuid"])
             for layout in ("roll", "a5"):
                 ours = per_call_ms(lambda: pdf.render(receipt, layout))

@@ -34,7 +34,7 @@ def queue(db, n: int) -> None:
     psn = db.conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' ORDER BY psn_no LIMIT 1").fetchone()[0]
     code = db.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' LIMIT 1").fetchone()[0]
     out = checkout.confirm(db, {"member": {"psn_no": psn}, "items": [{"code": code, "quantity": 1}],
-                                "payment": {"use_account": False}}, "bench")
+                                "payment": {"use_account": False}}, "shouyin")
     row = db.conn.execute("SELECT * FROM settlements WHERE uuid = ?", (out["uuid"],)).fetchone()
     names = [d[0] for d in db.conn.execute("SELECT * FROM settlements LIMIT 0").description]
     rows = []

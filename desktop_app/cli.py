@@ -21,6 +21,7 @@ from .domain.errors import GongjiError, RulesError
 EXIT_OK = 0
 EXIT_INPUT = 2
 EXIT_RULES = 3
+EXIT_COMMITTED = 4  # written and committed, but the result could not be printed: do not run it again
 
 
 class CommandError(GongjiError):
@@ -76,9 +77,27 @@ DEFAULT_DEMO_MEMBERS = 2000
 
 
 def cmd_checkout(args: argparse.Namespace) -> int:
-    from .services.checkout import confirm
+    from .services.checkout import Approval, confirm
 
-    _print_json(confirm(_db(args.db), read_json(args.case), args.operator))
+    case = read_json(args.case)
+    password = _secret("GONGJI_PASSWORD", f"操作员 {args.operator} 的密码：", f"操作员 {args.operator} 的密码")
+    approval = None
+    if args.supervisor:
+        approval = Approval(args.supervisor, _secret("GONGJI_SUPERVISOR_PASSWORD", f"主管 {args.supervisor} 的密码：",
+                                                     f"主管 {args.supervisor} 的密码"), args.reason or "")
+    out = confirm(_db(args.db), case, args.operator, password=password, approval=approval)
+    return _print_committed(out)
+
+
+def _print_committed(out: dict) -> int:
+    """Print a committed result; if that fails, say it was committed, so a script does not settle twice."""
+    try:
+        _print_json(out)
+        sys.stdout.flush()
+    except (OSError, ValueError) as exc:
+        print(f"desktop-app: 已结算并写入（结算号 {out['uuid']}），但结果无法输出（{exc}）。请勿重新结算："
+              f"用同一 request_id 重试可取回结果，或在当日结算中查看。", file=sys.stderr)
+        return EXIT_COMMITTED
     return EXIT_OK
 
 
@@ -293,8 +312,10 @@ def build_parser() -> argparse.ArgumentParser:
                               description="案例同 quote，但 member 为 {\"psn_no\": …} 或 {\"certno\": …}，items 为目录编码与数量；"
                                           "可选 payment: {use_account, family_payer}，药店统筹结算须有 prescription。")
     _db_arg(checkout)
-    checkout.add_argument("--operator", default=getpass.getuser(), help="收款员（默认当前系统用户）")
-    checkout.add_argument("case", metavar="CASE.json", help="案例文件；- 表示标准输入")
+    checkout.add_argument("--operator", required=True, help="收款员（密码在终端输入，或由环境变量 GONGJI_PASSWORD 提供）")
+    checkout.add_argument("--supervisor", help="改价或补结算时当场授权的主管（密码由 GONGJI_SUPERVISOR_PASSWORD 提供或在终端输入）")
+    checkout.add_argument("--reason", help="主管授权的原因")
+    checkout.add_argument("case", metavar="CASE.json", help="案例文件；- 表示标准输入。可含 request_id：重试时返回第一次的结算")
     checkout.set_defaults(func=cmd_checkout)
 
     refund = sub.add_parser("refund", help="退费（冲销一笔结算，需主管密码），输出 JSON",

@@ -88,7 +88,9 @@ def test_family_account_pays_what_the_own_account_cannot(db):
         "JOIN members r ON r.psn_no = f.relative_psn_no WHERE f.relation = 'spouse' AND o.account_balance > 100000 "
         "AND r.scheme = 'combined' ORDER BY r.account_balance LIMIT 1").fetchone()
     own = members.get(db.conn, relative).account_balance
-    lines = [{"code": drug(db), "quantity": 1, "unit_price": str(own + Decimal("2000.00"))}]
+    code, price = db.conn.execute("SELECT code, price FROM catalogue WHERE category = 'A' AND item_kind = 'drug' "
+                                  "ORDER BY price DESC LIMIT 1").fetchone()
+    lines = [{"code": code, "quantity": int((own + Decimal("2000.00")) * 100 // price) + 1}]  # more than the own account
     out = checkout.confirm(db, case(relative, *lines, payment={"use_account": True, "family_payer": owner}), "shouyin", today=TODAY)
     assert Decimal(out["acct_pay"]) == own
     assert Decimal(out["acct_mulaid_pay"]) > 0
@@ -113,7 +115,7 @@ def test_yearly_counters_reset_at_the_calendar_year(db):
     checkout.confirm(db, case(psn, {"code": drug(db)}), "shouyin", today=TODAY)
     nxt = case(psn, {"code": drug(db)})
     nxt["date"] = "2025-01-02"
-    out = checkout.confirm(db, nxt, "shouyin")
+    out = checkout.confirm(db, nxt, "shouyin", today=dt.date(2025, 1, 2))  # the desk's today is the visit's day
     assert journal.usage(db.conn, psn, 2025).deductible_paid == Decimal(out["act_pay_dedc"])
     assert out["usage_after"]["pool_paid"] == out["ordinary_pool_pay"]
 

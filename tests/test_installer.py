@@ -40,7 +40,8 @@ def test_the_frozen_build_settles_a_visit_and_prints_a_receipt(tmp_path):
         archive.extractall(tmp_path / "unpacked", **safe)
     [bundle] = (tmp_path / "unpacked").iterdir()
     assert {"gongji-front-desk", "desktop-app", "install.sh", "gongji-front-desk.desktop"} <= {p.name for p in bundle.iterdir()}
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path / "home"), "PYTHONPATH": ""}
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path / "home"), "PYTHONPATH": "",
+           "GONGJI_PASSWORD": "123456"}  # the demo cashier's
     app = [str(bundle / "desktop-app")]
     db = tmp_path / "clinic.db"
 
@@ -62,7 +63,7 @@ def test_the_frozen_build_settles_a_visit_and_prints_a_receipt(tmp_path):
         code = conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' LIMIT 1").fetchone()[0]
     case = tmp_path / "visit.json"
     case.write_text(json.dumps({"member": {"psn_no": psn}, "items": [{"code": code, "quantity": 2}]}), encoding="utf-8")
-    out = json.loads(run("checkout", "--db", str(db), str(case)))
+    out = json.loads(run("checkout", "--db", str(db), "--operator", "shouyin", str(case)))
     run("receipt", "--db", str(db), "--layout", "a5", "--out", str(tmp_path / "r.pdf"), out["uuid"])
     reader = pypdf.PdfReader(tmp_path / "r.pdf")
     fonts = {f["/BaseFont"] for f in reader.pages[0]["/Resources"]["/Font"].values()}

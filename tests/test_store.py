@@ -67,7 +67,7 @@ def test_verify_command_exit_code(db, tmp_path):
 def test_a_new_migration_backs_up_first_and_runs_in_its_own_transaction(db, tmp_path, monkeypatch):
     path = tmp_path / "desk.db"
     checkout.confirm(db, {"member": {"psn_no": db.conn.execute("SELECT psn_no FROM members LIMIT 1").fetchone()[0]},
-                          "date": TODAY.isoformat(), "items": [{"code": "FW000"}]}, "shouyin")
+                          "date": TODAY.isoformat(), "items": [{"code": "FW000"}]}, "shouyin", today=TODAY)
     db.conn.close()
 
     def broken(conn):

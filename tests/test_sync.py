@@ -382,16 +382,21 @@ def test_a_local_entry_outside_the_protocol_is_set_aside_at_the_desk_and_the_res
     """An entry the protocol refuses (here: an amount above its ceiling) never blocks the desk's sync."""
     from desktop_app.sync.protocol import MAX_FEN
 
+    import uuid as uuidlib
+
     db = world.desks["A"]
-    code = expensive(db)[0]  # a price typed over the catalogue's, which the desk still takes (issue 13 bounds it)
-    big = checkout.confirm(db, {"member": {"psn_no": member(db)}, "date": TODAY.isoformat(),
-                                "items": [{"code": code, "quantity": 2, "unit_price": "99999999"}]}, "shouyin",
-                           today=TODAY, at=AT)
-    assert journal.get(db.conn, big["uuid"]).medfee_sumamt > MAX_FEN
+    model = settle(db, member(db))
+    big = {"uuid": str(uuidlib.uuid4())}  # as an older version could have written it: the desk bounds amounts now
+    columns = [r[1] for r in db.conn.execute("PRAGMA table_info(settlements)")]
+    source = {"uuid": "?", "medfee_sumamt": "medfee_sumamt + ?", "psn_cash_pay": "psn_cash_pay + ?"}
+    with db.conn:
+        db.conn.execute(f"INSERT INTO settlements ({', '.join(columns)}) SELECT {', '.join(source.get(c, c) for c in columns)} "
+                        "FROM settlements WHERE uuid = ?", (big["uuid"], MAX_FEN, MAX_FEN, model["uuid"]))
+        db.conn.execute("INSERT INTO outbox (uuid, kind, created_at) VALUES (?, 'settlement', ?)", (big["uuid"], AT))
     fine = settle(db, member(db, "psn_no > (SELECT min(psn_no) FROM members)"))
     report = world.sync("A")
     [aside] = report.set_aside
     assert aside["uuid"] == big["uuid"] and "medfee_sumamt" in aside["reason"] and "未上传" in aside["reason"]
-    assert report.applied == 1 and world.rows([fine["uuid"], big["uuid"]]) == {fine["uuid"]: 1}
+    assert report.applied == 2 and world.rows([fine["uuid"], big["uuid"], model["uuid"]]) == {fine["uuid"]: 1, model["uuid"]: 1}
     notice = db.conn.execute("SELECT kind FROM sync_notices WHERE uuid = ?", (big["uuid"],)).fetchone()
     assert notice == ("set_aside",) and unsent(db.conn, 10) == []

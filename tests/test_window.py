@@ -358,15 +358,42 @@ def test_the_first_run_wizard_sets_up_a_new_desk(tmp_path, qtbot):
     db.conn.close()
 
 
-def test_a_fee_typed_over_the_catalogue_price_is_settled_at_that_price(desk, qtbot):
+def supervisor_answers(qtbot, window, name: str, password: str) -> None:
+    dialog = window.price_dialog
+    qtbot.waitUntil(dialog.isVisible)
+    for field, text in ((dialog.name, name), (dialog.password, password)):
+        qtbot.keyClicks(field, text)
+        qtbot.keyClick(field, Qt.Key_Return)
+    qtbot.keyClick(dialog.reason.lineEdit(), Qt.Key_Return)  # the first reason of the list
+
+
+def test_a_price_above_the_catalogue_needs_a_supervisor_at_that_moment(desk, qtbot):
     window, db = desk
     psn = db.conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' LIMIT 1").fetchone()[0]
-    code = db.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'service' LIMIT 1").fetchone()[0]
+    code, fen = db.conn.execute("SELECT code, price FROM catalogue WHERE item_kind = 'service' AND price < 8000 "
+                                "AND price_cap IS NULL LIMIT 1").fetchone()
     member_and_item(qtbot, window, psn, code)
+    line = window.cart.lines[0]
     window.visit.table.item(0, 4).setText("12.5x")            # a typo: refused, the price stays
-    assert "单价" in window.visit.message.text() and window.cart.lines[0].unit_price == window.cart.lines[0].catalogue_price
+    assert "单价" in window.visit.message.text() and line.unit_price == line.catalogue_price
+    lower = f"{(fen - 100) / 100:.2f}"
+    window.visit.table.item(0, 4).setText(lower)              # below the catalogue: the cashier's own call
+    assert str(line.unit_price) == lower and window.cart.approval is None
+    window.visit.table.item(0, 4).setText("88.80")            # above: a supervisor, now
+    supervisor_answers(qtbot, window, "shouyin", "123456")      # a cashier cannot approve it
+    qtbot.waitUntil(lambda: "未改价" in window.visit.message.text())
+    assert "主管" in window.visit.message.text() and str(line.unit_price) == lower
     window.visit.table.item(0, 4).setText("88.80")
+    supervisor_answers(qtbot, window, "admin", "admin123")
+    qtbot.waitUntil(lambda: str(line.unit_price) == "88.80")
     qtbot.waitUntil(lambda: window.payment.quote is not None and window.payment.quote["medfee_sumamt"] == "88.80")
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)  # the closed dialog hands the keyboard back
     with qtbot.waitSignal(window.settled, timeout=10000) as settled:
         key(qtbot, window, Qt.Key_F12)
-    assert settled.args[0]["items"][0]["pric"] == "88.80"
+    out = settled.args[0]
+    assert out["items"][0]["pric"] == "88.80" and out["items"][0]["catalogue_pric"] == f"{fen / 100:.2f}"
+    operator, detail = db.conn.execute("SELECT operator, detail FROM audit_log WHERE action = 'price_override' "
+                                       "AND subject = ?", (out["uuid"],)).fetchone()
+    assert operator == "admin" and '"cashier": "shouyin"' in detail and window.PRICE_REASONS[0] in detail
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(window.receipt_folder / f"{out['uuid']}.pdf").pages)
+    assert "主管 admin 授权" in text and window.PRICE_REASONS[0] in text

@@ -24,6 +24,7 @@ class CartLine:
     unit_price: Decimal
     quantity: Decimal = Decimal("1")
     catalogue_price: Decimal | None = None  # the catalogue's price; unit_price may differ (a fee typed at the desk)
+    price_cap: Decimal | None = None  # the catalogue's cap: above it, or above its price, a supervisor must approve
 
     def __post_init__(self) -> None:
         if self.catalogue_price is None:
@@ -32,6 +33,11 @@ class CartLine:
     @property
     def amount(self) -> Decimal:
         return (self.unit_price * self.quantity).quantize(Decimal("0.01"))
+
+    @property
+    def ceiling(self) -> Decimal:
+        """The highest price a cashier may type alone."""
+        return self.catalogue_price if self.price_cap is None else min(self.catalogue_price, self.price_cap)
 
 
 @dataclass
@@ -42,6 +48,7 @@ class Cart:
     use_account: bool = True
     family_payer: str | None = None
     prescription: dict | None = None
+    approval: object | None = None  # a supervisor's checkout.Approval for a price above the catalogue's
 
     def add(self, line: CartLine) -> CartLine:
         """Add an item; scanning the same item again adds to its quantity."""

@@ -172,7 +172,7 @@ def _past_year(db, rng: random.Random, n: int, today: dt.date, items: list[Catal
                     "payment": {"use_account": rng.random() < 0.8}}
             try:
                 at = f"{day.isoformat()}T{9 + k % 9:02d}:{k % 60:02d}:00+08:00"
-                out = checkout.confirm(db, case, rng.choice(("shouyin", "admin")), at=at)
+                out = checkout.confirm(db, case, rng.choice(("shouyin", "admin")), today=day, at=at)  # settled that day
             except GongjiError:  # a visit the rules refuse is not part of the demo year
                 continue
             done += 1

@@ -232,9 +232,21 @@ def m0002_sync(conn: sqlite3.Connection) -> None:
     _append_only(conn, "account_entries")
 
 
+def m0003_requests(conn: sqlite3.Connection) -> None:
+    """A caller's request id per settlement: a retried checkout returns the first settlement, never a second."""
+    _script(conn, """
+    CREATE TABLE checkout_requests (
+        request_id TEXT PRIMARY KEY,
+        uuid TEXT NOT NULL UNIQUE REFERENCES settlements(uuid)
+    );
+    """)
+    _append_only(conn, "checkout_requests")
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", m0001_initial),
     ("0002_sync", m0002_sync),
+    ("0003_requests", m0003_requests),
 ]
 
 

@@ -81,7 +81,7 @@ class LoginDialog(FormDialog):
 class SupervisorDialog(FormDialog):
     """A supervisor's name and password for one act (refund, settings)."""
 
-    def __init__(self, action: str, parent=None) -> None:
+    def __init__(self, action: str, parent=None, reasons: tuple[str, ...] = ()) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"{action}：需要主管授权")
         self.name = QLineEdit(objectName="supervisor_name")
@@ -90,11 +90,19 @@ class SupervisorDialog(FormDialog):
         form.addRow(QLabel(f"{action}需要主管输入用户名和密码"))
         form.addRow("主管", self.name)
         form.addRow("密码", self.password)
+        self.reason = None
+        if reasons:  # the reason is audited and printed on the receipt
+            self.reason = QComboBox(objectName="supervisor_reason", editable=True)
+            self.reason.addItems(reasons)
+            form.addRow("原因", self.reason)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
-        self.chain(self.name, self.password)
+        self.chain(self.name, self.password, *([self.reason.lineEdit()] if self.reason is not None else []))
+
+    def reason_text(self) -> str:
+        return self.reason.currentText().strip() if self.reason is not None else ""
 
 
 HISTORY_COLUMNS = ("时间", "类型", "姓名", "医疗费总额", "统筹", "个人账户", "共济账户", "现金", "上传", "结算号")

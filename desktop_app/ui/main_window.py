@@ -19,7 +19,7 @@ from ..store.rule_files import cached_region
 from . import printing
 from .backend import Backend
 from .common import MessageLine, message_of, yuan
-from .dialogs import DayEndDialog, HistoryDialog, SettingsDialog
+from .dialogs import DayEndDialog, HistoryDialog, SettingsDialog, SupervisorDialog
 from .member_panel import MemberPanel
 from .payment_panel import ExplanationDialog, PaymentPanel
 from .visit_panel import PrescriptionPanel, VisitPanel
@@ -124,6 +124,7 @@ class MainWindow(QMainWindow):
             QShortcut(QKeySequence(key), self, activated=lambda k=key: self.key(k))
         self.member.chosen.connect(self._member_chosen)
         self.visit.changed.connect(self.request_quote)
+        self.visit.override_requested.connect(self.approve_price)
         self.prescription.changed.connect(self.request_quote)
         self.payment.changed.connect(self.request_quote)
         self.payment.confirm_requested.connect(self.confirm)
@@ -284,11 +285,11 @@ class MainWindow(QMainWindow):
                 self.payment.message.error(message_of(exc))
                 return
         data = self.cart.case(self.today)
-        operator, layout, folder = self.operator, self.layout_name, self.receipt_folder
+        operator, layout, folder, approval = self.operator, self.layout_name, self.receipt_folder, self.cart.approval
         self.payment.confirm.setEnabled(False)
 
         def work(db):
-            out = checkout.confirm(db, data, operator, today=self.today)
+            out = checkout.confirm(db, data, operator, today=self.today, approval=approval)
             path = receipts.write(db.conn, out["uuid"], layout, folder / f"{out['uuid']}.pdf")
             return out, path
 
@@ -313,7 +314,32 @@ class MainWindow(QMainWindow):
         self.payment.confirm.setEnabled(True)
         self.payment.message.error(f"未结算（没有写入任何数据）：{message_of(exc)}")
 
+    PRICE_REASONS = ("目录价未及时更新", "规格或包装不同", "其他（请在此填写）")
+
+    def approve_price(self, line, price) -> None:
+        """A price above the catalogue's: a supervisor's name, password and reason, at this moment."""
+        dialog = SupervisorDialog(f"{line.name} 改价为 {yuan(price)}（目录价 {yuan(line.ceiling)}）", self,
+                                  reasons=self.PRICE_REASONS)
+        self.price_dialog = dialog
+
+        def check() -> None:
+            approval = checkout.Approval(dialog.name.text().strip(), dialog.password.text(), dialog.reason_text())
+
+            self.backend.submit(lambda db: checkout.authorise(db.conn, approval, "改价"), lambda ok: self._price_approved(line, price, ok),
+                                lambda exc: self.visit.message.error(f"未改价：{message_of(exc)}"))
+
+        dialog.accepted.connect(check)
+        self._open(dialog)
+
+    def _price_approved(self, line, price, approval) -> None:
+        line.unit_price = price
+        self.cart.approval = approval
+        self.visit.message.ok(f"{line.name} 单价改为 {yuan(price)}：主管 {approval.supervisor} 授权（{approval.reason}）")
+        self.visit.refresh()
+        self.request_quote()
+
     def reset(self, keep_message: bool = False) -> None:
+        self.cart.approval = None
         self.cart.psn_no, self.cart.lines[:], self.cart.family_payer = None, [], None
         self.cart.visit_kind = "ordinary"
         self.member.reset()

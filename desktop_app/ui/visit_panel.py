@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFormLayout, QGroup
 from ..domain.errors import InputError
 from ..domain.money import MoneyError, parse_amount
 from ..services.cart import VISIT_KINDS, Cart, CartLine, parse_entry
+from ..services.checkout import MAX_UNIT_PRICE
 from ..store import catalogue
 from .backend import Backend
 from .common import MessageLine, message_of, yuan
@@ -30,6 +31,7 @@ def find_items(conn, text: str) -> tuple[bool, list]:
 
 class VisitPanel(QGroupBox):
     changed = Signal()
+    override_requested = Signal(object, object)  # (cart line, typed price above what a cashier may set alone)
 
     def __init__(self, backend: Backend, cart: Cart) -> None:
         super().__init__("就诊与项目  [F2]")
@@ -135,7 +137,7 @@ class VisitPanel(QGroupBox):
         self.add(row.data(Qt.UserRole), self._pending_quantity)
 
     def add(self, item, quantity: Decimal) -> None:
-        self.cart.add(CartLine(item.code, item.name, item.category, item.price, quantity))
+        self.cart.add(CartLine(item.code, item.name, item.category, item.price, quantity, price_cap=item.price_cap))
         self.entry.clear()
         self.suggestions.hide()
         self.entry.setFocus()
@@ -174,10 +176,18 @@ class VisitPanel(QGroupBox):
                 self.message.clear()
         else:
             try:
-                line.unit_price = parse_amount(text)
-                self.message.clear()
+                price = parse_amount(text)
             except MoneyError as exc:
                 self.message.error(f"单价：“{text}”{exc}，已恢复为 {yuan(line.unit_price)}")
+            else:
+                if price > MAX_UNIT_PRICE:
+                    self.message.error(f"单价：“{text}”超过上限 {yuan(MAX_UNIT_PRICE)}，已恢复为 {yuan(line.unit_price)}")
+                elif price > line.ceiling:  # the catalogue price is the price: above it, a supervisor decides
+                    self.message.error(f"单价 {yuan(price)} 高于目录价 {yuan(line.ceiling)}：需要主管当场授权")
+                    self.override_requested.emit(line, price)
+                else:
+                    line.unit_price = price
+                    self.message.clear()
         self.refresh()
         self.changed.emit()
 
