@@ -186,13 +186,13 @@ def build_quote(conn: sqlite3.Connection, data: object, today: dt.date | None = 
     """Everything about a checkout except writing it."""
     if not isinstance(data, dict):
         raise InputError("case", data, "须为 JSON 对象")
+    for key, what in _FROM_SETTINGS.items():
+        if key in data:
+            raise InputError(key, data[key], f"{what}由本机设置决定（主管在设置 F8 中录入），结算单不能指定")
     unknown = set(data) - _CHECKOUT_KEYS
     if unknown:
         key = sorted(unknown)[0]
         raise InputError(key, data[key], f"未知字段；可用字段：{', '.join(sorted(_CHECKOUT_KEYS))}")
-    for key, what in _FROM_SETTINGS.items():
-        if key in data:
-            raise InputError(key, data[key], f"{what}由本机设置决定（主管在设置 F8 中录入），结算单不能指定")
     member = find_member(conn, data.get("member"))
     region = config.region(conn)
     if member.region != region:
