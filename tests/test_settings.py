@@ -153,3 +153,25 @@ def test_a_supervisor_adds_a_cashier(db, tmp_path, monkeypatch, capsys):
     assert main(["operator-add", "--db", path, "--operator", "admin", "--name", "wang"]) == 0
     assert "longer-secret" not in str(db.conn.execute("SELECT detail FROM audit_log").fetchall())
     assert verify(db.conn) == []
+
+
+@pytest.mark.parametrize("name", ["=HYPERLINK(\"http://x\",\"点我\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "a,b\"c"])
+def test_the_day_end_csv_never_carries_a_live_formula(db, tmp_path, name):
+    """An operator named like a formula is text in the day-end CSV, whatever the spreadsheet."""
+    import csv
+    import datetime as dt
+
+    from desktop_app.services import checkout, counter
+    from desktop_app.store import operators
+
+    today = dt.date.today()
+    with db.conn:
+        operators.add(db.conn, name, "cashier", "secret1", "2026-01-01T00:00:00+08:00")
+    psn = db.conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' LIMIT 1").fetchone()[0]
+    code = db.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' LIMIT 1").fetchone()[0]
+    checkout.confirm(db, {"member": {"psn_no": psn}, "items": [{"code": code, "quantity": 1}]}, name, today=today)
+    _, path = counter.export_day(db.conn, today, tmp_path, "2026-01-01 00:00:00")
+    cells = [cell for row in csv.reader(path.read_text(encoding="utf-8-sig").splitlines()) for cell in row]
+    assert f"'{name}" in cells if name[0] in "=+-@\t" else name in cells
+    assert not any(cell.startswith(("=", "+", "@", "\t")) for cell in cells)
+    assert not any(cell.startswith("-") and not cell[1:].replace(".", "").isdigit() for cell in cells)

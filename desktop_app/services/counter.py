@@ -147,16 +147,34 @@ def day_report(conn: sqlite3.Connection, day: dt.date) -> DayReport:
     return report
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text_cell(value: str) -> str:
+    """A text cell a spreadsheet will not run: one starting like a formula gets a leading apostrophe."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def day_report_csv(report: DayReport) -> str:
-    """The day-end report as CSV (UTF-8 with BOM when written, so Excel opens the Chinese)."""
-    lines = ["项目,数值", f"日期,{report.day}", f"机构,{report.facility}", f"结算笔数,{report.settlements}",
-             f"退费笔数,{report.refunds}", f"医疗费总额(净),{report.total}", f"统筹基金支付,{report.fund}",
-             f"个人账户支付,{report.own_account}", f"共济账户支付,{report.family_account}", f"现金,{report.cash}",
-             f"退费金额,{report.refunded_total}", f"未上传笔数,{report.unsynced}", "", "时段,笔数,金额"]
-    lines += [f"{hour:02d}:00,{count},{amount}" for hour, (count, amount) in sorted(report.by_hour.items())]
-    lines += ["", "收款员,笔数,金额"]
-    lines += [f"{name},{count},{amount}" for name, (count, amount) in sorted(report.by_operator.items())]
-    return "\r\n".join(lines) + "\r\n"
+    """The day-end report as CSV (UTF-8 with BOM when written, so Excel opens the Chinese).
+
+    Amounts and counts are written as numbers; names (facility, operator) are text cells made safe
+    for spreadsheets, and quoted by the csv module where they hold commas or quotes.
+    """
+    import csv
+    import io
+
+    rows: list[list[object]] = [
+        ["项目", "数值"], ["日期", report.day], ["机构", text_cell(report.facility)], ["结算笔数", report.settlements],
+        ["退费笔数", report.refunds], ["医疗费总额(净)", report.total], ["统筹基金支付", report.fund],
+        ["个人账户支付", report.own_account], ["共济账户支付", report.family_account], ["现金", report.cash],
+        ["退费金额", report.refunded_total], ["未上传笔数", report.unsynced], [], ["时段", "笔数", "金额"]]
+    rows += [[f"{hour:02d}:00", count, amount] for hour, (count, amount) in sorted(report.by_hour.items())]
+    rows += [[], ["收款员", "笔数", "金额"]]
+    rows += [[text_cell(name), count, amount] for name, (count, amount) in sorted(report.by_operator.items())]
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    return out.getvalue()
 
 
 def export_day(conn: sqlite3.Connection, day: dt.date, folder, printed_at: str) -> tuple:
