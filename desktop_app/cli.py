@@ -11,6 +11,7 @@ import argparse
 import getpass
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from decimal import Decimal
@@ -21,7 +22,11 @@ from .domain.errors import GongjiError, RulesError
 EXIT_OK = 0
 EXIT_INPUT = 2
 EXIT_RULES = 3
+EXIT_INTERNAL = 5  # a fault of ours: logged, never a traceback on the terminal
 EXIT_COMMITTED = 4  # written and committed, but the result could not be printed: do not run it again
+
+
+MAX_CASE_BYTES = 5_000_000
 
 
 class CommandError(GongjiError):
@@ -32,12 +37,18 @@ def read_json(path: str) -> object:
     """Read a JSON file (``-`` for stdin) with exact decimals: no float ever."""
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise CommandError(f"{path}：不是 UTF-8 文本（第 {exc.start} 字节）；请以 UTF-8 保存") from None
     except OSError as exc:
-        raise CommandError(f"无法读取 {path}：{exc.strerror}") from None
+        raise CommandError(f"无法读取 {path}：{exc.strerror or exc}") from None
+    if len(text) > MAX_CASE_BYTES:
+        raise CommandError(f"{path}：文件过大（{len(text)} 字符，上限 {MAX_CASE_BYTES}）")
     try:
         return json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise CommandError(f"{path} 第 {exc.lineno} 行第 {exc.colno} 列：JSON 格式错误（{exc.msg}）") from None
+    except RecursionError:
+        raise CommandError(f"{path}：JSON 嵌套过深，不是结算单") from None
 
 
 def _print_json(data: object) -> None:
@@ -290,8 +301,11 @@ def cmd_settings(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
-    from .services.demo import generate
+    from .domain.errors import InputError
+    from .services.demo import DEMO_REGIONS, generate
 
+    if args.region not in DEMO_REGIONS:  # before any file is made
+        raise InputError("--region", args.region, f"演示数据只有 {', '.join(DEMO_REGIONS)}")
     _print_json(generate(_db(args.db), args.members, args.seed, args.region))
     return EXIT_OK
 
@@ -300,9 +314,28 @@ def _db_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr (which argument, what is wrong) and exit 2."""
+
+    def error(self, message: str):  # noqa: D102
+        self.exit(EXIT_INPUT, f"{self.prog}: {message}（--help 查看用法）\n")
+
+
+def _int_in(low: int, high: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} 不是整数") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} 须在 {low} 到 {high} 之间")
+        return value
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="desktop-app", description="共济前台：职工医保门诊共济结算")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser = _Parser(prog="desktop-app", description="共济前台：职工医保门诊共济结算")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     quote = sub.add_parser("quote", help="按规则试算一次门诊结算，输出 JSON（不写入任何数据）",
                            description="读取一个结算案例（JSON），按就诊日期有效的地区规则试算，输出结算 JSON。")
     quote.add_argument("case", metavar="CASE.json", help="案例文件；- 表示标准输入")
@@ -328,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     usage = sub.add_parser("usage", help="参保人本年度累计（起付线、统筹、两病），输出 JSON")
     _db_arg(usage)
     usage.add_argument("--member", required=True, metavar="PSN_NO")
-    usage.add_argument("--year", required=True, type=int)
+    usage.add_argument("--year", required=True, type=_int_in(2000, 2100))
     usage.set_defaults(func=cmd_usage)
 
     verify = sub.add_parser("verify", help="校验数据库：完整性、累计=流水、支付拆分、退费、账户、审计链；全部通过才返回 0")
@@ -415,8 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo-data", help="生成演示数据库（机构、参保人与家庭、目录、一年结算）")
     demo.add_argument("--db", required=True)
-    demo.add_argument("--members", required=True, type=int, metavar="N")
-    demo.add_argument("--seed", type=int, default=1, metavar="S")
+    demo.add_argument("--members", required=True, type=_int_in(1, 2_000_000), metavar="N")
+    demo.add_argument("--seed", type=_int_in(0, 2**31), default=1, metavar="S")
     demo.add_argument("--region", default="guangxi")
     demo.set_defaults(func=cmd_demo_data)
     return parser
@@ -427,11 +460,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except RulesError as exc:
-        print(f"desktop-app {args.command}: {exc}", file=sys.stderr)
-        return EXIT_RULES
+        return _fail(args, str(exc), EXIT_RULES)
     except GongjiError as exc:
-        print(f"desktop-app {args.command}: {exc}", file=sys.stderr)
-        return EXIT_INPUT
+        return _fail(args, str(exc), EXIT_INPUT)
+    except sqlite3.Error as exc:  # a full disk, a locked or read-only file: the transaction rolled back
+        return _fail(args, f"数据库无法完成操作（{exc}），没有写入任何数据；请检查磁盘空间、文件权限，或稍后重试", EXIT_INPUT)
+    except OSError as exc:  # a folder or file the command had to write
+        where = f"：{exc.filename}" if exc.filename else ""
+        return _fail(args, f"无法读写文件{where}（{exc.strerror or exc}）；请检查磁盘空间与权限", EXIT_INPUT)
+    except Exception as exc:  # noqa: BLE001 - ours to fix: logged whole, one line for the user
+        log = _log_unexpected(args)
+        return _fail(args, f"内部错误 {type(exc).__name__}：{exc}（详情已记入 {log}，请联系技术支持）", EXIT_INTERNAL)
+
+
+def _fail(args: argparse.Namespace, message: str, code: int) -> int:
+    """One line on stderr, the ID number never whole in it (it may come from a file or a database)."""
+    from .domain.errors import one_line
+
+    try:
+        print(f"desktop-app {args.command}: {one_line(message)}", file=sys.stderr)
+    except OSError:
+        pass
+    return code
+
+
+def _log_unexpected(args: argparse.Namespace) -> Path:
+    import logging
+    import traceback
+
+    from platformdirs import user_log_path
+
+    path = user_log_path("gongji-front-desk", appauthor=False) / "cli.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as f:
+            f.write(f"--- desktop-app {args.command}\n{traceback.format_exc()}\n")
+    except OSError:
+        logging.getLogger("gongji.cli").exception("unexpected error")
+    return path
 
 
 if __name__ == "__main__":  # pragma: no cover

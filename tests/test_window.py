@@ -130,7 +130,8 @@ def test_refused_input_is_shown_and_nothing_is_written(desk, qtbot):
     qtbot.keyClicks(window.member.lookup, "110101199003070012")   # the check digit should be 1
     key(qtbot, window, Qt.Key_Return)
     qtbot.waitUntil(lambda: window.member.message.isVisible())
-    assert "校验位" in window.member.message.text() and "110101199003070012" in window.member.message.text()
+    shown = window.member.message.text()  # says what is wrong, with the number masked as on a receipt
+    assert "校验位" in shown and "110101********0012" in shown and "110101199003070012" not in shown
     psn = db.conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' LIMIT 1").fetchone()[0]
     window.member.lookup.clear()
     qtbot.keyClicks(window.member.lookup, psn)

@@ -16,7 +16,7 @@ class InputError(GongjiError):
         self.field = field
         self.value = value
         self.reason = reason
-        super().__init__(f"输入错误 {field} = {_show(value)}：{reason}")
+        super().__init__(f"输入错误 {one_line(str(field))} = {_show(value)}：{reason}")
 
 
 class RulesError(GongjiError):
@@ -61,6 +61,12 @@ class FrameworkViolation(GongjiError):
 
 def _show(value: object) -> str:
     try:
-        return json.dumps(value, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        return repr(value)
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(type(value))
+    return one_line(text if len(text) <= 200 else text[:200] + "…")
+
+
+def one_line(text: str) -> str:
+    """Text as one printable line: a control character (a CR or LF from a file, say) is shown escaped."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)

@@ -17,22 +17,29 @@ def check_digit(first17: str) -> str:
 def validate_certno(value: object, field: str = "certno") -> str:
     """The normalised ID number (upper-case X); :class:`InputError` naming what is wrong."""
     if not isinstance(value, str):
-        raise InputError(field, value, "身份证号须为 18 位字符串")
+        raise InputError(field, _shown(value), "身份证号须为 18 位字符串")
     text = value.strip().upper()
     if len(text) != 18:
-        raise InputError(field, value, f"身份证号须为 18 位，实际 {len(text)} 位")
+        raise InputError(field, _shown(value), f"身份证号须为 18 位，实际 {len(text)} 位")
     if not text[:17].isdigit() or not (text[17].isdigit() or text[17] == "X"):
-        raise InputError(field, value, "身份证号前 17 位须为数字，末位为数字或 X")
+        raise InputError(field, _shown(value), "身份证号前 17 位须为数字，末位为数字或 X")
     try:
         dt.date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
     except ValueError:
-        raise InputError(field, value, f"身份证号中的出生日期 {text[6:14]} 不存在") from None
+        raise InputError(field, _shown(value), "身份证号中的出生日期不存在") from None
     expected = check_digit(text[:17])
     if text[17] != expected:
-        raise InputError(field, value, f"身份证号校验位错误（应为 {expected}），请核对后重新输入或扫描")
+        raise InputError(field, _shown(value), "身份证号校验位错误，请核对后重新输入或扫描")
     return text
 
 
 def mask_certno(certno: str) -> str:
     """First 6 and last 4 characters only, as receipts and screens show it."""
     return certno[:6] + "*" * (len(certno) - 10) + certno[-4:]
+
+
+def _shown(value: object) -> object:
+    """An ID number as a message may show it: masked like the receipt (first 6, last 4), never whole."""
+    if isinstance(value, str) and len(value) > 10:
+        return value[:6] + "*" * (len(value) - 10) + value[-4:]
+    return value

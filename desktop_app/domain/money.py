@@ -56,11 +56,16 @@ def _to_decimal(value: object) -> Decimal:
     return result
 
 
+MAX_AMOUNT = Decimal("100000000.00")  # 100 million yuan: above any figure of one member's year; larger is refused
+
+
 def parse_amount(value: object, *, allow_negative: bool = False) -> Decimal:
-    """An amount in yuan with at most two decimals, as a ``Decimal`` in fen precision."""
+    """An amount in yuan with at most two decimals, as a ``Decimal`` in fen precision, at most ``MAX_AMOUNT``."""
     result = _to_decimal(value)
     if not allow_negative and result < 0:
         raise MoneyError(value, "金额不能为负数")
+    if abs(result) > MAX_AMOUNT:
+        raise MoneyError(value, f"金额超出上限 {MAX_AMOUNT}")
     if result != result.quantize(FEN):
         raise MoneyError(value, "金额最多两位小数（到分）")
     return result.quantize(FEN)

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import sqlite_utils
 
-from ..domain.errors import GongjiError
+from ..domain.errors import GongjiError, InputError
 from ..domain.identity import check_digit
 from ..store import catalogue, config, operators
 from ..store.catalogue import CatalogueItem
@@ -88,9 +88,9 @@ def generate(db: sqlite_utils.Database, members: int, seed: int = 1, region: str
              today: dt.date | None = None, visits: int | None = None) -> dict:
     """Fill an empty database; returns counts.  ``members`` may be up to a million or more."""
     if region not in DEMO_REGIONS:
-        raise ValueError(f"demo region must be one of {', '.join(DEMO_REGIONS)}")
+        raise InputError("region", region, f"演示数据只有 {', '.join(DEMO_REGIONS)}")
     if db.conn.execute("SELECT count(*) FROM members").fetchone()[0]:
-        raise ValueError("demo data goes into an empty database")
+        raise InputError("db", "已有参保人", "演示数据只写入空数据库")
     rng = random.Random(seed)
     today = today or dt.date.today()
     spec = DEMO_REGIONS[region]

@@ -61,6 +61,12 @@ def _read(path: Path) -> object:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(parse)"
         raise RulesError(shown, where, f"YAML 语法错误：{getattr(exc, 'problem', exc)}") from None
+    except UnicodeDecodeError as exc:
+        raise RulesError(shown, f"byte {exc.start}", "不是 UTF-8 文本；规则文件须以 UTF-8 保存") from None
+    except RecursionError:
+        raise RulesError(shown, "(parse)", "嵌套过深，不是规则文件") from None
+    except OSError as exc:
+        raise RulesError(shown, "(file)", f"无法读取：{exc.strerror or exc}") from None
 
 
 def region_digest(region: str, root: Path | None = None) -> str:
