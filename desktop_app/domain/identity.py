@@ -29,7 +29,7 @@ def validate_certno(value: object, field: str = "certno") -> str:
         raise InputError(field, _shown(value), "身份证号中的出生日期不存在") from None
     expected = check_digit(text[:17])
     if text[17] != expected:
-        raise InputError(field, _shown(value), "身份证号校验位错误，请核对后重新输入或扫描")
+        raise InputError(field, _shown(value), f"身份证号校验位错误（应为 {expected}），请核对后重新输入或扫描")
     return text
 
 
