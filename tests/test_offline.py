@@ -20,8 +20,10 @@ def db(templates, tmp_path):
 
 
 def offline_for(db, hours: float | None) -> None:
-    with db.conn:
-        config.put(db.conn, "sync.hub", "http://127.0.0.1:9")
+    from desktop_app.services import settings
+
+    settings.change(db, "admin", "admin123", {"sync.hub": "http://127.0.0.1:9"})  # as a supervisor sets it up
+    with db.conn:  # what the last sync left (sync's own state, not a setting)
         if hours is None:
             db.conn.execute("DELETE FROM settings WHERE key = 'sync.last_ok'")
         else:

@@ -408,7 +408,9 @@ def refund(db: sqlite_utils.Database, uuid: str, operator: str, password: str, a
                               input_json=json.dumps({"refund_of": uuid}),
                               output_json=json.dumps(out, ensure_ascii=False), **neg)
         journal.record(conn, entry)
-        audit.append(conn, created, operator, "refund", new_uuid, {"original_uuid": uuid, "medfee_sumamt": out["medfee_sumamt"]})
+        audit.append(conn, created, operator, "refund", new_uuid,
+                     {"original_uuid": uuid, "psn_no": original.psn_no,
+                      **{k: out[k] for k in ("medfee_sumamt", "hifp_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay")}})
     return out
 
 

@@ -18,7 +18,7 @@ import sqlite_utils
 
 from ..domain.errors import GongjiError, InputError
 from ..domain.identity import check_digit
-from ..store import catalogue, config, operators
+from ..store import audit, catalogue, config, operators
 from ..store.catalogue import CatalogueItem
 from ..store.db import transaction
 from ..store.members import name_initials
@@ -108,6 +108,7 @@ def generate(db: sqlite_utils.Database, members: int, seed: int = 1, region: str
             for item in items:
                 catalogue.upsert(conn, item)
             _members(conn, members, rng, spec, region, today, now)
+            audit.record_state(conn, now, "system", "demo-data", region, {"members": members, "catalogue": len(items)})
     finally:
         db.conn.execute("PRAGMA synchronous=FULL")
     count = _past_year(db, rng, members, today, items, spec, visits)

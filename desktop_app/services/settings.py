@@ -27,7 +27,7 @@ def change(db: sqlite_utils.Database, operator: str, password: str, changes: dic
             _check(key, str(value))
             config.put(conn, key, str(value))
         shown = {k: ("******" if k in SECRET else v) for k, v in changes.items()}
-        audit.append(conn, now_iso(), operator, "settings", ",".join(sorted(changes)), shown)
+        audit.record_state(conn, now_iso(), operator, "settings", ",".join(sorted(changes)), shown)
 
 
 def _check(key: str, value: str) -> None:
@@ -50,7 +50,7 @@ def publish(db: sqlite_utils.Database, operator: str, password: str, region: str
         if value < 0:
             raise InputError(f"published.{name}.{year}", str(value), "不能为负数")
         config.put_published(conn, region, name, year, value)
-        audit.append(conn, now_iso(), operator, "publish", f"{region}/{name}/{year}", {"value": str(value)})
+        audit.record_state(conn, now_iso(), operator, "publish", f"{region}/{name}/{year}", {"value": str(value)})
 
 
 def import_catalogue(db: sqlite_utils.Database, operator: str, password: str, path: Path) -> int:
@@ -59,7 +59,7 @@ def import_catalogue(db: sqlite_utils.Database, operator: str, password: str, pa
     with transaction(db) as conn:
         operators.require_supervisor(conn, operator, password, "导入医保目录")
         count = catalogue.import_items(conn, items)
-        audit.append(conn, now_iso(), operator, "catalogue-import", path.name, {"items": count})
+        audit.record_state(conn, now_iso(), operator, "catalogue-import", path.name, {"items": count})
     return count
 
 
@@ -72,7 +72,7 @@ def add_operator(db: sqlite_utils.Database, operator: str, password: str, name: 
         if operators.role_of(conn, name.strip()) is not None:
             raise InputError("name", name, "该操作员已存在")
         operators.add(conn, name.strip(), role, new_password, now_iso())
-        audit.append(conn, now_iso(), operator, "operator-add", name.strip(), {"role": role})
+        audit.record_state(conn, now_iso(), operator, "operator-add", name.strip(), {"role": role})
 
 
 def show(conn) -> dict[str, object]:

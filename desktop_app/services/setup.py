@@ -89,5 +89,5 @@ def apply(db: sqlite_utils.Database, a: Answers, operator: str | None = None, pa
             if operators.role_of(conn, a.supervisor.strip()) is not None:
                 raise InputError("主管用户名", a.supervisor, "该操作员已存在")
             operators.add(conn, a.supervisor.strip(), "supervisor", a.password, now_iso())
-        audit.append(conn, now_iso(), operator or a.supervisor.strip(), "setup", a.region,
+        audit.record_state(conn, now_iso(), operator or a.supervisor.strip(), "setup", a.region,
                      {"facility": a.facility, "hub": "" if a.offline_only else a.hub, "supervisor": a.supervisor})

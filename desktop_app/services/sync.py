@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from ..domain.errors import GongjiError
 from ..domain.member import MemberRecord
 from ..domain.money import from_fen
-from ..store import config, journal, members
+from ..store import audit, config, journal, members
 from ..store.db import transaction
 from ..domain.settlement import AMOUNTS
 from ..sync.protocol import (Change, PullResponse, PushRequest, PushResponse, ReconcileResponse, SettlementRecord,
@@ -182,6 +182,10 @@ def pull(db: sqlite_utils.Database, client: HubClient, report: SyncReport, page:
         with transaction(db) as conn:
             for change in response.changes:
                 APPLY[change.kind](conn, change, report)
+            guarded = sorted({c.kind for c in response.changes} & {"catalogue_item", "published_figure"})
+            if guarded:  # the hub's catalogue and figures: a change of guarded tables, so it is audited
+                audit.record_state(conn, now_iso(), "sync", "pull", ",".join(guarded),
+                                   {"changes": len(response.changes), "cursor": response.next_cursor})
             cursor = response.next_cursor
             config.put(conn, "sync.cursor", str(cursor))
         report.pulled += len(response.changes)
@@ -273,7 +277,9 @@ def sync(db: sqlite_utils.Database, hub: str, token: str, transport: httpx.BaseT
     finally:
         client.close()
     with transaction(db) as conn:
-        config.put(conn, "sync.hub", hub)
+        if config.get(conn, "sync.hub") != hub:  # a setting: changed only with an audit entry
+            config.put(conn, "sync.hub", hub)
+            audit.record_state(conn, now_iso(), "sync", "settings", "sync.hub", {"sync.hub": hub})
         config.put(conn, "sync.last_ok", now_iso())
     return report
 

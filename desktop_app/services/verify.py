@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from decimal import Decimal
 
+from ..domain.money import to_fen
+from ..domain.settlement import AMOUNTS, COUNTERS
 from ..store import audit
-from ..store.journal import COUNTERS
 
 
 def verify(conn: sqlite3.Connection) -> list[str]:
@@ -21,7 +24,43 @@ def verify(conn: sqlite3.Connection) -> list[str]:
     problems += [f"outbox: 结算 {u} 没有待同步记录" for (u,) in conn.execute(
         "SELECT uuid FROM settlements WHERE uuid NOT IN (SELECT uuid FROM outbox)")]
     problems += audit.verify_chain(conn)
+    problems += _settlements_match_audit(conn)
+    problems += _guarded_tables_match_audit(conn)
     return problems
+
+
+def _settlements_match_audit(conn: sqlite3.Connection) -> list[str]:
+    """Every journal entry has its audit entry, and says what that entry says (operator, member, amounts)."""
+    problems = []
+    rows = conn.execute(
+        f"SELECT s.uuid, s.operator, s.psn_no, {', '.join('s.' + a for a in AMOUNTS)}, a.operator, a.detail "
+        "FROM settlements s LEFT JOIN audit_log a ON a.subject = s.uuid "
+        "AND a.action = CASE s.kind WHEN 'settlement' THEN 'settle' ELSE 'refund' END")
+    for uuid, operator, psn_no, *rest in rows:
+        *amounts, audited_by, detail = rest
+        if detail is None:
+            problems.append(f"audit_log: 结算 {uuid} 没有审计记录（审计记录被删除）")
+            continue
+        recorded = json.loads(detail)
+        if audited_by != operator:
+            problems.append(f"settlements: {uuid} 的操作员 {operator} 与审计记录（{audited_by}）不符")
+        if recorded.get("psn_no", psn_no) != psn_no:
+            problems.append(f"settlements: {uuid} 的参保人与审计记录不符")
+        for name, fen in zip(AMOUNTS, amounts):
+            if name in recorded and to_fen(Decimal(recorded[name])) != fen:
+                problems.append(f"settlements: {uuid} 的 {name} 为 {fen} 分，审计记录为 {recorded[name]} 元（被改动）")
+    return problems
+
+
+def _guarded_tables_match_audit(conn: sqlite3.Connection) -> list[str]:
+    """Settings, operators, catalogue and published figures are as the newest audited change left them."""
+    recorded = audit.last_state(conn)
+    if recorded is None:
+        return ["audit_log: 没有设置、操作员、目录与公布数的审计记录（审计记录被删除）"]
+    now = audit.state_digests(conn)
+    names = {"settings": "设置", "operators": "操作员", "catalogue": "医保目录", "published_figures": "公布数"}
+    return [f"{table}: {names[table]}与最近一次审计记录不符（在审计之外被改动）"
+            for table in now if recorded.get(table) != now[table]]
 
 
 def _usage_matches_journal(conn: sqlite3.Connection) -> list[str]:

@@ -1,4 +1,11 @@
-"""An append-only, hash-chained audit log: a changed or deleted row breaks the chain."""
+"""An append-only, hash-chained audit log: a changed or deleted row breaks the chain.
+
+Guarded tables (settings, operators, catalogue, published figures) change only with an audit entry
+that records a digest of each table's contents after the change (:func:`record_state`); ``verify``
+recomputes the digests and compares them with the newest recorded state, so a hand edit shows.
+The chain's head also goes to the hub at every sync, which refuses a chain that does not extend
+the head it saw last (a re-hashed chain).
+"""
 
 from __future__ import annotations
 
@@ -41,3 +48,41 @@ def verify_chain(conn: sqlite3.Connection) -> list[str]:
             problems.append(f"audit_log: 第 {id_} 条内容与其哈希不符（被改动）")
         prev = digest
     return problems
+
+
+# What the guarded tables hold, as rows in a fixed order.  Settings exclude sync's own state (cursor,
+# last success, clock skew, the hub's rule digests), which sync rewrites at every round.
+GUARDED = {
+    "settings": "SELECT key, value FROM settings WHERE (key NOT LIKE 'sync.%' OR key IN ('sync.hub', 'sync.token')) "
+                "AND key NOT LIKE 'hub.rules.%' ORDER BY key",
+    "operators": "SELECT name, role, hex(salt), hex(password_hash) FROM operators ORDER BY name",
+    "catalogue": "SELECT * FROM catalogue ORDER BY code",
+    "published_figures": "SELECT region, name, year, value FROM published_figures ORDER BY region, name, year",
+}
+
+
+def state_digests(conn: sqlite3.Connection) -> dict[str, str]:
+    """A SHA-256 of each guarded table's rows."""
+    out = {}
+    for table, query in GUARDED.items():
+        h = hashlib.sha256()
+        for row in conn.execute(query):
+            h.update(json.dumps(row, ensure_ascii=False, default=str, separators=(",", ":")).encode("utf-8"))
+            h.update(b"\n")
+        out[table] = h.hexdigest()
+    return out
+
+
+def record_state(conn: sqlite3.Connection, at: str, operator: str, action: str, subject: str, detail: dict) -> str:
+    """An audit entry for a change to guarded tables, with their digests after it (in the caller's transaction)."""
+    return append(conn, at, operator, action, subject, {**detail, "state": state_digests(conn)})
+
+
+def last_state(conn: sqlite3.Connection) -> dict[str, str] | None:
+    row = conn.execute("SELECT detail FROM audit_log WHERE detail LIKE '%\"state\": {%' ORDER BY id DESC LIMIT 1").fetchone()
+    return json.loads(row[0]).get("state") if row else None
+
+
+def head(conn: sqlite3.Connection) -> tuple[int, str] | None:
+    row = conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+    return (row[0], row[1]) if row else None

@@ -45,6 +45,8 @@ def connect(path: str | Path) -> sqlite_utils.Database:
 
     path = Path(path)
     existed = path.exists()
+    sidecars = [Path(f"{path}{suffix}") for suffix in ("-wal", "-shm")]
+    new_sidecars = [p for p in sidecars if not p.exists()]
     if existed:
         _check_file(path)
     else:
@@ -61,14 +63,31 @@ def connect(path: str | Path) -> sqlite_utils.Database:
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=30000")
         db = sqlite_utils.Database(conn)
-        migrate(db, path)
+    except DatabaseRefused:
+        _give_back(conn, existed, new_sidecars)
+        raise
     except sqlite3.DatabaseError as exc:
-        conn.close()
+        _give_back(conn, existed, new_sidecars)
         raise DatabaseRefused(path, f"无法读取，文件可能已损坏（{exc}）") from None
+    try:
+        migrate(db, path)
+    except sqlite3.DatabaseError as exc:  # each migration rolled back whole; the file is as it was before it
+        _give_back(conn, existed, new_sidecars)
+        raise DatabaseRefused(path, f"无法读取或升级（{exc}），文件可能已损坏",
+                              "未写入任何数据；若刚升级了程序，升级前的副本在同一文件夹（.before-迁移名.bak）。"
+                              "请从备份恢复，或联系技术支持") from None
     except BaseException:
-        conn.close()
+        _give_back(conn, existed, new_sidecars)
         raise
     return db
+
+
+def _give_back(conn: sqlite3.Connection, existed: bool, new_sidecars: list[Path]) -> None:
+    """Close a refused file and remove the WAL files opening it made (a refusal leaves the folder as it was)."""
+    conn.close()
+    if existed:
+        for sidecar in new_sidecars:
+            sidecar.unlink(missing_ok=True)
 
 
 def _check_file(path: Path) -> None:

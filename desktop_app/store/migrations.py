@@ -243,10 +243,19 @@ def m0003_requests(conn: sqlite3.Connection) -> None:
     _append_only(conn, "checkout_requests")
 
 
+def m0004_guarded_state(conn: sqlite3.Connection) -> None:
+    """The guarded tables' state goes into the audit chain (a baseline now, then at every change)."""
+    from . import audit
+
+    conn.execute("CREATE INDEX audit_log_subject ON audit_log(subject)")
+    audit.record_state(conn, _now(), "system", "baseline", "0004_guarded_state", {})
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", m0001_initial),
     ("0002_sync", m0002_sync),
     ("0003_requests", m0003_requests),
+    ("0004_guarded_state", m0004_guarded_state),
 ]
 
 
