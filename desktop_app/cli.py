@@ -150,7 +150,12 @@ def cmd_usage(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from .services.verify import verify
 
-    problems = verify(_db(args.db).conn)
+    db = _db(args.db)
+    problems = verify(db.conn)
+    if args.hub:
+        from .services.sync import audit_matches_hub
+
+        problems += audit_matches_hub(db, args.hub, args.token or _token(db))
     _print_json({"ok": not problems, "problems": problems})
     for problem in problems:
         print(f"verify: {problem}", file=sys.stderr)
@@ -366,6 +371,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = sub.add_parser("verify", help="校验数据库：完整性、累计=流水、支付拆分、退费、账户、审计链；全部通过才返回 0")
     _db_arg(verify)
+    verify.add_argument("--hub", help="医保中心地址：同时核对本机审计链与中心保存的链头（发现被重写的审计记录）")
+    verify.add_argument("--token", help="收款台令牌（或环境变量 GONGJI_HUB_TOKEN）")
     verify.set_defaults(func=cmd_verify)
 
     window = sub.add_parser("window", help="打开收款窗口（首次运行先走设置向导；--demo 则创建演示数据库，演示账号 shouyin / 123456）")

@@ -127,7 +127,9 @@ def test_concurrent_duplicate_pushes_apply_once(world):
 
 
 class CuttingProxy:
-    """Forwards to the hub but drops the hub's answer: the hub has committed, the desk never hears it."""
+    """Forwards to the hub but drops its answer to a push: the hub has committed, the desk never hears it.
+
+    Everything before the push on the connection (the audit chain's anchor) is relayed both ways."""
 
     def __init__(self, upstream_port: int) -> None:
         self.upstream, self.port = upstream_port, free_port()
@@ -146,17 +148,24 @@ class CuttingProxy:
     def _handle(self, client: socket.socket) -> None:
         upstream = socket.create_connection(("127.0.0.1", self.upstream))
 
+        pushing = threading.Event()
+
         def forward() -> None:
             try:
                 while data := client.recv(65536):
+                    if b"POST /v1/push" in data:
+                        pushing.set()
                     upstream.sendall(data)
             except OSError:
                 pass
 
         threading.Thread(target=forward, daemon=True).start()
         try:
-            if upstream.recv(1):  # the hub started answering, so it has committed
-                self.cut += 1
+            while data := upstream.recv(65536):
+                if pushing.is_set():  # the hub started answering the push, so it has committed
+                    self.cut += 1
+                    break
+                client.sendall(data)
         except OSError:
             pass
         for s in (client, upstream):
@@ -400,3 +409,38 @@ def test_a_local_entry_outside_the_protocol_is_set_aside_at_the_desk_and_the_res
     assert report.applied == 2 and world.rows([fine["uuid"], big["uuid"], model["uuid"]]) == {fine["uuid"]: 1, model["uuid"]: 1}
     notice = db.conn.execute("SELECT kind FROM sync_notices WHERE uuid = ?", (big["uuid"],)).fetchone()
     assert notice == ("set_aside",) and unsent(db.conn, 10) == []
+
+
+def test_a_rewritten_audit_chain_is_refused_by_the_hub_and_caught_by_verify(world):
+    """Someone edits an old audit row and re-hashes the chain after it: locally consistent, but not the hub's."""
+    import sqlite3
+
+    from desktop_app.store import audit
+
+    db = world.desks["A"]
+    settle(db, member(db))
+    world.sync("A")  # the hub now holds this desk's chain head
+    settle(db, member(db, "psn_no > (SELECT min(psn_no) FROM members)"))
+    path = db.conn.execute("PRAGMA database_list").fetchone()[2]
+    db.conn.close()
+    with sqlite3.connect(path) as conn:  # rewrite: change an early entry, then recompute every hash after it
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+            conn.execute(f"DROP TRIGGER {name}")
+        conn.execute("UPDATE audit_log SET operator = 'ghost' WHERE id = (SELECT min(id) FROM audit_log WHERE action = 'settle')")
+        prev = audit.GENESIS
+        for id_, at, operator, action, subject, detail in conn.execute(
+                "SELECT id, at, operator, action, subject, detail FROM audit_log ORDER BY id").fetchall():
+            digest = audit._digest(prev, at, operator, action, subject, detail)
+            conn.execute("UPDATE audit_log SET prev_hash = ?, hash = ? WHERE id = ?", (prev, digest, id_))
+            prev = digest
+    conn.close()
+    world.desks["A"] = db = connect(path)
+    assert audit.verify_chain(db.conn) == []  # the chain itself looks whole
+    before = world.rows([r.uuid for r in unsent(db.conn, 10)])
+    with pytest.raises(SyncError, match="审计链"):
+        world.sync("A")
+    assert world.rows([r.uuid for r in unsent(db.conn, 10)]) == before == {}  # nothing more was taken
+    from desktop_app.services.sync import audit_matches_hub
+
+    [problem] = audit_matches_hub(db, world.hub.url, world.tokens["A"])
+    assert "改写" in problem

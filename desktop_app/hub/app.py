@@ -6,7 +6,8 @@ import datetime as dt
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query
 
-from ..sync.protocol import PROTOCOL_VERSION, DeskInfo, PullResponse, PushBatch, PushResponse, ReconcileResponse, aware_time
+from ..sync.protocol import (PROTOCOL_VERSION, AuditChain, AuditHead, DeskInfo, PullResponse, PushBatch, PushResponse,
+                             ReconcileResponse, aware_time)
 from . import push as hub_push
 from . import store
 
@@ -46,6 +47,20 @@ def create_app(url: str) -> FastAPI:
         results = hub_push.push(engine, d, request.records, store.now_iso(), skew)
         return PushResponse(server_time=store.now_iso(), clock_skew_seconds=None if skew is None else round(skew, 1),
                             results=results)
+
+    @app.post("/v1/audit", response_model=AuditHead)
+    def audit(chain: AuditChain, d: store.Desk = Depends(desk)) -> AuditHead:
+        """The desk's audit chain since the head last seen: refused (409) unless it extends that head."""
+        try:
+            head = store.extend_audit(engine, d, chain.links)
+        except store.AuditConflict as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from None
+        return AuditHead(id=head, hash=chain.links[-1].hash)
+
+    @app.get("/v1/audit", response_model=AuditHead)
+    def audit_head(d: store.Desk = Depends(desk)) -> AuditHead:
+        head = store.audit_head(engine, d)
+        return AuditHead(id=head[0], hash=head[1]) if head else AuditHead()
 
     @app.get("/v1/changes", response_model=PullResponse)
     def changes(cursor: int = Query(0, ge=0), limit: int = Query(1000, ge=1, le=MAX_PAGE),

@@ -24,6 +24,7 @@ from sqlalchemy import (BigInteger, Column, Integer, MetaData, String, Table, Te
                         select, text, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from ..domain.errors import GongjiError
 from ..domain.settlement import COUNTERS
@@ -79,6 +80,9 @@ set_aside = Table("set_aside", metadata,
                   Column("uuid", String(36), primary_key=True), Column("desk_id", String(64), nullable=False),
                   Column("reason", Text, nullable=False), Column("record", Text, nullable=False),
                   Column("received_at", String(40), nullable=False))
+audit_heads = Table("audit_heads", metadata,  # each desk's audit chain head, as last seen: the anchor outside its file
+                    Column("desk_id", String(64), primary_key=True), Column("id", BigInteger, nullable=False),
+                    Column("hash", String(64), nullable=False), Column("at", String(40), nullable=False))
 changes = Table("changes", metadata,
                 Column("seq", Integer, primary_key=True, autoincrement=True), Column("kind", String(20), nullable=False),
                 Column("key", String(120), nullable=False), Column("region", String(64), nullable=False, index=True),
@@ -152,7 +156,7 @@ def insert_for(conn: Connection, table: Table):
     return (postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table))
 
 
-def _upsert(conn: Connection, table: Table, row: dict) -> None:
+def upsert(conn: Connection, table: Table, row: dict) -> None:
     keys = [c.name for c in table.primary_key.columns]
     stmt = insert_for(conn, table).values(**row)
     others = {k: stmt.excluded[k] for k in row if k not in keys}
@@ -189,6 +193,7 @@ def revoke_desk(engine: Engine, desk_id: str) -> None:
     with writing(engine) as conn:
         if conn.execute(desks.delete().where(desks.c.desk_id == desk_id)).rowcount != 1:
             raise HubError(f"没有登记过收款台 {desk_id}")
+        conn.execute(audit_heads.delete().where(audit_heads.c.desk_id == desk_id))  # a replacement starts a chain anew
 
 
 def desk_for_token(engine: Engine, token: str) -> Desk | None:
@@ -197,15 +202,71 @@ def desk_for_token(engine: Engine, token: str) -> Desk | None:
     return Desk(row.desk_id, row.facility_id, row.region, json.loads(row.facility)) if row else None
 
 
+# --------------------------------------------------------------------------- the desks' audit chains
+
+
+class AuditConflict(HubError):
+    """A desk's audit chain does not extend the head the hub saw last: rewritten, truncated or broken."""
+
+
+def audit_head(engine: Engine, desk: Desk) -> tuple[int, str] | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(audit_heads.c.id, audit_heads.c.hash).where(audit_heads.c.desk_id == desk.desk_id)).first()
+    return (row.id, row.hash) if row else None
+
+
+def extend_audit(engine: Engine, desk: Desk, links: list) -> int:
+    """Take the desk's chain if it links up and extends the head seen last; the new head's id.  Else AuditConflict."""
+    for before, after in zip(links, links[1:]):
+        if after.id != before.id + 1 or after.prev_hash != before.hash:
+            raise AuditConflict(f"收款台 {desk.desk_id} 上传的审计链在第 {before.id}–{after.id} 条处断开")
+    row = audit_head(engine, desk)
+    if row is not None:
+        seen = next((link for link in links if link.id == row[0]), None)
+        if seen is None or seen.hash != row[1]:
+            raise AuditConflict(f"收款台 {desk.desk_id} 的审计链与中心保存的第 {row[0]} 条不符（本机记录可能被删改或重写）："
+                                "中心拒收，请停止使用该收款台并联系医保中心")
+    head = links[-1]
+    if row == (head.id, head.hash):
+        return head.id
+    # The new head is recorded only if the old one is still the one checked (compare and swap), and without
+    # waiting long on a busy hub: the check is what protects; the anchor may move at the next sync instead.
+    h = audit_heads.c
+    try:
+        with engine.connect() as conn:
+            if conn.dialect.name == "sqlite":  # on the driver's connection: through SQLAlchemy it would begin a transaction
+                conn.connection.driver_connection.execute("PRAGMA busy_timeout=2000")
+            try:
+                with conn.begin():
+                    if conn.dialect.name == "postgresql":
+                        conn.execute(text("SET LOCAL lock_timeout = '2s'"))
+                    values = {"id": head.id, "hash": head.hash, "at": now_iso()}
+                    if row is None:
+                        done = conn.execute(insert_for(conn, audit_heads).values(desk_id=desk.desk_id, **values)
+                                            .on_conflict_do_nothing().returning(h.desk_id)).first()
+                    else:
+                        done = conn.execute(update(audit_heads).where((h.desk_id == desk.desk_id) & (h.id == row[0]) &
+                                                                      (h.hash == row[1])).values(**values)
+                                            .returning(h.desk_id)).first()
+            finally:
+                if conn.dialect.name == "sqlite":
+                    conn.connection.driver_connection.execute("PRAGMA busy_timeout=60000")
+    except OperationalError:  # busy: keep the old anchor for now
+        done = None
+    if done is None:
+        return row[0] if row else 0
+    return head.id
+
+
 # --------------------------------------------------------------------------- reference data
 
 
 def put_member(conn: Connection, data: dict, balance: int) -> int:
     """A member's data and account balance from the agency (a top-up or correction moves the opening figure)."""
     spent = _spent(conn, data["psn_no"])
-    _upsert(conn, members, {"psn_no": data["psn_no"], "region": data["region"], "data": json.dumps(data, ensure_ascii=False),
+    upsert(conn, members, {"psn_no": data["psn_no"], "region": data["region"], "data": json.dumps(data, ensure_ascii=False),
                             "account_balance": balance})
-    _upsert(conn, opening_balances, {"psn_no": data["psn_no"], "amount": balance + spent})
+    upsert(conn, opening_balances, {"psn_no": data["psn_no"], "amount": balance + spent})
     return publish(conn, "member", data["psn_no"], data["region"], {**data, "account_balance": balance})
 
 

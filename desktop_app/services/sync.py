@@ -30,8 +30,8 @@ from ..domain.money import from_fen
 from ..store import audit, config, journal, members
 from ..store.db import transaction
 from ..domain.settlement import AMOUNTS
-from ..sync.protocol import (Change, PullResponse, PushRequest, PushResponse, ReconcileResponse, SettlementRecord,
-                             record_error)
+from ..sync.protocol import (AuditChain, AuditHead, AuditLink, Change, PullResponse, PushRequest, PushResponse,
+                             ReconcileResponse, SettlementRecord, record_error)
 from .checkout import now_iso
 
 SKEW_WARNING_SECONDS = 300
@@ -71,6 +71,8 @@ class HubClient:
             raise SyncError(f"无法连接医保中心 {self.http.base_url}：{exc.__class__.__name__} {exc}") from None
         if response.status_code == 401:
             raise SyncError("医保中心拒绝了本收款台的令牌：请向中心核对收款台登记")
+        if response.status_code == 409:  # the hub refuses this desk's audit chain: say its words
+            raise SyncError(f"医保中心拒收：{response.json().get('detail', response.text[:300])}")
         if response.status_code >= 400:
             raise SyncError(f"医保中心返回 {response.status_code}：{response.text[:300]}")
         return response.json()
@@ -80,6 +82,13 @@ class HubClient:
         return PushResponse.model_validate(self._call("POST", "/v1/push", content=request.model_dump_json(),
                                                       headers={"Content-Type": "application/json"}))
 
+    def audit(self, links: list[AuditLink]) -> AuditHead:
+        return AuditHead.model_validate(self._call("POST", "/v1/audit", content=AuditChain(links=links).model_dump_json(),
+                                                   headers={"Content-Type": "application/json"}))
+
+    def audit_head(self) -> AuditHead:
+        return AuditHead.model_validate(self._call("GET", "/v1/audit"))
+
     def changes(self, cursor: int, limit: int) -> PullResponse:
         return PullResponse.model_validate(self._call("GET", "/v1/changes", params={"cursor": cursor, "limit": limit}))
 
@@ -88,6 +97,41 @@ class HubClient:
 
     def close(self) -> None:
         self.http.close()
+
+
+# --------------------------------------------------------------------------- the audit chain's anchor
+
+
+def anchor_audit(db: sqlite_utils.Database, client: HubClient) -> int | None:
+    """Send the audit chain from the head the hub acknowledged last; the hub refuses one that does not extend it."""
+    acked = int(config.get(db.conn, "sync.audit_acked") or 0)
+    links = [AuditLink(id=i, prev_hash=p, hash=h) for i, p, h in db.conn.execute(
+        "SELECT id, prev_hash, hash FROM audit_log WHERE id >= ? ORDER BY id", (max(acked, 1),))]
+    if not links:
+        return None
+    head = client.audit(links)
+    if head.id:
+        with transaction(db) as conn:
+            config.put(conn, "sync.audit_acked", str(head.id))
+    return head.id
+
+
+def audit_matches_hub(db: sqlite_utils.Database, hub: str, token: str,
+                      transport: httpx.BaseTransport | None = None) -> list[str]:
+    """The hub's anchor of this desk's audit chain is in the local chain, unchanged (else it was rewritten)."""
+    client = HubClient(hub, token, transport=transport)
+    try:
+        head = client.audit_head()
+    finally:
+        client.close()
+    if head.id is None:
+        return []
+    row = db.conn.execute("SELECT hash FROM audit_log WHERE id = ?", (head.id,)).fetchone()
+    if row is None:
+        return [f"audit_log: 医保中心保存的第 {head.id} 条审计记录在本机已不存在（被删除）"]
+    if row[0] != head.hash:
+        return [f"audit_log: 第 {head.id} 条审计记录与医保中心保存的不符（审计链被改写）"]
+    return []
 
 
 # --------------------------------------------------------------------------- push
@@ -272,6 +316,7 @@ def sync(db: sqlite_utils.Database, hub: str, token: str, transport: httpx.BaseT
     report = SyncReport()
     client = HubClient(hub, token, transport=transport)
     try:
+        anchor_audit(db, client)  # first: a desk whose chain the hub refuses sends nothing more
         push(db, client, report, batch)
         pull(db, client, report, page)
     finally:

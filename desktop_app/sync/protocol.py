@@ -139,6 +139,31 @@ class SettlementRecord(Model):
         return self
 
 
+HASH = r"^[0-9a-f]{64}$"
+MAX_AUDIT_LINKS = 500_000
+
+
+class AuditLink(Model):
+    """One entry of the desk's hash-chained audit log, as the hub needs it to follow the chain."""
+
+    id: int = Field(ge=1)
+    prev_hash: str = Field(pattern=HASH)
+    hash: str = Field(pattern=HASH)
+
+
+class AuditChain(Model):
+    """The desk's audit chain from the head the hub last acknowledged to the desk's head (at every sync)."""
+
+    protocol: int = PROTOCOL_VERSION
+    links: list[AuditLink] = Field(min_length=1, max_length=MAX_AUDIT_LINKS)
+
+
+class AuditHead(Model):
+    protocol: int = PROTOCOL_VERSION
+    id: int | None = None  # the last entry the hub holds for this desk (None: none yet)
+    hash: str | None = None
+
+
 class PushRequest(Model):
     protocol: int = PROTOCOL_VERSION
     desk_clock: str = Field(max_length=40)  # the desk's own clock when it sent this, ISO 8601 with offset
