@@ -95,7 +95,7 @@ def find_member(conn: sqlite3.Connection, ref: object, field: str = "member") ->
         certno = validate_certno(ref["certno"], f"{field}.certno")
         record = members.by_certno(conn, certno)
         if record is None:
-            raise InputError(f"{field}.certno", ref["certno"], "本地缓存中没有该参保人；请联网查询或核对证件")
+            raise InputError(f"{field}.certno", mask_certno(certno), "本地缓存中没有该参保人；请联网查询或核对证件")
         return record
     psn_no = ref["psn_no"]
     record = members.get(conn, psn_no) if isinstance(psn_no, str) else None
