@@ -87,7 +87,7 @@ class SupervisorDialog(FormDialog):
         self.name = QLineEdit(objectName="supervisor_name")
         self.password = QLineEdit(objectName="supervisor_password", echoMode=QLineEdit.Password)
         form = QFormLayout(self)
-        form.addRow(QLabel(f"{action}需要主管输入用户名和密码"))
+        form.addRow(QLabel(f"{action}：请主管输入用户名和密码"))
         form.addRow("主管", self.name)
         form.addRow("密码", self.password)
         self.reason = None
