@@ -13,10 +13,8 @@ reimbursement: ``tests/test_sync.py``), so a case's ``offline_fund`` is left out
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -25,6 +23,7 @@ from desktop_app.domain.errors import GongjiError
 from desktop_app.domain.money import to_fen
 from desktop_app.hub import store
 from desktop_app.hub.recompute import Figures, Unsettleable, hub_figures
+from desktop_app.policy.visit import journal_figures
 from desktop_app.services import checkout
 from desktop_app.store import config
 from desktop_app.store.db import connect
@@ -131,11 +130,7 @@ def write_case(desk, engine, n: int, case) -> tuple[str, dict, dict]:
 
 
 def desk_figures(q) -> Figures:
-    s, p = q.settlement, q.payment
-    return Figures(to_fen(s.total), to_fen(s.fund_total), to_fen(p.own_account), to_fen(p.family_account), to_fen(p.cash),
-                   to_fen(s.deductible_this_visit), to_fen(s.fund_ordinary),
-                   to_fen(s.fund_by_programme.get("hypertension", Decimal(0))),
-                   to_fen(s.fund_by_programme.get("diabetes", Decimal(0))))
+    return Figures(**journal_figures(q.settlement, q.payment))
 
 
 @pytest.mark.parametrize("name, case", AGREED, ids=[n for n, _ in AGREED])

@@ -14,6 +14,11 @@ COLUMNS = ("code", "name", "category", "selfpay_ratio", "price", "price_cap", "u
 ITEM_KINDS = ("drug", "service", "material", "public_health", "fitness", "wellness")
 
 
+def cashier_ceiling(price: Decimal, price_cap: Decimal | None) -> Decimal:
+    """The highest unit price a cashier may type alone: the catalogue's price, or its cap if lower."""
+    return price if price_cap is None else min(price, price_cap)
+
+
 @dataclass(frozen=True)
 class CatalogueItem:
     code: str

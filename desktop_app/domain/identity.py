@@ -40,6 +40,4 @@ def mask_certno(certno: str) -> str:
 
 def _shown(value: object) -> object:
     """An ID number as a message may show it: masked like the receipt (first 6, last 4), never whole."""
-    if isinstance(value, str) and len(value) > 10:
-        return value[:6] + "*" * (len(value) - 10) + value[-4:]
-    return value
+    return mask_certno(value) if isinstance(value, str) and len(value) > 10 else value

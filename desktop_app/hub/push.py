@@ -60,19 +60,19 @@ def _push_one(conn: Connection, desk: store.Desk, raw: dict | SettlementRecord, 
         return _malformed(conn, desk, raw, record_error(exc), received_at)
     stored = _stored_result(conn, record.uuid)
     if stored is not None:  # a retry: answered before anything is computed
-        sender, result = stored
-        if sender == desk.desk_id:
-            return result
-        return PushResult(uuid=record.uuid, status="set_aside", reason=f"结算号 {record.uuid} 已由其他收款台上传")
+        return _retry_answer(stored, desk, record.uuid)
     if record.region != desk.region or (record.facility_id and record.facility_id != desk.facility_id):
         # Not stored: another facility's desk must not be able to claim (or block) this UUID.
         return PushResult(uuid=record.uuid, status="set_aside",
                           reason=f"收款台 {desk.desk_id} 只能上传本机构（{desk.facility_id}，{desk.region}）的结算")
-    reason = _refusal(conn, desk, record, skew)
+    original = None
+    if record.kind == "refund":
+        original = conn.execute(select(store.settlements).where(store.settlements.c.uuid == record.original_uuid)).first()
+    reason = _refusal(desk, record, original, skew)
     if reason is None:
         savepoint = conn.begin_nested()
         try:
-            result = _apply(conn, desk, record, received_at, skew)
+            result = _apply(conn, desk, record, original, received_at, skew)
             savepoint.commit()
             return result
         except _Duplicate:
@@ -98,8 +98,7 @@ def _malformed(conn: Connection, desk: store.Desk, raw: object, reason: str, rec
     if isinstance(uuid, str) and re.fullmatch(UUID, uuid):
         stored = _stored_result(conn, uuid)
         if stored is not None:
-            return stored[1] if stored[0] == desk.desk_id else PushResult(
-                uuid=uuid, status="set_aside", reason=f"结算号 {uuid} 已由其他收款台上传")
+            return _retry_answer(stored, desk, uuid)
         conn.execute(store.insert_for(conn, store.set_aside).values(
             uuid=uuid, desk_id=desk.desk_id, reason=reason, record=text, received_at=received_at).on_conflict_do_nothing())
         return PushResult(uuid=uuid, status="set_aside", reason=reason)
@@ -107,11 +106,19 @@ def _malformed(conn: Connection, desk: store.Desk, raw: object, reason: str, rec
     return PushResult(uuid=str(uuid)[:40] if uuid is not None else "", status="set_aside", reason=f"记录无效：{reason}")
 
 
+def _retry_answer(stored: tuple[str, PushResult], desk: store.Desk, uuid: str) -> PushResult:
+    """The first answer, to the desk that sent it; another desk learns only that the UUID is taken."""
+    sender, result = stored
+    if sender == desk.desk_id:
+        return result
+    return PushResult(uuid=uuid, status="set_aside", reason=f"结算号 {uuid} 已由其他收款台上传")
+
+
 class _Duplicate(Exception):
     pass
 
 
-def _refusal(conn: Connection, desk: store.Desk, record: SettlementRecord, skew: float | None) -> str | None:
+def _refusal(desk: store.Desk, record: SettlementRecord, original, skew: float | None) -> str | None:
     """Why the record cannot be applied as it stands (for review), or None."""
     if sum(getattr(record, k) for k in AMOUNTS[1:]) != record.medfee_sumamt:
         return "支付拆分之和不等于医疗费总额"
@@ -120,7 +127,7 @@ def _refusal(conn: Connection, desk: store.Desk, record: SettlementRecord, skew:
     if corrected > dt.datetime.now(dt.timezone.utc) + DAY:
         return f"结算时间 {record.desk_created_at} 晚于中心时间，需人工复核"
     if record.kind == "refund":
-        return _refund_refusal(conn, desk, record)
+        return _refund_refusal(desk, record, original)
     local = corrected.astimezone(created.tzinfo)
     if local.year != record.year:
         shown = f"收款台时钟偏差 {skew:.0f} 秒，" if skew is not None else ""
@@ -130,8 +137,7 @@ def _refusal(conn: Connection, desk: store.Desk, record: SettlementRecord, skew:
     return None
 
 
-def _refund_refusal(conn: Connection, desk: store.Desk, record: SettlementRecord) -> str | None:
-    original = conn.execute(select(store.settlements).where(store.settlements.c.uuid == record.original_uuid)).first()
+def _refund_refusal(desk: store.Desk, record: SettlementRecord, original) -> str | None:
     if original is None:
         return f"原结算 {record.original_uuid} 尚未入账（或已被搁置），退费不能入账"
     if original.kind != "settlement":
@@ -143,12 +149,12 @@ def _refund_refusal(conn: Connection, desk: store.Desk, record: SettlementRecord
     return None
 
 
-def _apply(conn: Connection, desk: store.Desk, record: SettlementRecord, received_at: str, skew: float | None) -> PushResult:
+def _apply(conn: Connection, desk: store.Desk, record: SettlementRecord, original, received_at: str,
+           skew: float | None) -> PushResult:
     if record.kind == "settlement":
         hub = hub_figures(conn, desk, record)
         family_payer = record.family_payer if hub.acct_mulaid_pay else None
     else:
-        original = conn.execute(select(store.settlements).where(store.settlements.c.uuid == record.original_uuid)).first()
         hub = Figures(**{k: getattr(original, k) for k in (*AMOUNTS, *COUNTERS)}).negated()
         family_payer = original.family_payer
     if not hub.adds_up():  # never stored: a figure that would fail the hub's own check

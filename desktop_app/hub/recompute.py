@@ -21,9 +21,9 @@ from sqlalchemy.engine import Connection
 from ..domain.case import Case, Member, Usage, parse_case, parse_visit
 from ..domain.catalogue import CatalogueItem
 from ..domain.errors import GongjiError
-from ..domain.money import ZERO, fmt, from_fen, to_fen
+from ..domain.money import fmt, from_fen
 from ..policy.payment import Accounts, PayerChoice
-from ..policy.visit import settle_visit
+from ..policy.visit import journal_figures, settle_visit
 from ..resources import rules_dir
 from ..store.rule_files import cached_region
 from ..sync.protocol import SettlementRecord
@@ -108,12 +108,8 @@ def _figures(conn: Connection, desk: store.Desk, record: SettlementRecord) -> Fi
     rules = cached_region(desk.region, str(rules_dir())).at(case.date)
     outcome = settle_visit(case, rules, lines, _accounts(conn, desk, record, member, row.account_balance),
                            PayerChoice(record.use_account, record.family_payer))
-    s, p = outcome.settlement, outcome.payment
-    return Figures(to_fen(s.total), to_fen(s.fund_total), to_fen(p.own_account), to_fen(p.family_account),
-                   to_fen(p.cash), to_fen(s.deductible_this_visit), to_fen(s.fund_ordinary),
-                   to_fen(s.fund_by_programme.get("hypertension", ZERO)),
-                   to_fen(s.fund_by_programme.get("diabetes", ZERO)),
-                   cap_exhausted=s.cap_left_after is not None and s.cap_left_after == 0)
+    s = outcome.settlement
+    return Figures(**journal_figures(s, outcome.payment), cap_exhausted=s.cap_left_after is not None and s.cap_left_after == 0)
 
 
 def _accounts(conn: Connection, desk: store.Desk, record: SettlementRecord, member: dict, balance: int) -> Accounts:

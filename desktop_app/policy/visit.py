@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from ..domain.case import Case
+from ..domain.case import PROGRAMMES, Case
+from ..domain.money import ZERO, to_fen
 from ..domain.settlement import Settlement
 from .engine import settle
 from .offline import Allowance, cut
@@ -28,6 +29,15 @@ class VisitOutcome:
         s, p = self.settlement, self.payment
         if s.fund_total + p.own_account + p.family_account + p.cash != s.total:
             raise AssertionError("payment split does not add up to the total")
+
+
+def journal_figures(settlement: Settlement, payment: Payment) -> dict[str, int]:
+    """What one settlement moves, in fen, under the journal's names (``AMOUNTS`` and ``COUNTERS``)."""
+    s, p = settlement, payment
+    return {"medfee_sumamt": to_fen(s.total), "hifp_pay": to_fen(s.fund_total), "acct_pay": to_fen(p.own_account),
+            "acct_mulaid_pay": to_fen(p.family_account), "psn_cash_pay": to_fen(p.cash),
+            "deductible": to_fen(s.deductible_this_visit), "pool": to_fen(s.fund_ordinary),
+            **{f"programme_{name}": to_fen(s.fund_by_programme.get(name, ZERO)) for name in PROGRAMMES}}
 
 
 def settle_visit(case: Case, rules: RuleVersion, lines: Sequence[ItemAccountRule], accounts: Accounts,

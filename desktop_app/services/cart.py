@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from ..domain.catalogue import cashier_ceiling
 from ..domain.errors import InputError
 from ..domain.money import ZERO
 
@@ -37,7 +38,7 @@ class CartLine:
     @property
     def ceiling(self) -> Decimal:
         """The highest price a cashier may type alone."""
-        return self.catalogue_price if self.price_cap is None else min(self.catalogue_price, self.price_cap)
+        return cashier_ceiling(self.catalogue_price, self.price_cap)
 
 
 @dataclass

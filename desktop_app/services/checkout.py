@@ -20,12 +20,13 @@ import sqlite_utils
 
 from ..domain.case import Case, Facility, Member, parse_amount_field, parse_case, parse_visit
 from ..domain.errors import InputError
+from ..domain.catalogue import cashier_ceiling
 from ..domain.identity import mask_certno, validate_certno
 from ..domain.member import MemberRecord, parse_prescription
-from ..domain.money import ZERO, fmt, to_fen
-from ..domain.settlement import Settlement
+from ..domain.money import ZERO, fmt
+from ..domain.settlement import AMOUNTS, Settlement
 from ..policy.payment import Accounts, PayerChoice, Payment
-from ..policy.visit import settle_visit
+from ..policy.visit import journal_figures, settle_visit
 from ..resources import rules_dir
 from ..store import audit, catalogue, config, journal, members, operators
 from . import offline
@@ -143,7 +144,7 @@ def _items(conn: sqlite3.Connection, raw: object) -> tuple[list[tuple[dict, cata
             price = parse_amount_field(line["unit_price"], f"{path}.unit_price")
             if price > MAX_UNIT_PRICE:
                 raise InputError(f"{path}.unit_price", line["unit_price"], f"单价不能超过 {fmt(MAX_UNIT_PRICE)} 元")
-            ceiling = item.price if item.price_cap is None else min(item.price, item.price_cap)
+            ceiling = cashier_ceiling(item.price, item.price_cap)
             if price > ceiling:
                 overrides.append(Override(item.code, item.name, ceiling, price))
         result.append((item.visit_line(quantity, price), item))
@@ -315,13 +316,8 @@ def confirm(db: sqlite_utils.Database, data: object, operator: str, today: dt.da
         entry = journal.Entry(
             uuid=out["uuid"], kind="settlement", original_uuid=None, psn_no=q.member.psn_no, year=q.case.date.year,
             visit_date=q.case.date.isoformat(), region=q.case.region, facility_id=q.case.facility.id,
-            operator=operator, device=out["device"], created_at=created,
-            medfee_sumamt=to_fen(s.total), hifp_pay=to_fen(s.fund_total), acct_pay=to_fen(p.own_account),
-            acct_mulaid_pay=to_fen(p.family_account), family_payer=p.family_payer, psn_cash_pay=to_fen(p.cash),
-            deductible=to_fen(s.deductible_this_visit), pool=to_fen(s.fund_ordinary),
-            programme_hypertension=to_fen(s.fund_by_programme.get("hypertension", ZERO)),
-            programme_diabetes=to_fen(s.fund_by_programme.get("diabetes", ZERO)),
-            input_json=stored, output_json=json.dumps(out, ensure_ascii=False))
+            operator=operator, device=out["device"], created_at=created, family_payer=p.family_payer,
+            **journal_figures(s, p), input_json=stored, output_json=json.dumps(out, ensure_ascii=False))
         journal.record(conn, entry)
         if request_id is not None:
             conn.execute("INSERT INTO checkout_requests VALUES (?, ?)", (request_id, entry.uuid))
@@ -410,7 +406,7 @@ def refund(db: sqlite_utils.Database, uuid: str, operator: str, password: str, a
         journal.record(conn, entry)
         audit.append(conn, created, operator, "refund", new_uuid,
                      {"original_uuid": uuid, "psn_no": original.psn_no,
-                      **{k: out[k] for k in ("medfee_sumamt", "hifp_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay")}})
+                      **{k: out[k] for k in AMOUNTS}})
     return out
 
 

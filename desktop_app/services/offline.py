@@ -19,8 +19,7 @@ import sqlite3
 from decimal import Decimal
 
 from ..domain.money import ZERO, fmt, from_fen
-from ..domain.settlement import Settlement
-from ..policy.offline import Allowance, cut
+from ..policy.offline import Allowance
 from ..store import config
 
 DEFAULTS = {"offline.grace_minutes": "15", "offline.per_visit_fund": "200.00", "offline.per_member_fund": "500.00",
@@ -61,9 +60,3 @@ def allowance(conn: sqlite3.Connection, psn_no: str, now: dt.datetime | None = N
     return Allowance(max(ZERO, min(per_visit, per_member - unsent)),
                      f"离线结算：每次统筹支付不超过 {fmt(per_visit)}，每人离线累计不超过 {fmt(per_member)}（已离线支付 {fmt(unsent)}）")
 
-
-def limit(conn: sqlite3.Connection, psn_no: str, s: Settlement, now: dt.datetime | None = None) -> Settlement:
-    """``s`` with the fund cut to what an offline desk may pay (unchanged when online or within the limits)."""
-    if s.fund_total == ZERO:
-        return s
-    return cut(s, allowance(conn, psn_no, now))

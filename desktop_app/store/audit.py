@@ -82,7 +82,3 @@ def last_state(conn: sqlite3.Connection) -> dict[str, str] | None:
     row = conn.execute("SELECT detail FROM audit_log WHERE detail LIKE '%\"state\": {%' ORDER BY id DESC LIMIT 1").fetchone()
     return json.loads(row[0]).get("state") if row else None
 
-
-def head(conn: sqlite3.Connection) -> tuple[int, str] | None:
-    row = conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
-    return (row[0], row[1]) if row else None

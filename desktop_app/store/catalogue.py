@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import csv
 import sqlite3
-from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
 from ..domain.catalogue import COLUMNS, ITEM_KINDS, CatalogueItem
 from ..domain.errors import InputError
-from ..domain.money import MoneyError, from_fen, parse_amount, parse_ratio, to_fen
+from ..domain.money import MoneyError, parse_amount, parse_ratio, to_fen
 
 def _item(row) -> CatalogueItem:
     return CatalogueItem.from_row(dict(zip(COLUMNS, row)))

@@ -8,7 +8,6 @@ Boundary names follow the national platform (``medfee_sumamt``, ``hifp_pay`` …
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
