@@ -323,7 +323,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a bad argument is one line on stderr (which argument, what is wrong) and exit 2."""
 
     def error(self, message: str):  # noqa: D102
-        self.exit(EXIT_INPUT, f"{self.prog}: {message}（--help 查看用法）\n")
+        from .domain.errors import one_line
+
+        self.exit(EXIT_INPUT, f"{self.prog}: {one_line(message)}（--help 查看用法）\n")
 
 
 def _int_in(low: int, high: int):

@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from desktop_app.cli import main
@@ -145,6 +145,7 @@ def home(tmp_path_factory):
 
 @FUZZ
 @given(args=st.lists(st.one_of(st.sampled_from(WORDS), st.text(max_size=10)), max_size=7))
+@example(args=["quote", "quote", "\r"])  # argparse quoting a CR: found by this test
 def test_any_arguments_get_a_clear_answer(home, capsys, monkeypatch, args):
     monkeypatch.chdir(home)
     monkeypatch.setenv("HOME", str(home))
