@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ from sqlalchemy.exc import OperationalError
 from ..domain.errors import GongjiError
 from ..domain.settlement import COUNTERS
 from ..sync.protocol import Change, DaySums
+log = logging.getLogger("gongji.hub")
 FEED_LOCK = 72_41_2024  # the advisory-lock key that orders the change feed on PostgreSQL
 
 metadata = MetaData()
@@ -251,7 +253,8 @@ def extend_audit(engine: Engine, desk: Desk, links: list) -> int:
             finally:
                 if conn.dialect.name == "sqlite":
                     conn.connection.driver_connection.execute("PRAGMA busy_timeout=60000")
-    except OperationalError:  # busy: keep the old anchor for now
+    except OperationalError as exc:  # busy: the chain was checked; the anchor moves at the next sync instead
+        log.warning("audit head of desk %s not moved this time (%s)", desk.desk_id, exc)
         done = None
     if done is None:
         return row[0] if row else 0
