@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from desktop_app.domain.case import parse_case  # noqa: E402
 from desktop_app.policy.engine import settle  # noqa: E402
-from desktop_app.store.rule_files import load_region  # noqa: E402
+from desktop_app.rule_files import load_region  # noqa: E402
 
 
 def visit(region: str, date: str, **extra) -> dict:

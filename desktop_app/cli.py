@@ -63,16 +63,10 @@ def cmd_quote(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def default_db_path() -> Path:
-    """The app's own database, in the user's data folder (platformdirs)."""
-    from platformdirs import user_data_path
-
-    return user_data_path("gongji-front-desk", appauthor=False) / "front-desk.db"
-
-
 def _db(path: str | None):
     """Open ``path``, or the default database, which the first run creates with demo data."""
-    from .services.demo import generate
+    from .services.demo import DEFAULT_DEMO_MEMBERS, generate
+    from .services.setup import default_db_path
     from .store.db import connect
 
     target = Path(path) if path else default_db_path()
@@ -82,9 +76,6 @@ def _db(path: str | None):
         print(f"desktop-app: 首次运行，在 {target} 创建演示数据库", file=sys.stderr)
         generate(db, DEFAULT_DEMO_MEMBERS)
     return db
-
-
-DEFAULT_DEMO_MEMBERS = 2000
 
 
 def cmd_checkout(args: argparse.Namespace) -> int:
@@ -204,7 +195,7 @@ def cmd_hub(args: argparse.Namespace) -> int:
             raise CommandError("import 需要 --from 本地数据库文件")
         counts = store.import_desk_database(engine, args.source)
         from .resources import rules_dir
-        from .store.rule_files import region_digest, region_names
+        from .rule_files import region_digest, region_names
 
         for region in region_names(rules_dir()):
             store.put_rules_digest(engine, region, region_digest(region), region)

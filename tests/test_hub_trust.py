@@ -26,7 +26,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from desktop_app.domain.settlement import AMOUNTS, COUNTERS
+from desktop_app.domain.vocabulary import AMOUNTS, COUNTERS
 from desktop_app.hub import store
 from desktop_app.services import checkout
 from desktop_app.services.sync import unsent

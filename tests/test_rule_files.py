@@ -12,7 +12,7 @@ import yaml
 from desktop_app.domain.errors import NoRulesInForce, RulesError
 from desktop_app.policy.rulebook import SCHEMA, UNITS
 from desktop_app.resources import rules_dir
-from desktop_app.store.rule_files import load_all, load_region, region_names
+from desktop_app.rule_files import load_all, load_region, region_names
 
 REGIONS = ["guangxi", "henan-city-draft", "sichuan-provincial", "xian", "yunfu"]
 POLICIES = Path(__file__).resolve().parents[2] / "shared" / "policies"

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from desktop_app.domain.errors import GongjiError
 from desktop_app.domain.money import to_fen
-from desktop_app.domain.settlement import AMOUNTS, COUNTERS
+from desktop_app.domain.vocabulary import AMOUNTS, COUNTERS
 from desktop_app.hub import push as hub_push
 from desktop_app.hub import store
 from desktop_app.services import checkout

@@ -15,29 +15,7 @@ from decimal import Decimal
 
 from .errors import InputError
 from .money import ZERO, MoneyError, parse_amount, parse_ratio
-
-FACILITY_KINDS = ("hospital", "township_health_centre", "community_health_centre", "clinic", "pharmacy")
-FACILITY_KIND_NAMES = {
-    "hospital": "医院",
-    "township_health_centre": "乡镇卫生院",
-    "community_health_centre": "社区卫生服务中心",
-    "clinic": "诊所",
-    "pharmacy": "定点零售药店",
-}
-LEVELS = (1, 2, 3)
-LEVEL_NAMES = {1: "一级及以下", 2: "二级", 3: "三级"}
-GRADES = ("A", "B", "C")  # 甲等 乙等 丙等
-GRADE_NAMES = {"A": "甲等", "B": "乙等", "C": "丙等"}
-TIERS = ("provincial", "city", "county")
-TIER_NAMES = {"provincial": "省级", "city": "市级", "county": "县级"}
-STATUSES = ("employed", "retired")
-STATUS_NAMES = {"employed": "在职", "retired": "退休"}
-SCHEMES = ("combined", "pooling_only")
-SCHEME_NAMES = {"combined": "统账结合", "pooling_only": "单建统筹"}
-PROGRAMMES = ("hypertension", "diabetes")
-PROGRAMME_NAMES = {"hypertension": "高血压", "diabetes": "糖尿病"}
-CATEGORIES = ("A", "B", "C")
-CATEGORY_NAMES = {"A": "甲类", "B": "乙类", "C": "丙类"}
+from .vocabulary import CATEGORIES, FACILITY_KINDS, GRADES, LEVELS, PROGRAMMES, SCHEMES, STATUSES, TIERS
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,6 @@ from decimal import Decimal
 
 from .money import from_fen
 
-# The catalogue's columns, in storage order (prices in fen); the desk's table and the hub's feed use them.
-COLUMNS = ("code", "name", "category", "selfpay_ratio", "price", "price_cap", "unit", "programme", "item_kind",
-           "account_payable", "barcode")
-ITEM_KINDS = ("drug", "service", "material", "public_health", "fitness", "wellness")
 
 
 def cashier_ceiling(price: Decimal, price_cap: Decimal | None) -> Decimal:

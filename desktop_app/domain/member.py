@@ -8,10 +8,6 @@ from decimal import Decimal
 
 from .errors import InputError
 
-# Who a personal account may pay for, as the documents name them (each region allows some: ``account_relations``).
-RELATION_NAMES = {"self": "本人", "spouse": "配偶", "child": "子女", "parent": "父母", "spouse_parent": "配偶父母"}
-# Only the combined scheme (统账结合) has a personal account; pooling-only (单建统筹) has none (Sichuan art. 4.3).
-SCHEMES_WITH_ACCOUNT = ("combined",)
 
 @dataclass(frozen=True)
 class MemberRecord:

@@ -8,9 +8,6 @@ from decimal import Decimal
 
 from .money import fmt, fmt_ratio
 
-# The journal's figures at the boundary, in fen: one entry's amounts, and the yearly usage counters it moves.
-AMOUNTS = ("medfee_sumamt", "hifp_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay")
-COUNTERS = ("deductible", "pool", "programme_hypertension", "programme_diabetes")
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import datetime as dt
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query
 
+from ..domain.clock import now_iso
 from ..sync.protocol import (PROTOCOL_VERSION, AuditChain, AuditHead, DeskInfo, PullResponse, PushBatch, PushResponse,
                              ReconcileResponse, aware_time)
 from . import push as hub_push
@@ -29,11 +30,11 @@ def create_app(url: str) -> FastAPI:
 
     @app.get("/health")
     def health() -> dict:
-        return {"ok": True, "protocol": PROTOCOL_VERSION, "server_time": store.now_iso()}
+        return {"ok": True, "protocol": PROTOCOL_VERSION, "server_time": now_iso()}
 
     @app.get("/v1/desk", response_model=DeskInfo)
     def who(d: store.Desk = Depends(desk)) -> DeskInfo:
-        return DeskInfo(desk_id=d.desk_id, facility_id=d.facility_id, region=d.region, server_time=store.now_iso())
+        return DeskInfo(desk_id=d.desk_id, facility_id=d.facility_id, region=d.region, server_time=now_iso())
 
     @app.post("/v1/push", response_model=PushResponse)
     def push(request: PushBatch, d: store.Desk = Depends(desk)) -> PushResponse:
@@ -44,8 +45,8 @@ def create_app(url: str) -> FastAPI:
             skew = (aware_time(request.desk_clock, "desk_clock") - dt.datetime.now(dt.timezone.utc)).total_seconds()
         except ValueError:
             skew = None  # the year is then judged by each record's own time against the hub's clock
-        results = hub_push.push(engine, d, request.records, store.now_iso(), skew)
-        return PushResponse(server_time=store.now_iso(), clock_skew_seconds=None if skew is None else round(skew, 1),
+        results = hub_push.push(engine, d, request.records, now_iso(), skew)
+        return PushResponse(server_time=now_iso(), clock_skew_seconds=None if skew is None else round(skew, 1),
                             results=results)
 
     @app.post("/v1/audit", response_model=AuditHead)
@@ -66,7 +67,7 @@ def create_app(url: str) -> FastAPI:
     def changes(cursor: int = Query(0, ge=0), limit: int = Query(1000, ge=1, le=MAX_PAGE),
                 d: store.Desk = Depends(desk)) -> PullResponse:
         found, next_cursor, more = store.changes_since(engine, d, cursor, limit)
-        return PullResponse(server_time=store.now_iso(), changes=found, next_cursor=next_cursor, more=more)
+        return PullResponse(server_time=now_iso(), changes=found, next_cursor=next_cursor, more=more)
 
     @app.get("/v1/reconcile", response_model=ReconcileResponse)
     def reconcile(day: str = Query(pattern=r"^\d{4}-\d{2}-\d{2}$"), d: store.Desk = Depends(desk)) -> ReconcileResponse:

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
 
-from ..domain.settlement import AMOUNTS, COUNTERS
+from ..domain.vocabulary import AMOUNTS, COUNTERS
 from ..sync.protocol import UUID, PushResult, SettlementRecord, aware_time, record_error
 from . import store
 from .recompute import Figures, Unsettleable, hub_figures, review

@@ -25,7 +25,7 @@ from ..domain.money import fmt, from_fen
 from ..policy.payment import Accounts, PayerChoice
 from ..policy.visit import journal_figures, settle_visit
 from ..resources import rules_dir
-from ..store.rule_files import cached_region
+from ..rule_files import cached_region
 from ..sync.protocol import SettlementRecord
 from . import store
 

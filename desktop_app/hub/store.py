@@ -27,8 +27,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
+from ..domain.clock import now_iso
 from ..domain.errors import GongjiError
-from ..domain.settlement import COUNTERS
+from ..domain.vocabulary import CATALOGUE_COLUMNS, COUNTERS, MEMBER_COLUMNS
 from ..sync.protocol import Change, DaySums
 log = logging.getLogger("gongji.hub")
 FEED_LOCK = 72_41_2024  # the advisory-lock key that orders the change feed on PostgreSQL
@@ -101,10 +102,6 @@ class Desk:
     facility_id: str
     region: str
     facility: dict
-
-
-def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
 
 
 # --------------------------------------------------------------------------- engine
@@ -298,11 +295,9 @@ def import_desk_database(engine: Engine, path: str, batch: int = 5000) -> dict:
     """
     import sqlite3
 
-    from ..store.members import COLUMNS
-
     source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     counts = dict.fromkeys(("members", "family_links", "catalogue", "published", "usage"), 0)
-    fields = [c for c in COLUMNS if c != "account_balance"]
+    fields = [c for c in MEMBER_COLUMNS if c != "account_balance"]
     cursor = source.execute(f"SELECT {', '.join(fields)}, account_balance FROM members ORDER BY psn_no")
     while rows := cursor.fetchmany(batch):
         people, feed, at = [], [], now_iso()
@@ -326,9 +321,7 @@ def import_desk_database(engine: Engine, path: str, batch: int = 5000) -> dict:
     region_of = dict(source.execute("SELECT psn_no, region FROM members"))
     at = now_iso()
     links = source.execute("SELECT owner_psn_no, relative_psn_no, relation FROM family_links").fetchall()
-    from ..domain.catalogue import COLUMNS as CAT
-
-    items = [dict(zip(CAT, row)) for row in source.execute(f"SELECT {', '.join(CAT)} FROM catalogue")]
+    items = [dict(zip(CATALOGUE_COLUMNS, row)) for row in source.execute(f"SELECT {', '.join(CATALOGUE_COLUMNS)} FROM catalogue")]
     figures = source.execute("SELECT region, name, year, value FROM published_figures").fetchall()
     opening = source.execute("SELECT psn_no, year, counter, amount FROM usage").fetchall()
     stays = source.execute("SELECT psn_no, admitted, discharged FROM inpatient_episodes").fetchall()

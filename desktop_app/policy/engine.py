@@ -20,18 +20,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..domain.case import (
-    FACILITY_KIND_NAMES,
-    PROGRAMME_NAMES,
-    PROGRAMMES,
-    SCHEME_NAMES,
-    STATUS_NAMES,
-    Case,
-    Item,
-)
+from ..domain.case import Case, Item
 from ..domain.errors import FrameworkViolation, InputError, MissingPublishedFigure, RulesError
 from ..domain.money import STEP_CAP, STEP_FUND, STEP_ITEM_SELFPAY, ZERO, fmt, percent, round_fen
 from ..domain.settlement import ItemSplit, Settlement, YearUsage
+from ..domain.vocabulary import FACILITY_KIND_NAMES, PROGRAMME_NAMES, PROGRAMMES, SCHEME_NAMES, STATUS_NAMES
 from .rulebook import Published, Resolved, RuleVersion
 
 ORDINARY = "ordinary"

@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from ..domain.errors import InputError
-from ..domain.member import RELATION_NAMES, SCHEMES_WITH_ACCOUNT
+from ..domain.vocabulary import RELATION_NAMES, SCHEMES_WITH_ACCOUNT
 from ..domain.money import ZERO, fmt
 from ..domain.settlement import Settlement
 from .rulebook import RuleVersion

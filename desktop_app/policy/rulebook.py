@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ..domain.case import CATEGORIES, FACILITY_KINDS, GRADES, LEVELS, PROGRAMMES, SCHEMES, STATUSES, TIERS
-from ..domain.catalogue import ITEM_KINDS
 from ..domain.errors import NoRulesInForce, RulesError
-from ..domain.member import RELATION_NAMES
+from ..domain.vocabulary import (
+    CATEGORIES, FACILITY_KINDS, GRADES, ITEM_KINDS, LEVELS, PROGRAMMES, RELATION_NAMES, SCHEMES, STATUSES, TIERS,
+)
 from ..domain.money import MoneyError, parse_amount, parse_ratio
 
 DEDUCTIBLE_KINDS = ("annual", "per_visit", "none")

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from ..domain.case import PROGRAMMES, Case
+from ..domain.case import Case
 from ..domain.money import ZERO, to_fen
 from ..domain.settlement import Settlement
+from ..domain.vocabulary import PROGRAMMES
 from .engine import settle
 from .offline import Allowance, cut
 from .payment import Accounts, ItemAccountRule, PayerChoice, Payment, split

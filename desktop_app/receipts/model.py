@@ -12,12 +12,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ..domain.case import PROGRAMME_NAMES, SCHEME_NAMES, STATUS_NAMES
+from ..domain.vocabulary import CATEGORY_SHORT, PROGRAMME_NAMES, SCHEME_NAMES, STATUS_NAMES
 from ..domain.identity import mask_certno
 
 INSURANCE_NAMES = {"310": "职工基本医疗保险", "320": "公务员医疗补助", "330": "大额医疗费用补助",
                    "390": "城乡居民基本医疗保险"}
-CATEGORY_SHORT = {"A": "甲", "B": "乙", "C": "丙"}
 
 
 @dataclass(frozen=True)

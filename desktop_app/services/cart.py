@@ -14,7 +14,6 @@ from ..domain.catalogue import cashier_ceiling
 from ..domain.errors import InputError
 from ..domain.money import ZERO
 
-VISIT_KINDS = {"ordinary": "普通门诊", "programme": "两病门诊", "emergency": "急诊", "referral": "转诊"}
 
 
 @dataclass

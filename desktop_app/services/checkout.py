@@ -21,17 +21,19 @@ import sqlite_utils
 from ..domain.case import Case, Facility, Member, parse_amount_field, parse_case, parse_visit
 from ..domain.errors import InputError
 from ..domain.catalogue import cashier_ceiling
+from ..domain.clock import now_iso
 from ..domain.identity import mask_certno, validate_certno
 from ..domain.member import MemberRecord, parse_prescription
 from ..domain.money import ZERO, fmt
-from ..domain.settlement import AMOUNTS, Settlement
+from ..domain.settlement import Settlement
+from ..domain.vocabulary import AMOUNTS
 from ..policy.payment import Accounts, PayerChoice, Payment
 from ..policy.visit import journal_figures, settle_visit
 from ..resources import rules_dir
 from ..store import audit, catalogue, config, journal, members, operators
 from . import offline
 from ..store.db import transaction
-from ..store.rule_files import cached_region
+from ..rule_files import cached_region
 
 _CHECKOUT_KEYS = {"date", "member", "visit", "items", "payment", "prescription", "request_id"}
 _FROM_SETTINGS = {"region": "统筹地区", "facility": "本机构"}
@@ -79,10 +81,6 @@ class Quote:
         if self.late:
             why.append(f"补结算 {self.case.date.isoformat()} 的就诊")
         return tuple(why)
-
-
-def now_iso() -> str:
-    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
 # --------------------------------------------------------------------------- lookup

@@ -7,15 +7,15 @@ import sqlite3
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..domain.case import PROGRAMME_NAMES, SCHEME_NAMES, STATUS_NAMES, Case, Member
+from ..domain.case import Case, Member
 from ..domain.identity import mask_certno
-from ..domain.member import RELATION_NAMES
+from ..domain.vocabulary import PROGRAMME_NAMES, RELATION_NAMES, SCHEME_NAMES, STATUS_NAMES
 from ..domain.money import ZERO, from_fen
 from ..domain.report import DayReport
 from ..policy.engine import settle
 from ..resources import rules_dir
 from ..store import config, journal, members
-from ..store.rule_files import cached_region
+from ..rule_files import cached_region
 
 
 

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import sqlite_utils
 
+from ..domain.clock import now_iso
 from ..domain.errors import GongjiError, InputError
 from ..domain.identity import check_digit
 from ..store import audit, catalogue, config, operators
@@ -23,6 +24,9 @@ from ..store.catalogue import CatalogueItem
 from ..store.db import transaction
 from ..store.members import name_initials
 from . import checkout
+
+# How many members the first run's demo database holds (the window and the CLI open the same default).
+DEFAULT_DEMO_MEMBERS = 2000
 
 DEMO_REGIONS = {
     # Regions whose rules need no published figure, so the demo settles without invented numbers.
@@ -94,7 +98,7 @@ def generate(db: sqlite_utils.Database, members: int, seed: int = 1, region: str
     rng = random.Random(seed)
     today = today or dt.date.today()
     spec = DEMO_REGIONS[region]
-    now = checkout.now_iso()
+    now = now_iso()
     db.conn.execute("PRAGMA synchronous=OFF")  # bulk load of a throw-away demo; FULL again below
     try:
         with transaction(db) as conn:

@@ -11,7 +11,7 @@ from ..policy.offline import Allowance
 from ..policy.payment import Accounts, PayerChoice
 from ..policy.visit import VisitOutcome, settle_visit
 from ..resources import rules_dir
-from ..store.rule_files import cached_region
+from ..rule_files import cached_region
 
 MEMBER = "本人"  # a case names no psn_no; the payer choice only needs to tell the member from a relative
 

@@ -10,7 +10,7 @@ import sqlite_utils
 from ..domain.errors import InputError
 from ..store import audit, catalogue, config, operators
 from ..store.db import transaction
-from .checkout import now_iso
+from ..domain.clock import now_iso
 
 EDITABLE = {"region", *config.FACILITY_KEYS, "printer.name", "printer.layout", "sync.hub", "sync.token",
             "offline.grace_minutes", "offline.per_visit_fund", "offline.per_member_fund", "offline.max_hours"}

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import uuid as uuidlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import sqlite_utils
 
-from ..domain.case import FACILITY_KIND_NAMES, GRADE_NAMES, LEVEL_NAMES, TIER_NAMES
+from ..domain.vocabulary import FACILITY_KIND_NAMES, GRADE_NAMES, LEVEL_NAMES, TIER_NAMES
 from ..domain.errors import InputError
 from ..resources import rules_dir
 from ..store import audit, config, operators
 from ..store.db import transaction
-from ..store.rule_files import region_names
-from .checkout import now_iso
+from ..rule_files import region_names
+from ..domain.clock import now_iso
 
 
 @dataclass
@@ -91,3 +92,10 @@ def apply(db: sqlite_utils.Database, a: Answers, operator: str | None = None, pa
             operators.add(conn, a.supervisor.strip(), "supervisor", a.password, now_iso())
         audit.record_state(conn, now_iso(), operator or a.supervisor.strip(), "setup", a.region,
                      {"facility": a.facility, "hub": "" if a.offline_only else a.hub, "supervisor": a.supervisor})
+
+
+def default_db_path() -> Path:
+    """The app's own database, in the user's data folder (platformdirs)."""
+    from platformdirs import user_data_path
+
+    return user_data_path("gongji-front-desk", appauthor=False) / "front-desk.db"

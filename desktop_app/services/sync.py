@@ -29,10 +29,10 @@ from ..domain.member import MemberRecord
 from ..domain.money import from_fen
 from ..store import audit, config, journal, members
 from ..store.db import transaction
-from ..domain.settlement import AMOUNTS
+from ..domain.vocabulary import AMOUNTS, CATALOGUE_COLUMNS, COUNTERS
 from ..sync.protocol import (AuditChain, AuditHead, AuditLink, Change, PullResponse, PushRequest, PushResponse,
                              ReconcileResponse, SettlementRecord, record_error)
-from .checkout import now_iso
+from ..domain.clock import now_iso
 
 SKEW_WARNING_SECONDS = 300
 
@@ -147,7 +147,7 @@ def _record(row: sqlite3.Row) -> SettlementRecord:
         uuid=row["uuid"], kind=row["kind"], original_uuid=row["original_uuid"], psn_no=row["psn_no"], year=row["year"],
         visit_date=row["visit_date"], region=row["region"], facility_id=row["facility_id"], device=row["device"],
         operator=row["operator"], desk_created_at=row["created_at"],
-        **{k: row[k] for k in (*AMOUNTS, *journal.COUNTERS)}, family_payer=row["family_payer"],
+        **{k: row[k] for k in (*AMOUNTS, *COUNTERS)}, family_payer=row["family_payer"],
         use_account=payment.get("use_account", True) is not False,
         items=items if row["kind"] == "settlement" else [], visit={k: bool(v) for k, v in visit.items()})
 
@@ -249,10 +249,10 @@ def _apply_usage(conn: sqlite3.Connection, change: Change, report: SyncReport) -
     psn_no, year, server = change.data["psn_no"], int(change.data["year"]), change.data["counters"]
     if members.get(conn, psn_no) is None:
         return
-    pending = dict(zip(journal.COUNTERS, _pending(conn, "s.psn_no = ? AND s.year = ?", (psn_no, year), change.seq,
-                                                  ", ".join(f"sum(s.{c})" for c in journal.COUNTERS))))
+    pending = dict(zip(COUNTERS, _pending(conn, "s.psn_no = ? AND s.year = ?", (psn_no, year), change.seq,
+                                                  ", ".join(f"sum(s.{c})" for c in COUNTERS))))
     local = dict(conn.execute("SELECT counter, amount FROM usage WHERE psn_no = ? AND year = ?", (psn_no, year)).fetchall())
-    for counter in journal.COUNTERS:
+    for counter in COUNTERS:
         delta = server.get(counter, 0) + pending[counter] - local.get(counter, 0)
         if delta:
             conn.execute("INSERT INTO usage_adjustments (psn_no, year, counter, delta, server_seq, at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -283,10 +283,9 @@ def _apply_family(conn: sqlite3.Connection, change: Change, report: SyncReport) 
 
 
 def _apply_catalogue(conn: sqlite3.Connection, change: Change, report: SyncReport) -> None:
-    from ..store.catalogue import COLUMNS
-
-    conn.execute(f"INSERT OR REPLACE INTO catalogue ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-                 [change.data[c] for c in COLUMNS])
+    columns = CATALOGUE_COLUMNS
+    conn.execute(f"INSERT OR REPLACE INTO catalogue ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                 [change.data[c] for c in columns])
 
 
 def _apply_published(conn: sqlite3.Connection, change: Change, report: SyncReport) -> None:
@@ -295,7 +294,7 @@ def _apply_published(conn: sqlite3.Connection, change: Change, report: SyncRepor
 
 
 def _apply_rules(conn: sqlite3.Connection, change: Change, report: SyncReport) -> None:
-    from ..store.rule_files import region_digest
+    from ..rule_files import region_digest
 
     d = change.data
     config.put(conn, f"hub.rules.{d['region']}", f"{d['label']} {d['digest']}")

@@ -7,7 +7,7 @@ import sqlite3
 from decimal import Decimal
 
 from ..domain.money import to_fen
-from ..domain.settlement import AMOUNTS, COUNTERS
+from ..domain.vocabulary import AMOUNTS, COUNTERS
 from ..store import audit
 
 

@@ -6,7 +6,8 @@ import csv
 import sqlite3
 from pathlib import Path
 
-from ..domain.catalogue import COLUMNS, ITEM_KINDS, CatalogueItem
+from ..domain.catalogue import CatalogueItem
+from ..domain.vocabulary import CATALOGUE_COLUMNS as COLUMNS, ITEM_KINDS
 from ..domain.errors import InputError
 from ..domain.money import MoneyError, parse_amount, parse_ratio, to_fen
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 from ..domain.case import Usage
 from ..domain.money import from_fen
-from ..domain.settlement import COUNTERS  # noqa: F401  (re-exported: the journal's counters)
+from ..domain.vocabulary import COUNTERS
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,8 @@ from pypinyin import Style, lazy_pinyin
 
 from ..domain.member import MemberRecord
 from ..domain.money import from_fen
+from ..domain.vocabulary import MEMBER_COLUMNS as COLUMNS
 
-COLUMNS = ("psn_no", "certno", "name", "sex", "birth_date", "insutype", "status", "status_since", "scheme",
-           "region", "civil_servant", "programmes", "designated_facility", "account_balance")
 
 
 @lru_cache(maxsize=8192)

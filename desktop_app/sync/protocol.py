@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..domain.settlement import AMOUNTS, COUNTERS
+from ..domain.vocabulary import AMOUNTS, COUNTERS
 
 PROTOCOL_VERSION = 1
 Fen = int

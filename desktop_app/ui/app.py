@@ -93,7 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--self-test", action="store_true",
                         help="安装后自检：打开数据库与收款窗口（不需登录），输出规则版本后退出")
     args = parser.parse_args(argv)
-    from ..cli import DEFAULT_DEMO_MEMBERS, default_db_path
+    from ..services.demo import DEFAULT_DEMO_MEMBERS
+    from ..services.setup import default_db_path
 
     path = Path(args.db) if args.db else default_db_path()
     fresh = not path.exists() and args.demo

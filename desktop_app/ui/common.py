@@ -75,7 +75,7 @@ class MessageLine(QLabel):
 
 def region_choices() -> dict[str, str]:
     """Region folder -> "广西壮族自治区（guangxi）" for the pickers (a broken rules folder still shows by name)."""
-    from ..store.rule_files import load_region, region_names
+    from ..rule_files import load_region, region_names
 
     choices = {}
     for name in region_names():

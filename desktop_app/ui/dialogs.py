@@ -11,7 +11,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
                                QHeaderView, QLabel, QLineEdit, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
-from ..domain.case import FACILITY_KIND_NAMES, GRADE_NAMES, LEVEL_NAMES, TIER_NAMES, parse_amount_field
+from ..domain.case import parse_amount_field
+from ..domain.vocabulary import FACILITY_KIND_NAMES, GRADE_NAMES, LEVEL_NAMES, TIER_NAMES
 from ..domain.errors import InputError
 from ..domain.report import DayReport
 from ..services import checkout, counter, receipts, settings

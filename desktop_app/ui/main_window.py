@@ -15,7 +15,7 @@ from ..resources import rules_dir
 from ..services import checkout, receipts, settings
 from ..services.cart import Cart, change_due
 from ..store import config
-from ..store.rule_files import cached_region
+from ..rule_files import cached_region
 from . import printing
 from .backend import Backend
 from .common import MessageLine, message_of, yuan

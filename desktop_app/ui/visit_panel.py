@@ -11,14 +11,14 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFormLayout, QGroup
 
 from ..domain.errors import InputError
 from ..domain.money import MoneyError, parse_amount
-from ..services.cart import VISIT_KINDS, Cart, CartLine, parse_entry
+from ..domain.vocabulary import CATEGORY_SHORT, VISIT_KINDS
+from ..services.cart import Cart, CartLine, parse_entry
 from ..services.checkout import MAX_UNIT_PRICE
 from ..store import catalogue
 from .backend import Backend
 from .common import MessageLine, message_of, yuan
 
 COLUMNS = ("编码", "名称", "类别", "数量", "单价", "金额")
-CATEGORY = {"A": "甲", "B": "乙", "C": "丙"}
 
 
 def find_items(conn, text: str) -> tuple[bool, list]:
@@ -122,7 +122,7 @@ class VisitPanel(QGroupBox):
             return
         self.suggestions.clear()
         for item in items:
-            row = QListWidgetItem(f"{item.code}  {item.name}  {CATEGORY[item.category]}  {yuan(item.price)}/{item.unit}")
+            row = QListWidgetItem(f"{item.code}  {item.name}  {CATEGORY_SHORT[item.category]}  {yuan(item.price)}/{item.unit}")
             row.setData(Qt.UserRole, item)
             self.suggestions.addItem(row)
         self.suggestions.setVisible(bool(items))
@@ -150,7 +150,7 @@ class VisitPanel(QGroupBox):
         self.table.blockSignals(True)
         self.table.setRowCount(len(self.cart.lines))
         for r, line in enumerate(self.cart.lines):
-            values = (line.code, line.name, CATEGORY.get(line.category, line.category), f"{line.quantity.normalize():f}",
+            values = (line.code, line.name, CATEGORY_SHORT.get(line.category, line.category), f"{line.quantity.normalize():f}",
                       yuan(line.unit_price), yuan(line.amount))
             for c, value in enumerate(values):
                 cell = QTableWidgetItem(value)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QWizard, QWizardPage
 
-from ..domain.case import FACILITY_KIND_NAMES, GRADE_NAMES, LEVEL_NAMES, TIER_NAMES
+from ..domain.vocabulary import FACILITY_KIND_NAMES, GRADE_NAMES, LEVEL_NAMES, TIER_NAMES
 from ..services.setup import Answers, apply
 from .backend import Backend
 from .common import MessageLine, message_of, region_choices

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import yaml
 
-from ..domain.errors import InputError, RulesError
-from ..policy.rulebook import RuleBook, build_rulebook
-from ..resources import rules_dir
+from .domain.errors import InputError, RulesError
+from .policy.rulebook import RuleBook, build_rulebook
+from .resources import rules_dir
 
 REGION_FILE = "region.yaml"
 PARAMETERS_FILE = "parameters.yaml"
