@@ -92,7 +92,10 @@ def main(out: Path) -> None:
     settle_until(app, backend, lambda: hasattr(dayend, "report"))
     dayend.grab().save(str(out / "dayend.png"))
     dayend.close()
-    settings = dialogs.SettingsDialog(window, {"settings": dict(conn.execute("SELECT key, value FROM settings"))}, ["收银台热敏打印机"])
+    current = []
+    backend.submit(lambda desk: desk.settings(), current.append)
+    settle_until(app, backend, lambda: current)
+    settings = dialogs.SettingsDialog(window, current[0], ["收银台热敏打印机"])
     settings.show()
     app.processEvents()
     settings.grab().save(str(out / "settings.png"))

@@ -21,7 +21,9 @@ from decimal import Decimal
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from desktop_app.services import checkout, counter
+from desktop_app.services import card as cards
+from desktop_app.services import checkout, daybook
+from desktop_app.services.desk import Shown
 from desktop_app.services.cart import CartLine
 from desktop_app.ui.dialogs import DayEndDialog, HistoryDialog
 from tests.store_fixtures import copy_db
@@ -79,9 +81,9 @@ def test_the_visit_table_refresh_keeps_none(window):
 def test_the_member_card_and_payment_panel_keep_none(window):
     w, db = window
     owner = db.conn.execute("SELECT owner_psn_no FROM family_links LIMIT 1").fetchone()[0]
-    card = counter.member_card(db.conn, owner, TODAY)
+    card = cards.member_card(db.conn, owner, TODAY)
     code = db.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' LIMIT 1").fetchone()[0]
-    quote = checkout.quote_dict(checkout.build_quote(
+    quote = Shown.of(checkout.build_quote(
         db.conn, {"member": {"psn_no": owner}, "date": TODAY.isoformat(), "items": [{"code": code, "quantity": 2}]}, TODAY))
 
     def member_and_payment():
@@ -95,8 +97,8 @@ def test_the_member_card_and_payment_panel_keep_none(window):
 
 def test_the_history_and_day_end_screens_keep_none(window, qtbot):
     w, db = window
-    rows = counter.history(db.conn, TODAY)
-    report = counter.day_report(db.conn, TODAY)
+    rows = daybook.history(db.conn, TODAY)
+    report = daybook.day_report(db.conn, TODAY)
     assert len(rows) >= 5 and report.refunds == 1
     history = HistoryDialog(w, TODAY)
     day_end = DayEndDialog(w, TODAY)

@@ -161,7 +161,7 @@ def test_the_day_end_csv_never_carries_a_live_formula(db, tmp_path, name):
     import csv
     import datetime as dt
 
-    from desktop_app.services import checkout, counter
+    from desktop_app.services import checkout, daybook
     from desktop_app.store import operators
 
     today = dt.date.today()
@@ -170,7 +170,7 @@ def test_the_day_end_csv_never_carries_a_live_formula(db, tmp_path, name):
     psn = db.conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' LIMIT 1").fetchone()[0]
     code = db.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' LIMIT 1").fetchone()[0]
     checkout.confirm(db, {"member": {"psn_no": psn}, "items": [{"code": code, "quantity": 1}]}, name, today=today)
-    _, path = counter.export_day(db.conn, today, tmp_path, "2026-01-01 00:00:00")
+    _, path = daybook.export_day(db.conn, today, tmp_path, "2026-01-01 00:00:00")
     cells = [cell for row in csv.reader(path.read_text(encoding="utf-8-sig").splitlines()) for cell in row]
     assert f"'{name}" in cells if name[0] in "=+-@\t" else name in cells
     assert not any(cell.startswith(("=", "+", "@", "\t")) for cell in cells)

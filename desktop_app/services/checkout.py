@@ -24,25 +24,20 @@ from ..domain.catalogue import cashier_ceiling
 from ..domain.clock import now_iso
 from ..domain.identity import mask_certno, validate_certno
 from ..domain.member import MemberRecord, parse_prescription
-from ..domain.money import ZERO, fmt
+from ..domain.money import ZERO, fmt, from_fen
 from ..domain.settlement import Settlement
-from ..domain.vocabulary import AMOUNTS
+from ..domain.vocabulary import AMOUNTS, COUNTERS
 from ..policy.payment import Accounts, PayerChoice, Payment
 from ..policy.visit import journal_figures, settle_visit
 from ..resources import rules_dir
 from ..store import audit, catalogue, config, journal, members, operators
-from . import offline
+from . import offline, request
+from .request import MAX_VISIT_TOTAL, Override
 from ..store.db import transaction
 from ..rule_files import cached_region
 
 _CHECKOUT_KEYS = {"date", "member", "visit", "items", "payment", "prescription", "request_id"}
 _FROM_SETTINGS = {"region": "统筹地区", "facility": "本机构"}
-# Bounds on what a desk may settle (a price typed over the catalogue's is bounded as well).
-MAX_UNIT_PRICE = Decimal("100000.00")
-MAX_QUANTITY = Decimal("9999")
-MAX_VISIT_TOTAL = Decimal("1000000.00")
-# A visit settled late: this year, or last year's until 31 March (Yunfu art. 21 sets this deadline for claims).
-LATE_CLAIM_UNTIL = (3, 31)
 
 
 @dataclass(frozen=True)
@@ -52,16 +47,6 @@ class Approval:
     supervisor: str
     password: str
     reason: str
-
-
-@dataclass(frozen=True)
-class Override:
-    """A price typed above the catalogue's price or its cap, on one line."""
-
-    code: str
-    name: str
-    catalogue_price: Decimal
-    price: Decimal
 
 
 @dataclass(frozen=True)
@@ -120,67 +105,6 @@ def lookup(conn: sqlite3.Connection, text: str, limit: int = 20) -> list[MemberR
 # --------------------------------------------------------------------------- quoting
 
 
-def _items(conn: sqlite3.Connection, raw: object) -> tuple[list[tuple[dict, catalogue.CatalogueItem]], list[Override]]:
-    """Catalogue lines -> (engine item, the catalogue item it came from), and the prices typed above the catalogue's."""
-    if not isinstance(raw, list) or not raw:
-        raise InputError("items", raw, "至少需要一个项目：[{\"code\": 目录编码, \"quantity\": 数量}]")
-    if len(raw) > 500:
-        raise InputError("items", f"{len(raw)} 项", "一次结算最多 500 项")
-    result, overrides = [], []
-    for i, line in enumerate(raw):
-        path = f"items[{i}]"
-        if not isinstance(line, dict) or "code" not in line or set(line) - {"code", "quantity", "unit_price"}:
-            raise InputError(path, line, "须为 {code, quantity, unit_price?}；名称、类别、比例由医保目录决定")
-        if not isinstance(line["code"], (str, int)) or isinstance(line["code"], bool):
-            raise InputError(f"{path}.code", line["code"], "须为目录编码或条码")
-        item = catalogue.get(conn, str(line["code"]))
-        if item is None:
-            raise InputError(f"{path}.code", line["code"], "医保目录中没有该项目（编码或条码）")
-        quantity = _quantity(line.get("quantity", 1), f"{path}.quantity")
-        price = None
-        if line.get("unit_price") is not None:
-            price = parse_amount_field(line["unit_price"], f"{path}.unit_price")
-            if price > MAX_UNIT_PRICE:
-                raise InputError(f"{path}.unit_price", line["unit_price"], f"单价不能超过 {fmt(MAX_UNIT_PRICE)} 元")
-            ceiling = cashier_ceiling(item.price, item.price_cap)
-            if price > ceiling:
-                overrides.append(Override(item.code, item.name, ceiling, price))
-        result.append((item.visit_line(quantity, price), item))
-    return result, overrides
-
-
-def _quantity(value: object, path: str) -> str:
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise InputError(path, value, "须为正数（整数或字符串，不接受浮点数）")
-    try:
-        quantity = Decimal(str(value).strip())
-    except ArithmeticError:
-        raise InputError(path, value, "不是数字") from None
-    if not quantity.is_finite() or quantity <= 0 or quantity > MAX_QUANTITY:
-        raise InputError(path, value, f"须为 0 到 {MAX_QUANTITY} 之间的正数")
-    return str(value).strip()
-
-
-def _visit_date(raw: object, today: dt.date) -> tuple[dt.date, bool]:
-    """(the visit's date, settled late?): the desk's today, or an earlier day of the claim window."""
-    if raw is None:
-        return today, False
-    if not isinstance(raw, str):
-        raise InputError("date", raw, "须为日期 YYYY-MM-DD")
-    try:
-        day = dt.date.fromisoformat(raw)
-    except ValueError:
-        raise InputError("date", raw, "不是有效日期（YYYY-MM-DD）") from None
-    if day > today:
-        raise InputError("date", raw, f"就诊日期不能晚于今天（{today.isoformat()}）")
-    if day == today:
-        return day, False
-    month, last = LATE_CLAIM_UNTIL
-    if not (day.year == today.year or (day.year == today.year - 1 and today <= dt.date(today.year, month, last))):
-        raise InputError("date", raw, f"超出补结算期限：上一年度的就诊须在 {month} 月 {last} 日前结算（云浮 第二十一条）")
-    return day, True
-
-
 def build_quote(conn: sqlite3.Connection, data: object, today: dt.date | None = None) -> Quote:
     """Everything about a checkout except writing it."""
     if not isinstance(data, dict):
@@ -196,9 +120,9 @@ def build_quote(conn: sqlite3.Connection, data: object, today: dt.date | None = 
     region = config.region(conn)
     if member.region != region:
         raise InputError("member", member.psn_no, f"参保人属于 {member.region}，本机按 {region} 结算；异地就医请走异地结算")
-    day, late = _visit_date(data.get("date"), today or dt.date.today())
-    facility = _facility_dict(config.facility(conn))
-    lines, overrides = _items(conn, data.get("items"))
+    day, late = request.visit_date(data.get("date"), today or dt.date.today())
+    facility = request.facility_dict(config.facility(conn))
+    lines, overrides = request.items(conn, data.get("items"))
     engine_items = [line for line, _ in lines]
     probe = parse_case({"region": region, "date": day.isoformat(), "facility": facility,
                         "member": {"status": member.status}, "items": engine_items})
@@ -214,49 +138,11 @@ def build_quote(conn: sqlite3.Connection, data: object, today: dt.date | None = 
         published=config.published(conn, region),
     )
     rules = cached_region(region, str(rules_dir())).at(case.date)
-    prescription = _prescription(case, rules, data.get("prescription"))
-    choice = _choice(data.get("payment"))
-    outcome = settle_visit(case, rules, [item for _, item in lines], _accounts(conn, member, choice), choice,
+    prescription = request.prescription(case, rules, data.get("prescription"))
+    choice = request.payer_choice(data.get("payment"))
+    outcome = settle_visit(case, rules, [item for _, item in lines], request.accounts(conn, member, choice), choice,
                            offline.allowance(conn, member.psn_no))
     return Quote(member, case, outcome.settlement, outcome.payment, prescription, tuple(overrides), late)
-
-
-def _facility_dict(facility: Facility) -> dict:
-    return {k: v for k, v in vars(facility).items() if v is not None}
-
-
-def _prescription(case: Case, rules, raw: object):
-    """外配处方: required where the region's rules say a pooled sale needs one (``prescription_facility_kinds``)."""
-    required = rules.get("prescription_facility_kinds")
-    in_pooling = case.facility.kind in rules["pooling_facility_kinds"].value
-    if required is not None and case.facility.kind in required.value and in_pooling:
-        return parse_prescription(raw, case.date)
-    return None if raw is None else parse_prescription(raw, case.date)
-
-
-def _choice(raw: object) -> PayerChoice:
-    raw = {} if raw is None else raw
-    if not isinstance(raw, dict) or set(raw) - {"use_account", "family_payer"}:
-        raise InputError("payment", raw, "须为 {use_account: true/false, family_payer: 人员编号}")
-    use_account = raw.get("use_account", True)
-    if not isinstance(use_account, bool):
-        raise InputError("payment.use_account", use_account, "须为 true 或 false")
-    payer = raw.get("family_payer")
-    if payer is not None and not isinstance(payer, str):
-        raise InputError("payment.family_payer", payer, "须为人员编号")
-    return PayerChoice(use_account, payer)
-
-
-def _accounts(conn: sqlite3.Connection, member: MemberRecord, choice: PayerChoice) -> Accounts:
-    """This desk's balances and the payer's relation, from the local cache."""
-    payer = choice.family_payer
-    if payer is None or payer == member.psn_no:
-        return Accounts(member.psn_no, member.scheme, member.account_balance)
-    owner = members.get(conn, payer)
-    if owner is None:
-        raise InputError("payment.family_payer", payer, "本地缓存中没有该人员编号")
-    return Accounts(member.psn_no, member.scheme, member.account_balance, owner.account_balance,
-                    members.relation(conn, payer, member.psn_no), owner.name)
 
 
 def quote_dict(q: Quote) -> dict:
@@ -384,16 +270,14 @@ def refund(db: sqlite_utils.Database, uuid: str, operator: str, password: str, a
             raise InputError("uuid", uuid, f"这笔结算已于退费单 {existing} 退费，不能重复退费")
         created = at or now_iso()
         new_uuid = str(uuidlib.uuid4())
-        neg = {f: -getattr(original, f) for f in ("medfee_sumamt", "hifp_pay", "acct_pay", "acct_mulaid_pay",
-                                                  "psn_cash_pay", "deductible", "pool", "programme_hypertension",
-                                                  "programme_diabetes")}
+        neg = {f: -getattr(original, f) for f in (*AMOUNTS, *COUNTERS)}
         source = journal.output(original)
         out = {"uuid": new_uuid, "kind": "refund", "original_uuid": uuid, "created_at": created, "operator": operator,
                "device": device_id(conn), "psn_no": original.psn_no, "psn_name": source.get("psn_name"),
                "region": original.region, "date": original.visit_date, "offline": True,
-               **{k: fmt(Decimal(v) / 100) for k, v in neg.items()}, "family_payer": original.family_payer,
+               **{k: fmt(from_fen(v)) for k, v in neg.items()}, "family_payer": original.family_payer,
                "items": source.get("items", [])}
-        out["balc"] = fmt(members.balance(conn, original.psn_no) + Decimal(original.acct_pay) / 100)
+        out["balc"] = fmt(members.balance(conn, original.psn_no) + from_fen(original.acct_pay))
         out.update(_usage_after_refund(conn, original, source.get("annual_cap")))
         entry = journal.Entry(uuid=new_uuid, kind="refund", original_uuid=uuid, psn_no=original.psn_no,
                               year=original.year, visit_date=original.visit_date, region=original.region,
@@ -411,15 +295,15 @@ def refund(db: sqlite_utils.Database, uuid: str, operator: str, password: str, a
 def _usage_after_refund(conn: sqlite3.Connection, original: journal.Entry, annual_cap: str | None) -> dict:
     """The member's year after the reversal, so the refund slip can print it (and reprint it later)."""
     now = journal.usage(conn, original.psn_no, original.year)
-    pool_after = now.pool_paid - Decimal(original.pool) / 100
+    pool_after = now.pool_paid - from_fen(original.pool)
     return {
         "annual_cap": annual_cap,
         "cap_left": None if annual_cap is None else fmt(max(ZERO, Decimal(annual_cap) - pool_after)),
         "usage_after": {
-            "deductible_paid": fmt(now.deductible_paid - Decimal(original.deductible) / 100),
+            "deductible_paid": fmt(now.deductible_paid - from_fen(original.deductible)),
             "pool_paid": fmt(pool_after),
             "programme_paid": {
-                name: fmt(paid - Decimal(getattr(original, f"programme_{name}")) / 100)
+                name: fmt(paid - from_fen(getattr(original, f"programme_{name}")))
                 for name, paid in now.programme_paid.items()},
         },
     }

@@ -21,13 +21,11 @@ from decimal import Decimal
 from ..domain.money import ZERO, fmt, from_fen
 from ..policy.offline import Allowance
 from ..store import config
-
-DEFAULTS = {"offline.grace_minutes": "15", "offline.per_visit_fund": "200.00", "offline.per_member_fund": "500.00",
-            "offline.max_hours": "72"}
-
+from ..store import settings as registry
 
 def setting(conn: sqlite3.Connection, key: str) -> Decimal:
-    return Decimal(config.get(conn, key) or DEFAULTS[key])
+    """An offline limit as set, or its default (the settings registry has both)."""
+    return Decimal(registry.value(conn, key))
 
 
 def duration(conn: sqlite3.Connection, key: str, seconds_per_unit: int) -> dt.timedelta:

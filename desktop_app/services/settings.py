@@ -7,14 +7,13 @@ from pathlib import Path
 
 import sqlite_utils
 
+from ..domain.case import parse_amount_field
 from ..domain.errors import InputError
 from ..store import audit, catalogue, config, operators
+from ..store import settings as registry
 from ..store.db import transaction
 from ..domain.clock import now_iso
 
-EDITABLE = {"region", *config.FACILITY_KEYS, "printer.name", "printer.layout", "sync.hub", "sync.token",
-            "offline.grace_minutes", "offline.per_visit_fund", "offline.per_member_fund", "offline.max_hours"}
-SECRET = {"sync.token"}
 
 
 def change(db: sqlite_utils.Database, operator: str, password: str, changes: dict[str, str]) -> None:
@@ -22,24 +21,18 @@ def change(db: sqlite_utils.Database, operator: str, password: str, changes: dic
     with transaction(db) as conn:
         operators.require_supervisor(conn, operator, password, "修改设置")
         for key, value in changes.items():
-            if key not in EDITABLE:
-                raise InputError(f"settings.{key}", value, f"不可修改的设置；可修改：{', '.join(sorted(EDITABLE))}")
-            _check(key, str(value))
-            config.put(conn, key, str(value))
-        shown = {k: ("******" if k in SECRET else v) for k, v in changes.items()}
+            config.put(conn, key, registry.setting(key, value).check(str(value)))
+        shown = {k: ("******" if registry.REGISTRY[k].secret else v) for k, v in changes.items()}
         audit.record_state(conn, now_iso(), operator, "settings", ",".join(sorted(changes)), shown)
 
 
-def _check(key: str, value: str) -> None:
-    if key.startswith("offline."):
-        try:
-            number = Decimal(value)
-        except ArithmeticError:
-            number = None
-        if number is None or number < 0 or not number.is_finite():
-            raise InputError(f"settings.{key}", value, "须为非负数")
-    if key == "sync.hub" and value and not value.startswith(("http://", "https://")):
-        raise InputError("settings.sync.hub", value, "医保中心地址须以 http:// 或 https:// 开头")
+def parse_published(text: str) -> tuple[str, str, str, Decimal]:
+    """``REGION/NAME/YEAR=VALUE`` (how the settings dialog and ``settings --publish`` take a published figure)."""
+    key, sep, value = text.partition("=")
+    parts = [part.strip() for part in key.strip().split("/")]
+    if not sep or len(parts) != 3:
+        raise InputError("公布数值", text, "应写成 地区/名称/年份=数值")
+    return parts[0], parts[1], parts[2], parse_amount_field(value.strip(), f"published.{key.strip()}")
 
 
 def publish(db: sqlite_utils.Database, operator: str, password: str, region: str, name: str, year: str,
@@ -77,8 +70,7 @@ def add_operator(db: sqlite_utils.Database, operator: str, password: str, name: 
 
 def show(conn) -> dict[str, object]:
     """This desk's settings and published figures, for display."""
-    values = {key: ("已设置" if key in SECRET and value else value)
-              for key, value in conn.execute("SELECT key, value FROM settings ORDER BY key")}
+    values = registry.shown(conn)
     figures: dict[str, dict[str, dict[str, str]]] = {}
     for region, name, year, value in conn.execute(
             "SELECT region, name, year, value FROM published_figures ORDER BY region, name, year"):

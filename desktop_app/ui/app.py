@@ -30,7 +30,7 @@ def setup_logging(folder: Path) -> None:
 
 
 def wait_for(backend: Backend, fn):
-    """Run ``fn(db)`` in the worker and wait, keeping the event loop turning (start-up only)."""
+    """Run ``fn(desk)`` in the worker and wait, keeping the event loop turning (start-up only)."""
     box: dict = {}
     backend.submit(fn, lambda r: box.setdefault("ok", r), lambda e: box.setdefault("error", e))
     while not box:
@@ -45,14 +45,12 @@ def prepare_database(backend: Backend, fresh: bool, members: int) -> None:
     """First run: make the demo database in the worker while a progress dialog shows (the window never freezes)."""
     if not fresh:
         return
-    from ..services.demo import generate
-
     progress = QProgressDialog("首次运行：正在创建演示数据库……", None, 0, 0)
     progress.setWindowTitle("共济前台")
     progress.setWindowModality(Qt.ApplicationModal)
     progress.show()
     errors = []
-    backend.submit(lambda db: generate(db, members), lambda _: progress.close(),
+    backend.submit(lambda desk: desk.make_demo(members), lambda _: progress.close(),
                    lambda exc: (errors.append(exc), progress.close()))
     while progress.isVisible():
         QApplication.processEvents()
@@ -110,13 +108,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.self_test:
         return self_test(backend)
-    from ..services.setup import has_supervisor, needs_setup
-
-    if wait_for(backend, lambda db: needs_setup(db.conn)):
+    if wait_for(backend, lambda desk: desk.needs_setup()):
         from .wizard import SetupWizard
 
-        first = not wait_for(backend, lambda db: has_supervisor(db.conn))
-        if SetupWizard(backend, first).exec() != QDialog.Accepted:
+        first = not wait_for(backend, lambda desk: desk.has_supervisor())
+        regions = wait_for(backend, lambda desk: desk.region_choices())
+        if SetupWizard(backend, first, regions=regions).exec() != QDialog.Accepted:
             backend.close()
             return 0
     login = LoginDialog(backend)

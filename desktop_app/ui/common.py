@@ -71,16 +71,3 @@ class MessageLine(QLabel):
     def clear(self) -> None:  # noqa: D102
         super().clear()
         self.hide()
-
-
-def region_choices() -> dict[str, str]:
-    """Region folder -> "广西壮族自治区（guangxi）" for the pickers (a broken rules folder still shows by name)."""
-    from ..rule_files import load_region, region_names
-
-    choices = {}
-    for name in region_names():
-        try:
-            choices[name] = f"{load_region(name).name}（{name}）"
-        except Exception:  # noqa: BLE001
-            choices[name] = name
-    return choices

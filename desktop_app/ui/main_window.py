@@ -11,11 +11,10 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from ..resources import rules_dir
-from ..services import checkout, receipts, settings
+from ..domain.errors import InputError
 from ..services.cart import Cart, change_due
-from ..store import config
-from ..rule_files import cached_region
+from ..services.checkout import Approval
+from ..services.desk import DeskState, Settled, Shown
 from . import printing
 from .backend import Backend
 from .common import MessageLine, message_of, yuan
@@ -28,60 +27,56 @@ KEYS = (("F1", "参保人"), ("F2", "项目"), ("F3", "个人账户"), ("F4", "�
         ("F8", "设置"), ("F9", "处方"), ("F10", "说明"), ("F11", "实收"), ("F12", "结算"), ("Esc", "下一位"))
 
 
-def desk_state(db, today: dt.date) -> dict:
-    """What the window needs to know about this desk (runs in the worker)."""
-    conn = db.conn
-    region = config.region(conn)
-    facility = config.facility(conn)
-    try:
-        rules = cached_region(region, str(rules_dir())).at(today).label
-    except Exception as exc:  # noqa: BLE001 - shown in the status bar
-        rules = f"无有效规则（{exc}）"
-    unsynced = conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
-    notices = conn.execute("SELECT kind, amount, reason, uuid FROM sync_notices ORDER BY at DESC").fetchall()
-    return {"region": region, "facility": facility, "facility_name": config.get(conn, "facility.name") or "",
-            "rules": rules, "unsynced": unsynced, "printer": config.get(conn, "printer.name") or "",
-            "layout": config.get(conn, "printer.layout") or "roll", "hub": config.get(conn, "sync.hub") or "",
-            "token": config.get(conn, "sync.token") or "", "last_sync": config.get(conn, "sync.last_ok") or "",
-            "notices": notices}
-
-
 NOTICE_NAMES = {"set_aside": "中心搁置", "clawback": "待追回", "difference": "待补付"}
 
 
-def sync_status(state: dict) -> str:
+def sync_status(state: DeskState) -> str:
     """The status bar's words for sync: connected or not, unsent entries, what the hub flagged."""
-    if not state["hub"]:
+    if not state.hub:
         text = "单机模式（未设置医保中心）"
-    elif state["last_sync"]:
-        text = f"医保中心 上次同步 {state['last_sync'][11:16]}"
+    elif state.last_sync:
+        text = f"医保中心 上次同步 {state.last_sync[11:16]}"
     else:
         text = "医保中心 尚未同步"
-    text += f"，未上传 {state['unsynced']} 笔"
-    if state["notices"]:
-        text += f"，中心通知 {len(state['notices'])} 条"
+    text += f"，未上传 {state.unsynced} 笔"
+    if state.notices:
+        text += f"，中心通知 {len(state.notices)} 条"
     return text
 
 
 class MainWindow(QMainWindow):
-    settled = Signal(dict)  # the confirmed settlement (for tests and for the status bar)
+    settled = Signal(dict)  # the confirmed settlement as journalled and printed (for tests and for the status bar)
 
     def __init__(self, backend: Backend, operator: str, today: dt.date | None = None) -> None:
         super().__init__()
         self.backend, self.operator = backend, operator
         self.today = today or dt.date.today()
         self.cart = Cart()
-        self.state: dict = {}
+        self.state: DeskState | None = None
         self.last_receipt: Path | None = None
         self.dialog = None
         self._quote_seq = 0
-        self.receipt_folder = backend.path.parent / "receipts"
+        self.receipt_folder = backend.path.parent / "receipts"  # where Desk writes them (tests look there)
         self.export_folder = backend.path.parent / "exports"
         self.setWindowTitle("共济前台 — 职工医保门诊结算")
         self.resize(1366, 740)
+        self._build_panels()
+        self._build_status_bar()
+        self._connect()
+        # Sync has its own worker and connection: a slow network never holds up a quote.
+        self.sync_backend = Backend(backend.path)
+        self.print_backend = Backend(backend.path)  # and printing its own: a slow printer holds up nothing
+        self.sync_timer = QTimer(self, interval=60_000)
+        self.sync_timer.timeout.connect(self.sync_now)
+        self.sync_timer.start()
+        self._syncing = False
+        self.refresh_status()
+        self.member.lookup.setFocus()
 
-        self.member = MemberPanel(backend, self.today)
-        self.visit = VisitPanel(backend, self.cart)
+    def _build_panels(self) -> None:
+        """Keys across the top; member, visit (and prescription) and payment side by side; the message line."""
+        self.member = MemberPanel(self.backend, self.today)
+        self.visit = VisitPanel(self.backend, self.cart)
         self.prescription = PrescriptionPanel(self.today)
         self.prescription.hide()
         self.payment = PaymentPanel()
@@ -108,7 +103,8 @@ class MainWindow(QMainWindow):
         holder.setLayout(root)
         self.setCentralWidget(holder)
 
-        self.operator_label = QLabel(f"操作员 {operator}")
+    def _build_status_bar(self) -> None:
+        self.operator_label = QLabel(f"操作员 {self.operator}")
         self.rules_label = QLabel()
         self.sync_label = QLabel()
         self.busy = QProgressBar(maximumWidth=120, maximum=0)
@@ -117,9 +113,10 @@ class MainWindow(QMainWindow):
         for widget in (self.operator_label, self.rules_label, self.sync_label):
             bar.addPermanentWidget(widget)
         bar.addPermanentWidget(self.busy)
-        backend.busy.connect(lambda n: self.busy.setVisible(n > 0))
-        backend.failed.connect(lambda exc: self.message.error(message_of(exc)))
 
+    def _connect(self) -> None:
+        self.backend.busy.connect(lambda n: self.busy.setVisible(n > 0))
+        self.backend.failed.connect(lambda exc: self.message.error(message_of(exc)))
         for key, _ in KEYS:
             QShortcut(QKeySequence(key), self, activated=lambda k=key: self.key(k))
         self.member.chosen.connect(self._member_chosen)
@@ -131,14 +128,6 @@ class MainWindow(QMainWindow):
         self.payment.explain_requested.connect(self.explain)
         self.quote_timer = QTimer(self, singleShot=True, interval=120)
         self.quote_timer.timeout.connect(self._quote_now)
-        # Sync has its own worker and connection: a slow network never holds up a quote.
-        self.sync_backend = Backend(backend.path)
-        self.sync_timer = QTimer(self, interval=60_000)
-        self.sync_timer.timeout.connect(self.sync_now)
-        self.sync_timer.start()
-        self._syncing = False
-        self.refresh_status()
-        self.member.lookup.setFocus()
 
     # ---------------------------------------------------------------- keys
 
@@ -177,22 +166,22 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------- state
 
     def refresh_status(self) -> None:
-        self.backend.submit(lambda db: desk_state(db, self.today), self._show_state,
+        self.backend.submit(lambda desk: desk.state(self.today), self._show_state,
                             lambda exc: self.message.error(message_of(exc)))
 
-    def _show_state(self, state: dict) -> None:
+    def _show_state(self, state: DeskState) -> None:
         self.state = state
-        pharmacy = state["facility"].kind == "pharmacy"
-        self.prescription.setVisible(pharmacy)
-        self.setWindowTitle(f"共济前台 — {state['facility_name']}（{state['region']}）")
-        self.rules_label.setText(f"规则 {state['rules']}")
+        self.prescription.setVisible(state.pharmacy)
+        self.setWindowTitle(f"共济前台 — {state.facility_name}（{state.region}）")
+        self.rules_label.setText(f"规则 {state.rules}")
         self.sync_label.setText(sync_status(state))
-        self.sync_label.setToolTip("\n".join(f"{NOTICE_NAMES[k]} {yuan(Decimal(a) / 100)}：{r}（{u[:8]}）"
-                                             for k, a, r, u in state["notices"][:10]))
+        self.sync_label.setToolTip("\n".join(f"{NOTICE_NAMES[n.kind]} {yuan(n.amount)}：{n.reason}（{n.uuid[:8]}）"
+                                             for n in state.notices[:10]))
 
     def shutdown(self) -> None:
         """Stop the timers and let both workers finish (a confirmed settlement is already committed)."""
         self.sync_timer.stop()
+        self.print_backend.close()
         self.sync_backend.close()
         self.backend.close()
 
@@ -202,7 +191,7 @@ class MainWindow(QMainWindow):
 
     def sync_now(self, manual: bool = False) -> None:
         """Push and pull in the background; says what the hub flagged."""
-        hub, token = self.state.get("hub"), self.state.get("token")
+        hub, token = (self.state.hub, self.state.token) if self.state else ("", "")
         if not hub or not token:
             if manual:
                 self.message.error("未设置医保中心地址或收款台令牌：请主管在设置（F8）中录入")
@@ -210,9 +199,7 @@ class MainWindow(QMainWindow):
         if self._syncing:
             return
         self._syncing = True
-        from ..services.sync import sync
-
-        self.sync_backend.submit(lambda db: sync(db, hub, token), self._synced, self._sync_failed)
+        self.sync_backend.submit(lambda desk: desk.sync(hub, token), self._synced, self._sync_failed)
 
     def _synced(self, report) -> None:
         self._syncing = False
@@ -229,7 +216,7 @@ class MainWindow(QMainWindow):
 
     @property
     def layout_name(self) -> str:
-        return self.state.get("layout", "roll")
+        return self.state.layout if self.state else "roll"
 
     def _member_chosen(self, card) -> None:
         self.cart.psn_no = card.psn_no
@@ -254,10 +241,10 @@ class MainWindow(QMainWindow):
             self.payment.show_quote(None)
             return
         data = self.cart.case(self.today)
-        self.backend.submit(lambda db: checkout.quote_dict(checkout.build_quote(db.conn, data, self.today)),
+        self.backend.submit(lambda desk: desk.quote(data, self.today),
                             lambda q: self._quoted(seq, q), lambda exc: self._quote_failed(seq, exc))
 
-    def _quoted(self, seq: int, quote: dict) -> None:
+    def _quoted(self, seq: int, quote: Shown) -> None:
         if seq == self._quote_seq:
             self.payment.message.clear()
             self.payment.show_quote(quote)
@@ -278,35 +265,29 @@ class MainWindow(QMainWindow):
         if not self.cart.lines:
             self.payment.message.error("请先录入项目（F2）")
             return
-        if self.payment.quote is not None:
+        if self.payment.shown is not None:
             try:
                 change_due(self.payment.cash(), self.payment.tendered.text())
-            except Exception as exc:  # noqa: BLE001
+            except InputError as exc:
                 self.payment.message.error(message_of(exc))
                 return
-        data = self.cart.case(self.today)
-        operator, layout, folder, approval = self.operator, self.layout_name, self.receipt_folder, self.cart.approval
+        data, today = self.cart.case(self.today), self.today
+        operator, layout, approval = self.operator, self.layout_name, self.cart.approval
         self.payment.confirm.setEnabled(False)
+        self.backend.submit(lambda desk: desk.confirm(data, operator, today, layout, approval), self._confirmed,
+                            self._confirm_failed)
 
-        def work(db):
-            out = checkout.confirm(db, data, operator, today=self.today, approval=approval)
-            path = receipts.write(db.conn, out["uuid"], layout, folder / f"{out['uuid']}.pdf")
-            return out, path
-
-        self.backend.submit(work, self._confirmed, self._confirm_failed)
-
-    def _confirmed(self, result) -> None:
-        out, path = result
+    def _confirmed(self, done: Settled) -> None:
         self.payment.confirm.setEnabled(True)
-        self.last_receipt = path
+        self.last_receipt = done.receipt
         tendered = self.payment.tendered.text().strip()
         change = ""
         if tendered:
-            change = f"，找零 {yuan(Decimal(tendered) - Decimal(out['psn_cash_pay']))}"
-        self.message.ok(f"结算成功：{out['psn_name']} 统筹 {out['hifp_pay']}，个人账户 {out['acct_pay']}，"
-                        f"共济 {out['acct_mulaid_pay']}，现金 {out['psn_cash_pay']}{change}。结算号 {out['uuid'][:8]}")
-        self.print_receipt(path)
-        self.settled.emit(out)
+            change = f"，找零 {yuan(Decimal(tendered) - done.cash)}"
+        self.message.ok(f"结算成功：{done.name} 统筹 {yuan(done.fund)}，个人账户 {yuan(done.own_account)}，"
+                        f"共济 {yuan(done.family_account)}，现金 {yuan(done.cash)}{change}。结算号 {done.uuid[:8]}")
+        self.print_receipt(done.receipt)
+        self.settled.emit(done.record)
         self.reset(keep_message=True)
         self.refresh_status()
 
@@ -323,9 +304,8 @@ class MainWindow(QMainWindow):
         self.price_dialog = dialog
 
         def check() -> None:
-            approval = checkout.Approval(dialog.name.text().strip(), dialog.password.text(), dialog.reason_text())
-
-            self.backend.submit(lambda db: checkout.authorise(db.conn, approval, "改价"), lambda ok: self._price_approved(line, price, ok),
+            approval = Approval(dialog.name.text().strip(), dialog.password.text(), dialog.reason_text())
+            self.backend.submit(lambda desk: desk.authorise(approval, "改价"), lambda ok: self._price_approved(line, price, ok),
                                 lambda exc: self.visit.message.error(f"未改价：{message_of(exc)}"))
 
         dialog.accepted.connect(check)
@@ -353,21 +333,23 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------- receipts
 
     def receipt_for(self, uuid: str, note: str | None, then) -> None:
-        layout, folder = self.layout_name, self.receipt_folder
-        self.backend.submit(lambda db: receipts.write(db.conn, uuid, layout, folder / f"{uuid}-补打.pdf", note),
-                            then, lambda exc: self.message.error(message_of(exc)))
+        layout = self.layout_name
+        self.backend.submit(lambda desk: desk.receipt(uuid, layout, note), then,
+                            lambda exc: self.message.error(message_of(exc)))
 
     def print_receipt(self, path: Path) -> None:
         """Send to the remembered printer; with none set, the PDF is kept and its place shown."""
-        name = self.state.get("printer", "")
+        name = self.state.printer if self.state else ""
         if not name:
             self.message.ok(f"{self.message.text()}　小票已存为 PDF（未设置打印机）")
             self.message.setToolTip(str(path))
             return
-        try:
-            printing.print_pdf(path, printing.printer_named(name))
-        except OSError as exc:
-            self.message.error(f"打印失败：{exc}。小票已保存在 {path}，可在当日结算中补打")
+        self.print_backend.run(lambda: printing.print_pdf(path, printing.printer_named(name)), None,
+                               lambda exc: self._print_failed(path, exc))
+
+    def _print_failed(self, path: Path, exc: BaseException) -> None:
+        why = exc if isinstance(exc, OSError) else message_of(exc)
+        self.message.error(f"打印失败：{why}。小票已保存在 {path}，可在当日结算中补打")
 
     def _open(self, dialog) -> None:
         """Dialogs open window-modal without blocking, so the worker's results keep arriving.
@@ -397,8 +379,8 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------- dialogs
 
     def explain(self) -> None:
-        if self.payment.quote:
-            self._open(ExplanationDialog(self.payment.quote["explanation"], self))
+        if self.payment.shown:
+            self._open(ExplanationDialog(list(self.payment.shown.explanation), self))
 
     def history(self) -> None:
         self._open(HistoryDialog(self, self.today))
@@ -407,12 +389,9 @@ class MainWindow(QMainWindow):
         self._open(DayEndDialog(self, self.today))
 
     def open_settings(self) -> None:
-        def work(db):
-            return settings.show(db.conn)
-
-        def show(current):
+        def show(current) -> None:
             dialog = SettingsDialog(self, current, printing.printer_names())
             dialog.accepted.connect(lambda: (self.message.ok("设置已保存"), self.refresh_status()))
             self._open(dialog)
 
-        self.backend.submit(work, show, lambda exc: self.message.error(message_of(exc)))
+        self.backend.submit(lambda desk: desk.settings(), show, lambda exc: self.message.error(message_of(exc)))

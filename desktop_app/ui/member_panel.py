@@ -8,8 +8,8 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QVBoxLayout
 
 from ..domain.identity import mask_certno
-from ..services.checkout import lookup
-from ..services.counter import MemberCard, member_card
+from ..domain.money import to_fen
+from ..services.card import MemberCard
 from .backend import Backend
 from .common import MessageLine, message_of, yuan
 
@@ -84,7 +84,7 @@ class MemberPanel(QGroupBox):
             return
         self._seq += 1
         seq = self._seq
-        self.backend.submit(lambda db: lookup(db.conn, text), lambda found: self._found(seq, found, pick),
+        self.backend.submit(lambda desk: desk.find_members(text), lambda found: self._found(seq, found, pick),
                             lambda exc: self._failed(seq, exc))
 
     def _found(self, seq: int, found: list, pick: bool) -> None:
@@ -115,7 +115,7 @@ class MemberPanel(QGroupBox):
         self.choose(item.data(Qt.UserRole))
 
     def choose(self, psn_no: str) -> None:
-        self.backend.submit(lambda db: member_card(db.conn, psn_no, self.today), self.show_card,
+        self.backend.submit(lambda desk: desk.member_card(psn_no, self.today), self.show_card,
                             lambda exc: self.message.error(message_of(exc)))
 
     def show_card(self, card: MemberCard) -> None:
@@ -136,8 +136,8 @@ class MemberPanel(QGroupBox):
         f["deductible"].setText(yuan(card.deductible_paid))
         f["pool"].setText(yuan(card.pool_paid))
         if card.annual_cap:
-            self.cap_bar.setRange(0, int(card.annual_cap * 100))
-            self.cap_bar.setValue(int(min(card.pool_paid, card.annual_cap) * 100))
+            self.cap_bar.setRange(0, to_fen(card.annual_cap))  # in fen: the bar's steps are integers
+            self.cap_bar.setValue(to_fen(min(card.pool_paid, card.annual_cap)))
             self.cap_text.setText(f"{yuan(card.annual_cap)}，剩余 {yuan(card.cap_left)}")
         else:
             self.cap_bar.setRange(0, 1)

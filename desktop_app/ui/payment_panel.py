@@ -8,14 +8,19 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGroupBox, QLabel, QLineEdit,
                                QPlainTextEdit, QPushButton, QVBoxLayout)
 
+from ..domain.errors import InputError
+from ..services.card import MemberCard
 from ..services.cart import change_due
-from ..services.counter import MemberCard
+from ..services.desk import Shown
 from .common import MessageLine, yuan
 
-ROWS = (("medfee_sumamt", "医疗费总额"), ("fulamt_ownpay_amt", "全自费"), ("preselfpay_amt", "先行自付"),
-        ("inscp_scp_amt", "符合政策范围"), ("act_pay_dedc", "本次起付线"), ("hifp_pay", "统筹基金支付"),
-        ("acct_pay", "个人账户支付"), ("acct_mulaid_pay", "共济账户支付"), ("psn_cash_pay", "现金支付"),
-        ("balc", "账户余额（结算后）"), ("cap_left", "年度限额剩余"))
+# Each row: its widget's name (the platform's field name, as on the receipt), its title, and the figure it shows.
+ROWS = (("medfee_sumamt", "医疗费总额", "total"), ("fulamt_ownpay_amt", "全自费", "fully_self_paid"),
+        ("preselfpay_amt", "先行自付", "self_pay_first"), ("inscp_scp_amt", "符合政策范围", "in_scope"),
+        ("act_pay_dedc", "本次起付线", "deductible"), ("hifp_pay", "统筹基金支付", "fund"),
+        ("acct_pay", "个人账户支付", "own_account"), ("acct_mulaid_pay", "共济账户支付", "family_account"),
+        ("psn_cash_pay", "现金支付", "cash"), ("balc", "账户余额（结算后）", "balance_after"),
+        ("cap_left", "年度限额剩余", "cap_left"))
 BIG = {"hifp_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay"}
 
 
@@ -26,10 +31,10 @@ class PaymentPanel(QGroupBox):
 
     def __init__(self) -> None:
         super().__init__("结算")
-        self.quote: dict | None = None
+        self.shown: Shown | None = None
         self.values = {}
         form = QFormLayout()
-        for key, title in ROWS:
+        for key, title, _ in ROWS:
             label = QLabel("—")
             label.setObjectName(f"pay_{key}")
             label.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
@@ -92,19 +97,23 @@ class PaymentPanel(QGroupBox):
     def family_payer(self) -> str | None:
         return self.family.currentData()
 
-    def show_quote(self, quote: dict | None) -> None:
-        self.quote = quote
-        for key, label in self.values.items():
-            label.setText(yuan(quote.get(key)) if quote else "—")
-        if quote and quote.get("family_payer"):
+    @property
+    def quote(self) -> dict | None:
+        """The quote shown, in the platform's field names: what the receipt will print if confirmed."""
+        return self.shown.record if self.shown else None
+
+    def show_quote(self, shown: Shown | None) -> None:
+        self.shown = shown
+        for key, _, figure in ROWS:
+            self.values[key].setText(yuan(getattr(shown, figure)) if shown else "—")
+        if shown and shown.family_payer:
             self.values["acct_mulaid_pay"].setToolTip(f"由 {self.family.currentText()} 的账户支付")
-        ratio = quote.get("pool_prop_selfpay") if quote else None
-        self.ratio.setText(f"统筹支付比例 {Decimal(ratio) * 100:.0f}%　规则 {quote['rule_version']}" if ratio else "")
-        self.warnings.setText("\n".join(quote.get("warnings", [])) if quote else "")
+        self.ratio.setText(f"统筹支付比例 {shown.fund_ratio * 100:.0f}%　规则 {shown.rule_version}" if shown else "")
+        self.warnings.setText("\n".join(shown.warnings) if shown else "")
         self.update_change()
 
     def cash(self) -> Decimal | None:
-        return Decimal(self.quote["psn_cash_pay"]) if self.quote else None
+        return self.shown.cash if self.shown else None
 
     def update_change(self) -> None:
         cash = self.cash()
@@ -113,7 +122,7 @@ class PaymentPanel(QGroupBox):
             return
         try:
             due = change_due(cash, self.tendered.text())
-        except Exception as exc:  # noqa: BLE001 - shown, not raised
+        except InputError as exc:  # shown beside the field, not raised
             self.change.setText("—")
             self.change.setToolTip(str(exc))
             return

@@ -13,20 +13,12 @@ from ..domain.errors import InputError
 from ..domain.money import MoneyError, parse_amount
 from ..domain.vocabulary import CATEGORY_SHORT, VISIT_KINDS
 from ..services.cart import Cart, CartLine, parse_entry
-from ..services.checkout import MAX_UNIT_PRICE
-from ..store import catalogue
+from ..services.desk import ItemMatches
+from ..services.request import MAX_UNIT_PRICE
 from .backend import Backend
 from .common import MessageLine, message_of, yuan
 
 COLUMNS = ("编码", "名称", "类别", "数量", "单价", "金额")
-
-
-def find_items(conn, text: str) -> tuple[bool, list]:
-    """(exact, items): an exact code or barcode hit, else name-prefix matches."""
-    item = catalogue.get(conn, text)
-    if item is not None:
-        return True, [item]
-    return False, catalogue.search(conn, text, 30)
 
 
 class VisitPanel(QGroupBox):
@@ -109,13 +101,13 @@ class VisitPanel(QGroupBox):
         self._pending_quantity = quantity
         self._seq += 1
         seq = self._seq
-        self.backend.submit(lambda db: find_items(db.conn, text), lambda r: self._found(seq, r, add),
+        self.backend.submit(lambda desk: desk.find_items(text), lambda r: self._found(seq, r, add),
                             lambda exc: self.message.error(message_of(exc)))
 
-    def _found(self, seq: int, result: tuple[bool, list], add: bool) -> None:
+    def _found(self, seq: int, result: ItemMatches, add: bool) -> None:
         if seq != self._seq:
             return
-        exact, items = result
+        exact, items = result.exact, result.items
         self.message.clear()
         if add and (exact or len(items) == 1):
             self.add(items[0], self._pending_quantity)

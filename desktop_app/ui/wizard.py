@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QWizard, QWizardPage
 
-from ..domain.vocabulary import FACILITY_KIND_NAMES, GRADE_NAMES, LEVEL_NAMES, TIER_NAMES
-from ..services.setup import Answers, apply
+from ..services.desk import SETTINGS_BY_KEY, region_folders
+from ..services.setup import Answers
 from .backend import Backend
-from .common import MessageLine, message_of, region_choices
+from .common import MessageLine, message_of
 
 
 def _combo(choices: dict, name: str) -> QComboBox:
@@ -22,37 +22,59 @@ def _combo(choices: dict, name: str) -> QComboBox:
     return box
 
 
+def _choice(key: str, name: str) -> QComboBox:
+    """A picker of the registry's choices for ``key`` (with a blank where the setting is optional)."""
+    entry = SETTINGS_BY_KEY[key]
+    return _combo({**({} if entry.required else {"": "—"}), **entry.choices}, name)
+
+
 class SetupWizard(QWizard):
-    def __init__(self, backend: Backend, first: bool, current: dict | None = None, parent=None) -> None:
+    """Region and facility, the hub, the supervisor: the first run's questions (and a supervisor's re-run)."""
+
+    def __init__(self, backend: Backend, first: bool, current: dict | None = None, parent=None,
+                 regions: dict[str, str] | None = None) -> None:
         super().__init__(parent)
         self.backend, self.first = backend, first
         self.setWindowTitle("共济前台 — 设置向导")
         self.setMinimumSize(620, 460)
         current = current or {}
-        regions = region_choices()
+        for page in (self._facility_page(current, regions), self._hub_page(current), self._people_page(first)):
+            self.addPage(page)
+        self.button(QWizard.FinishButton).setText("完成")
+        self.button(QWizard.NextButton).setText("下一步 >")
+        self.button(QWizard.BackButton).setText("< 上一步")
+        self.button(QWizard.CancelButton).setText("取消")
+        self._done = False
+        if regions is None:  # the folders show at once; their names arrive from the worker (YAML is read there)
+            self.backend.submit(lambda desk: desk.region_choices(), self._named_regions)
 
-        facility = QWizardPage()
-        facility.setTitle("地区与机构")
-        facility.setSubTitle("本机所在统筹地区，以及本机构的类别、级别和编码（决定适用的起付线与支付比例）。")
-        self.region = _combo(regions, "wizard_region")
-        self.kind = _combo(FACILITY_KIND_NAMES, "wizard_kind")
-        self.level = _combo({"": "—", **{str(k): v for k, v in LEVEL_NAMES.items()}}, "wizard_level")
-        self.grade = _combo({"": "—", **GRADE_NAMES}, "wizard_grade")
-        self.tier = _combo({"": "—", **TIER_NAMES}, "wizard_tier")
+    def _facility_page(self, current: dict, regions: dict[str, str] | None) -> QWizardPage:
+        page = QWizardPage()
+        page.setTitle("地区与机构")
+        page.setSubTitle("本机所在统筹地区，以及本机构的类别、级别和编码（决定适用的起付线与支付比例）。")
+        self.region = _combo(regions or {name: name for name in region_folders()}, "wizard_region")
+        self.kind, self.level, self.grade, self.tier = (
+            _choice(key, name) for key, name in (("facility.kind", "wizard_kind"), ("facility.level", "wizard_level"),
+                                                 ("facility.grade", "wizard_grade"), ("facility.tier", "wizard_tier")))
         self.facility_id = QLineEdit(current.get("facility.id", ""), objectName="wizard_facility_id")
         self.facility_name = QLineEdit(current.get("facility.name", ""), objectName="wizard_facility_name")
-        for box, key in ((self.region, "region"), (self.kind, "facility.kind"), (self.level, "facility.level"),
-                         (self.grade, "facility.grade"), (self.tier, "facility.tier")):
-            box.setCurrentIndex(max(0, box.findData(current.get(key, ""))))
-        form = QFormLayout(facility)
-        for title, widget in (("统筹地区", self.region), ("机构类别", self.kind), ("机构级别", self.level),
-                              ("等级", self.grade), ("层级", self.tier), ("机构编码", self.facility_id),
-                              ("机构名称", self.facility_name)):
-            form.addRow(title, widget)
+        form = QFormLayout(page)
+        for key, widget in (("region", self.region), ("facility.kind", self.kind), ("facility.level", self.level),
+                            ("facility.grade", self.grade), ("facility.tier", self.tier),
+                            ("facility.id", self.facility_id), ("facility.name", self.facility_name)):
+            if isinstance(widget, QComboBox):
+                widget.setCurrentIndex(max(0, widget.findData(current.get(key, ""))))
+            form.addRow(SETTINGS_BY_KEY[key].label, widget)
+        return page
 
-        hub = QWizardPage()
-        hub.setTitle("医保中心")
-        hub.setSubTitle("联网时自动上传结算、下载参保人与年度累计；断网时照常离线结算。没有中心的诊所选“仅离线使用”。")
+    def _named_regions(self, names: dict[str, str]) -> None:
+        for index in range(self.region.count()):
+            self.region.setItemText(index, names.get(self.region.itemData(index), self.region.itemText(index)))
+
+    def _hub_page(self, current: dict) -> QWizardPage:
+        page = QWizardPage()
+        page.setTitle("医保中心")
+        page.setSubTitle("联网时自动上传结算、下载参保人与年度累计；断网时照常离线结算。没有中心的诊所选“仅离线使用”。")
         self.offline_only = QCheckBox("仅离线使用（不连接医保中心）", objectName="wizard_offline_only")
         self.hub = QLineEdit(current.get("sync.hub", ""), objectName="wizard_hub", placeholderText="http://中心地址:8700")
         self.token = QLineEdit(objectName="wizard_token", echoMode=QLineEdit.Password,
@@ -61,15 +83,17 @@ class SetupWizard(QWizard):
         self.offline_only.toggled.connect(lambda on: (self.hub.setDisabled(on), self.token.setDisabled(on)))
         self.hub.setDisabled(self.offline_only.isChecked())
         self.token.setDisabled(self.offline_only.isChecked())
-        form = QFormLayout(hub)
+        form = QFormLayout(page)
         form.addRow(self.offline_only)
         form.addRow("中心地址", self.hub)
-        form.addRow("收款台令牌", self.token)
+        form.addRow(SETTINGS_BY_KEY["sync.token"].label, self.token)
+        return page
 
-        people = QWizardPage()
-        people.setTitle("主管账户" if first else "授权与新增主管")
-        people.setSubTitle("主管可退费、修改设置。首次设置须建立一个主管；之后由现任主管授权重新设置。")
-        form = QFormLayout(people)
+    def _people_page(self, first: bool) -> QWizardPage:
+        page = QWizardPage()
+        page.setTitle("主管账户" if first else "授权与新增主管")
+        page.setSubTitle("主管可退费、修改设置。首次设置须建立一个主管；之后由现任主管授权重新设置。")
+        form = QFormLayout(page)
         self.auth_name = QLineEdit(objectName="wizard_auth_name")
         self.auth_password = QLineEdit(objectName="wizard_auth_password", echoMode=QLineEdit.Password)
         if not first:
@@ -84,13 +108,7 @@ class SetupWizard(QWizard):
         form.addRow("再次输入密码", self.password_again)
         self.message = MessageLine()
         form.addRow(self.message)
-        for page in (facility, hub, people):
-            self.addPage(page)
-        self.button(QWizard.FinishButton).setText("完成")
-        self.button(QWizard.NextButton).setText("下一步 >")
-        self.button(QWizard.BackButton).setText("< 上一步")
-        self.button(QWizard.CancelButton).setText("取消")
-        self._done = False
+        return page
 
     def answers(self) -> Answers:
         return Answers(region=self.region.currentData(),
@@ -108,7 +126,7 @@ class SetupWizard(QWizard):
             return
         answers, who, secret = self.answers(), self.auth_name.text().strip(), self.auth_password.text()
         self.button(QWizard.FinishButton).setEnabled(False)
-        self.backend.submit(lambda db: apply(db, answers, who or None, secret or None), self._saved, self._failed)
+        self.backend.submit(lambda desk: desk.set_up(answers, who or None, secret or None), self._saved, self._failed)
 
     def _saved(self, _result) -> None:
         self._done = True

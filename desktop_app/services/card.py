@@ -1,0 +1,71 @@
+"""The member card the counter shows on finding a member: who, what they may use, this year's usage against the cap."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ..domain.case import Case, Member
+from ..domain.identity import mask_certno
+from ..domain.vocabulary import PROGRAMME_NAMES, RELATION_NAMES, SCHEME_NAMES, STATUS_NAMES
+from ..policy.engine import settle
+from ..resources import rules_dir
+from ..store import config, journal, members
+from ..rule_files import cached_region
+
+@dataclass(frozen=True)
+class FamilyPayer:
+    psn_no: str
+    name: str
+    relation: str  # 配偶 …
+    balance: Decimal
+    allowed: bool  # the region's rules allow this relation
+
+
+@dataclass(frozen=True)
+class MemberCard:
+    psn_no: str
+    name: str
+    masked_certno: str
+    age: int
+    sex: str
+    insutype: str
+    status: str
+    scheme: str
+    programmes: tuple[str, ...]
+    designated_facility: str | None
+    balance: Decimal
+    family: tuple[FamilyPayer, ...]
+    deductible_paid: Decimal
+    pool_paid: Decimal
+    programme_paid: dict[str, Decimal]
+    annual_cap: Decimal | None
+    cap_left: Decimal | None
+    rule_version: str
+
+
+def member_card(conn: sqlite3.Connection, psn_no: str, today: dt.date) -> MemberCard:
+    """The member panel: who, what they may use, and this year's usage against the cap."""
+    record = members.get(conn, psn_no)
+    region = config.region(conn)
+    rules = cached_region(region, str(rules_dir())).at(today)
+    usage = journal.usage(conn, psn_no, today.year)
+    # An empty visit settles to nothing but tells the cap in force for this member today.
+    probe = settle(Case(region=region, date=today, facility=config.facility(conn),
+                        member=Member(record.status, record.scheme, frozenset(record.programmes), False,
+                                      record.designated_facility),
+                        items=(), usage=usage, published=config.published(conn, region)), rules)
+    allowed = set(rules["account_relations"].value)
+    family = tuple(FamilyPayer(owner.psn_no, owner.name, RELATION_NAMES.get(rel, rel), owner.account_balance,
+                               rel in allowed)
+                   for owner, rel in members.account_owners_for(conn, psn_no))
+    return MemberCard(
+        psn_no=record.psn_no, name=record.name, masked_certno=mask_certno(record.certno), age=record.age_on(today),
+        sex="男" if record.sex == "1" else "女", insutype=record.insutype, status=STATUS_NAMES.get(record.status, record.status),
+        scheme=SCHEME_NAMES.get(record.scheme, record.scheme),
+        programmes=tuple(PROGRAMME_NAMES.get(p, p) for p in record.programmes),
+        designated_facility=record.designated_facility, balance=record.account_balance, family=family,
+        deductible_paid=usage.deductible_paid, pool_paid=usage.pool_paid, programme_paid=dict(usage.programme_paid),
+        annual_cap=probe.annual_cap, cap_left=probe.cap_left_after, rule_version=probe.rule_version)

@@ -1,0 +1,279 @@
+"""The desk, as the window sees it: one façade over the services, in the spirit of Anki's collection operations.
+
+The window never opens a cursor and never reads a national-platform field name: it hands a function of a
+:class:`Desk` to its worker (``ui/backend.py``), and each method here returns plain dataclasses.  Dicts with
+platform names (``psn_cash_pay`` …) stay where data leaves the program: receipts, the CLI, the sync protocol.
+A :class:`Desk` owns one SQLite connection and is used from one thread (the worker's).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import sqlite_utils
+
+from ..domain.catalogue import CatalogueItem
+from ..domain.errors import GongjiError
+from ..domain.member import MemberRecord
+from ..domain.money import from_fen
+from ..domain.report import DayReport
+from ..resources import rules_dir
+from ..rule_files import cached_region, load_region, region_names
+from ..store import catalogue, config, operators
+from ..store import settings as registry
+from ..store.db import connect
+from . import checkout, daybook, receipts, settings, setup
+from .card import MemberCard, member_card
+from .daybook import HistoryRow
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What the hub flagged on one settlement: set aside, a clawback or a difference to reimburse."""
+
+    kind: str  # "set_aside", "clawback", "difference"
+    amount: Decimal
+    reason: str
+    uuid: str
+
+
+@dataclass(frozen=True)
+class DeskState:
+    """This desk as the status bar and the title show it."""
+
+    region: str
+    pharmacy: bool
+    facility_name: str
+    rules: str  # the rule version in force today, or why none is
+    unsynced: int
+    printer: str
+    layout: str
+    hub: str
+    token: str
+    last_sync: str
+    notices: tuple[Notice, ...]
+
+
+@dataclass(frozen=True)
+class ItemMatches:
+    """What the item box found: an exact code or barcode hit, else the items whose name starts so."""
+
+    exact: bool
+    items: tuple[CatalogueItem, ...]
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A quote as the payment panel shows it: figures by meaning, and the record the receipt would print."""
+
+    total: Decimal
+    fully_self_paid: Decimal
+    self_pay_first: Decimal
+    in_scope: Decimal
+    deductible: Decimal
+    fund: Decimal
+    own_account: Decimal
+    family_account: Decimal
+    cash: Decimal
+    balance_after: Decimal
+    cap_left: Decimal | None
+    fund_ratio: Decimal
+    rule_version: str
+    family_payer: str | None
+    warnings: tuple[str, ...]
+    explanation: tuple[str, ...]
+    record: dict = field(repr=False)  # the platform's field names, as a receipt and the CLI print them
+
+    @classmethod
+    def of(cls, quote: checkout.Quote) -> Shown:
+        s, p = quote.settlement, quote.payment
+        return cls(s.total, s.fully_self_paid, s.self_pay_first, s.in_scope, s.deductible_this_visit, s.fund_total,
+                   p.own_account, p.family_account, p.cash, p.balance_after, s.cap_left_after,
+                   s.fund_ratio, s.rule_version, p.family_payer, tuple(s.warnings), tuple(s.explanation),
+                   checkout.quote_dict(quote))
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A committed settlement or refund and its receipt."""
+
+    uuid: str
+    name: str
+    fund: Decimal
+    own_account: Decimal
+    family_account: Decimal
+    cash: Decimal
+    receipt: Path
+    record: dict = field(repr=False)  # as journalled and printed
+
+    @classmethod
+    def of(cls, out: dict, receipt: Path) -> Settled:
+        amount = {k: Decimal(out[k]) for k in ("hifp_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay")}
+        return cls(out["uuid"], out.get("psn_name") or "", amount["hifp_pay"], amount["acct_pay"],
+                   amount["acct_mulaid_pay"], amount["psn_cash_pay"], receipt, out)
+
+
+@dataclass(frozen=True)
+class SettingsView:
+    """The settings dialog's content: the registry, the current values, the regions and the printers' choice."""
+
+    values: dict[str, str]
+    regions: dict[str, str]
+    entries: tuple[registry.Setting, ...] = registry.SETTINGS
+
+    def value(self, key: str) -> str:
+        return self.values.get(key) or registry.REGISTRY[key].default
+
+    @property
+    def entries_by_key(self) -> dict[str, registry.Setting]:
+        return {entry.key: entry for entry in self.entries}
+
+
+SETTINGS_BY_KEY = registry.REGISTRY  # the registry, as the dialogs and the wizard read it
+
+
+def region_choices() -> dict[str, str]:
+    """Region folder -> "广西壮族自治区（guangxi）" (a broken rules folder still shows, by its name)."""
+    choices = {}
+    for name in region_names():
+        try:
+            choices[name] = f"{load_region(name).name}（{name}）"
+        except GongjiError as exc:
+            choices[name] = f"{name}（规则文件有误：{exc}）"
+    return choices
+
+
+def region_folders() -> list[str]:
+    """The regions' folder names alone (no YAML read): what a picker shows until the names arrive."""
+    return region_names()
+
+
+class Desk:
+    """Everything the counter's window does, one method per act; run from the window's worker thread."""
+
+    def __init__(self, db: sqlite_utils.Database, folder: Path) -> None:
+        self.db, self.folder = db, Path(folder)
+        self.receipts, self.exports = self.folder / "receipts", self.folder / "exports"
+
+    @classmethod
+    def open(cls, path: Path) -> Desk:
+        """Open (or create) the database at ``path``; receipts and exports go beside it."""
+        return cls(connect(path), Path(path).parent)
+
+    @property
+    def conn(self):
+        return self.db.conn
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    # ---------------------------------------------------------------- start-up
+
+    def make_demo(self, members: int) -> None:
+        from .demo import generate
+
+        generate(self.db, members)
+
+    def region_choices(self) -> dict[str, str]:
+        return region_choices()
+
+    def needs_setup(self) -> bool:
+        return setup.needs_setup(self.conn)
+
+    def has_supervisor(self) -> bool:
+        return setup.has_supervisor(self.conn)
+
+    def set_up(self, answers: setup.Answers, operator: str | None, password: str | None) -> None:
+        setup.apply(self.db, answers, operator, password)
+
+    def sign_in(self, name: str, password: str) -> str:
+        """The operator's role; :class:`operators.AuthError` for a wrong name or password."""
+        return operators.authenticate(self.conn, name, password)
+
+    def state(self, today: dt.date) -> DeskState:
+        """What the status bar and the window's title say about this desk."""
+        conn = self.conn
+        region = config.region(conn)
+        try:
+            rules = cached_region(region, str(rules_dir())).at(today).label
+        except GongjiError as exc:  # shown in the status bar: the cashier calls the clinic's IT person
+            rules = f"无有效规则（{exc}）"
+        unsynced = conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+        notices = tuple(Notice(kind, from_fen(amount), reason, uuid) for kind, amount, reason, uuid in conn.execute(
+            "SELECT kind, amount, reason, uuid FROM sync_notices ORDER BY at DESC"))
+        get = lambda key: registry.value(conn, key)  # noqa: E731
+        return DeskState(region=region, pharmacy=config.facility(conn).kind == "pharmacy",
+                         facility_name=get("facility.name"), rules=rules, unsynced=unsynced, printer=get("printer.name"),
+                         layout=get("printer.layout"), hub=get("sync.hub"), token=get("sync.token"),
+                         last_sync=get("sync.last_ok"), notices=notices)
+
+    # ---------------------------------------------------------------- the visit
+
+    def find_members(self, text: str) -> list[MemberRecord]:
+        return checkout.lookup(self.conn, text)
+
+    def member_card(self, psn_no: str, today: dt.date) -> MemberCard:
+        return member_card(self.conn, psn_no, today)
+
+    def find_items(self, text: str) -> ItemMatches:
+        item = catalogue.get(self.conn, text)
+        if item is not None:
+            return ItemMatches(True, (item,))
+        return ItemMatches(False, tuple(catalogue.search(self.conn, text, 30)))
+
+    def quote(self, case: dict, today: dt.date) -> Shown:
+        return Shown.of(checkout.build_quote(self.conn, case, today))
+
+    def authorise(self, approval: checkout.Approval, action: str) -> checkout.Approval:
+        return checkout.authorise(self.conn, approval, action)
+
+    def confirm(self, case: dict, operator: str, today: dt.date, layout: str,
+                approval: checkout.Approval | None = None) -> Settled:
+        """Settle and commit, then write its receipt (the settlement stands even if the receipt fails)."""
+        out = checkout.confirm(self.db, case, operator, today=today, approval=approval)
+        return Settled.of(out, self.receipt(out["uuid"], layout))
+
+    def refund(self, uuid: str, supervisor: str, password: str, layout: str) -> Settled:
+        out = checkout.refund(self.db, uuid, supervisor, password)
+        return Settled.of(out, self.receipt(out["uuid"], layout))
+
+    def receipt(self, uuid: str, layout: str, note: str | None = None) -> Path:
+        """The receipt's PDF in ``receipts/`` (a copy is marked by ``note``, e.g. 补打)."""
+        name = f"{uuid}-{note}.pdf" if note else f"{uuid}.pdf"
+        return receipts.write(self.conn, uuid, layout, self.receipts / name, note)
+
+    # ---------------------------------------------------------------- the day
+
+    def history(self, day: dt.date, text: str = "") -> list[HistoryRow]:
+        return daybook.history(self.conn, day, text)
+
+    def day_report(self, day: dt.date) -> DayReport:
+        return daybook.day_report(self.conn, day)
+
+    def export_day(self, day: dt.date, printed_at: str) -> tuple[Path, Path]:
+        return daybook.export_day(self.conn, day, self.exports, printed_at)
+
+    # ---------------------------------------------------------------- settings and the hub
+
+    def settings(self) -> SettingsView:
+        return SettingsView(registry.shown(self.conn), region_choices())
+
+    def change_settings(self, supervisor: str, password: str, changes: dict[str, str], figure: str = "") -> None:
+        """Apply the dialog's changes (and one published figure, if typed); each a supervisor's audited act."""
+        parsed = settings.parse_published(figure) if figure else None
+        settings.change(self.db, supervisor, password, changes)
+        if parsed:
+            settings.publish(self.db, supervisor, password, *parsed)
+
+    def sync(self, hub: str, token: str):
+        from .sync import sync
+
+        return sync(self.db, hub, token)
+
+    def reconcile(self, hub: str, token: str, day: dt.date) -> dict:
+        from .sync import reconcile
+
+        return reconcile(self.db, hub, token, day.isoformat())

@@ -1,0 +1,136 @@
+"""Reading a checkout request at the counter: its items against the catalogue, the visit's date, the payer.
+
+Each function takes what arrived (a JSON case from the CLI, the window's cart) and returns checked values,
+or raises :class:`InputError` naming the field and the value.  The bounds a desk may settle are here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ..domain.case import Case, Facility, parse_amount_field
+from ..domain.catalogue import CatalogueItem, cashier_ceiling
+from ..domain.errors import InputError
+from ..domain.member import MemberRecord, parse_prescription
+from ..domain.money import fmt
+from ..policy.payment import Accounts, PayerChoice
+from ..store import catalogue, members
+
+# Bounds on what a desk may settle (a price typed over the catalogue's is bounded as well).
+MAX_UNIT_PRICE = Decimal("100000.00")
+MAX_QUANTITY = Decimal("9999")
+MAX_VISIT_TOTAL = Decimal("1000000.00")
+# A visit settled late: this year, or last year's until 31 March (Yunfu art. 21 sets this deadline for claims).
+LATE_CLAIM_UNTIL = (3, 31)
+
+
+@dataclass(frozen=True)
+class Override:
+    """A price typed above the catalogue's price or its cap, on one line."""
+
+    code: str
+    name: str
+    catalogue_price: Decimal
+    price: Decimal
+
+
+def items(conn: sqlite3.Connection, raw: object) -> tuple[list[tuple[dict, CatalogueItem]], list[Override]]:
+    """Catalogue lines -> (engine item, the catalogue item it came from), and the prices typed above the catalogue's."""
+    if not isinstance(raw, list) or not raw:
+        raise InputError("items", raw, "至少需要一个项目：[{\"code\": 目录编码, \"quantity\": 数量}]")
+    if len(raw) > 500:
+        raise InputError("items", f"{len(raw)} 项", "一次结算最多 500 项")
+    result, overrides = [], []
+    for i, line in enumerate(raw):
+        path = f"items[{i}]"
+        if not isinstance(line, dict) or "code" not in line or set(line) - {"code", "quantity", "unit_price"}:
+            raise InputError(path, line, "须为 {code, quantity, unit_price?}；名称、类别、比例由医保目录决定")
+        if not isinstance(line["code"], (str, int)) or isinstance(line["code"], bool):
+            raise InputError(f"{path}.code", line["code"], "须为目录编码或条码")
+        item = catalogue.get(conn, str(line["code"]))
+        if item is None:
+            raise InputError(f"{path}.code", line["code"], "医保目录中没有该项目（编码或条码）")
+        quantity = parse_quantity(line.get("quantity", 1), f"{path}.quantity")
+        price = None
+        if line.get("unit_price") is not None:
+            price = parse_amount_field(line["unit_price"], f"{path}.unit_price")
+            if price > MAX_UNIT_PRICE:
+                raise InputError(f"{path}.unit_price", line["unit_price"], f"单价不能超过 {fmt(MAX_UNIT_PRICE)} 元")
+            ceiling = cashier_ceiling(item.price, item.price_cap)
+            if price > ceiling:
+                overrides.append(Override(item.code, item.name, ceiling, price))
+        result.append((item.visit_line(quantity, price), item))
+    return result, overrides
+
+
+def parse_quantity(value: object, path: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise InputError(path, value, "须为正数（整数或字符串，不接受浮点数）")
+    try:
+        quantity = Decimal(str(value).strip())
+    except ArithmeticError:
+        raise InputError(path, value, "不是数字") from None
+    if not quantity.is_finite() or quantity <= 0 or quantity > MAX_QUANTITY:
+        raise InputError(path, value, f"须为 0 到 {MAX_QUANTITY} 之间的正数")
+    return str(value).strip()
+
+
+def visit_date(raw: object, today: dt.date) -> tuple[dt.date, bool]:
+    """(the visit's date, settled late?): the desk's today, or an earlier day of the claim window."""
+    if raw is None:
+        return today, False
+    if not isinstance(raw, str):
+        raise InputError("date", raw, "须为日期 YYYY-MM-DD")
+    try:
+        day = dt.date.fromisoformat(raw)
+    except ValueError:
+        raise InputError("date", raw, "不是有效日期（YYYY-MM-DD）") from None
+    if day > today:
+        raise InputError("date", raw, f"就诊日期不能晚于今天（{today.isoformat()}）")
+    if day == today:
+        return day, False
+    month, last = LATE_CLAIM_UNTIL
+    if not (day.year == today.year or (day.year == today.year - 1 and today <= dt.date(today.year, month, last))):
+        raise InputError("date", raw, f"超出补结算期限：上一年度的就诊须在 {month} 月 {last} 日前结算（云浮 第二十一条）")
+    return day, True
+
+
+def facility_dict(facility: Facility) -> dict:
+    return {k: v for k, v in vars(facility).items() if v is not None}
+
+
+def prescription(case: Case, rules, raw: object):
+    """外配处方: required where the region's rules say a pooled sale needs one (``prescription_facility_kinds``)."""
+    required = rules.get("prescription_facility_kinds")
+    in_pooling = case.facility.kind in rules["pooling_facility_kinds"].value
+    if required is not None and case.facility.kind in required.value and in_pooling:
+        return parse_prescription(raw, case.date)
+    return None if raw is None else parse_prescription(raw, case.date)
+
+
+def payer_choice(raw: object) -> PayerChoice:
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict) or set(raw) - {"use_account", "family_payer"}:
+        raise InputError("payment", raw, "须为 {use_account: true/false, family_payer: 人员编号}")
+    use_account = raw.get("use_account", True)
+    if not isinstance(use_account, bool):
+        raise InputError("payment.use_account", use_account, "须为 true 或 false")
+    payer = raw.get("family_payer")
+    if payer is not None and not isinstance(payer, str):
+        raise InputError("payment.family_payer", payer, "须为人员编号")
+    return PayerChoice(use_account, payer)
+
+
+def accounts(conn: sqlite3.Connection, member: MemberRecord, choice: PayerChoice) -> Accounts:
+    """This desk's balances and the payer's relation, from the local cache."""
+    payer = choice.family_payer
+    if payer is None or payer == member.psn_no:
+        return Accounts(member.psn_no, member.scheme, member.account_balance)
+    owner = members.get(conn, payer)
+    if owner is None:
+        raise InputError("payment.family_payer", payer, "本地缓存中没有该人员编号")
+    return Accounts(member.psn_no, member.scheme, member.account_balance, owner.account_balance,
+                    members.relation(conn, payer, member.psn_no), owner.name)

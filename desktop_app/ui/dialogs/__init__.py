@@ -1,0 +1,9 @@
+"""The window's dialogs, one module each: login, supervisor, the day's history, day-end, settings."""
+
+from .day_end import DayEndDialog
+from .history import HistoryDialog
+from .login import LoginDialog
+from .settings import SettingsDialog
+from .supervisor import SupervisorDialog
+
+__all__ = ["DayEndDialog", "HistoryDialog", "LoginDialog", "SettingsDialog", "SupervisorDialog"]
