@@ -107,15 +107,7 @@ def lookup(conn: sqlite3.Connection, text: str, limit: int = 20) -> list[MemberR
 
 def build_quote(conn: sqlite3.Connection, data: object, today: dt.date | None = None) -> Quote:
     """Everything about a checkout except writing it."""
-    if not isinstance(data, dict):
-        raise InputError("case", data, "须为 JSON 对象")
-    for key, what in _FROM_SETTINGS.items():
-        if key in data:
-            raise InputError(key, data[key], f"{what}由本机设置决定（主管在设置 F8 中录入），结算单不能指定")
-    unknown = set(data) - _CHECKOUT_KEYS
-    if unknown:
-        key = sorted(unknown)[0]
-        raise InputError(key, data[key], f"未知字段；可用字段：{', '.join(sorted(_CHECKOUT_KEYS))}")
+    _check_keys(data)
     member = find_member(conn, data.get("member"))
     region = config.region(conn)
     if member.region != region:
@@ -145,6 +137,19 @@ def build_quote(conn: sqlite3.Connection, data: object, today: dt.date | None = 
     return Quote(member, case, outcome.settlement, outcome.payment, prescription, tuple(overrides), late)
 
 
+def _check_keys(data: object) -> None:
+    """A JSON object of the known keys; region and facility are this desk's settings, never the request's."""
+    if not isinstance(data, dict):
+        raise InputError("case", data, "须为 JSON 对象")
+    for key, what in _FROM_SETTINGS.items():
+        if key in data:
+            raise InputError(key, data[key], f"{what}由本机设置决定（主管在设置 F8 中录入），结算单不能指定")
+    unknown = set(data) - _CHECKOUT_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        raise InputError(key, data[key], f"未知字段；可用字段：{', '.join(sorted(_CHECKOUT_KEYS))}")
+
+
 def quote_dict(q: Quote) -> dict:
     out = q.settlement.to_dict()
     out.update({"psn_no": q.member.psn_no, "psn_name": q.member.name, **q.payment.to_dict()})
@@ -172,54 +177,82 @@ def confirm(db: sqlite_utils.Database, data: object, operator: str, today: dt.da
     first settlement instead of settling again.
     """
     with transaction(db) as conn:
-        if password is not None:
-            operators.authenticate(conn, operator, password)
-        elif operators.role_of(conn, operator) is None:
-            raise operators.AuthError(f"没有登记的操作员 {operator!r}：请以本机操作员登录后结算")
-        request_id = _request_id(data)
-        stored = _input_json(data)
-        if request_id is not None:
-            first = conn.execute("SELECT s.input_json, s.output_json FROM checkout_requests r JOIN settlements s "
-                                 "ON s.uuid = r.uuid WHERE r.request_id = ?", (request_id,)).fetchone()
-            if first is not None:
-                if first[0] != stored:
-                    raise InputError("request_id", request_id, "已用于另一笔不同的结算；每笔结算请用新的 request_id")
-                return {**json.loads(first[1]), "repeated": True}
+        _check_operator(conn, operator, password)
+        request_id, stored = _request_id(data), _input_json(data)
+        first = _first_answer(conn, request_id, stored)
+        if first is not None:
+            return first
         q = build_quote(conn, data, today)
         notes = _approve(conn, q, approval)
         created = at or now_iso()
-        out = quote_dict(q)
-        out.update({"uuid": str(uuidlib.uuid4()), "kind": "settlement", "created_at": created,
-                    "operator": operator, "device": device_id(conn), "offline": True})
-        out["warnings"] = [*out.get("warnings", []), *notes]
-        for item in out["items"]:
-            override = next((o for o in q.overrides if o.code == item["code"]), None)
-            if override is not None:
-                item["catalogue_pric"] = fmt(override.catalogue_price)
-        s, p = q.settlement, q.payment
+        out = _record(q, created, operator, device_id(conn), notes)
         entry = journal.Entry(
             uuid=out["uuid"], kind="settlement", original_uuid=None, psn_no=q.member.psn_no, year=q.case.date.year,
             visit_date=q.case.date.isoformat(), region=q.case.region, facility_id=q.case.facility.id,
-            operator=operator, device=out["device"], created_at=created, family_payer=p.family_payer,
-            **journal_figures(s, p), input_json=stored, output_json=json.dumps(out, ensure_ascii=False))
+            operator=operator, device=out["device"], created_at=created, family_payer=q.payment.family_payer,
+            **journal_figures(q.settlement, q.payment), input_json=stored,
+            output_json=json.dumps(out, ensure_ascii=False))
         journal.record(conn, entry)
-        if request_id is not None:
-            conn.execute("INSERT INTO checkout_requests VALUES (?, ?)", (request_id, entry.uuid))
-        if q.prescription is not None:
-            rx = q.prescription
-            conn.execute("INSERT INTO prescriptions VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (entry.uuid, rx.institution, rx.doctor, rx.issued.isoformat(), rx.number, rx.diagnosis, rx.valid_days))
-        audit.append(conn, created, operator, "settle", entry.uuid,
-                     {"psn_no": entry.psn_no, "medfee_sumamt": out["medfee_sumamt"], "hifp_pay": out["hifp_pay"],
-                      "acct_pay": out["acct_pay"], "acct_mulaid_pay": out["acct_mulaid_pay"], "psn_cash_pay": out["psn_cash_pay"]})
-        for o in q.overrides:
-            audit.append(conn, created, approval.supervisor, "price_override", entry.uuid,
-                         {"code": o.code, "catalogue_price": fmt(o.catalogue_price), "price": fmt(o.price),
-                          "cashier": operator, "reason": approval.reason})
-        if q.late:
-            audit.append(conn, created, approval.supervisor, "late_visit", entry.uuid,
-                         {"visit_date": q.case.date.isoformat(), "cashier": operator, "reason": approval.reason})
+        _keep_request(conn, request_id, entry.uuid, q.prescription)
+        _audit_settlement(conn, q, out, operator, approval)
     return out
+
+
+def _check_operator(conn: sqlite3.Connection, operator: str, password: str | None) -> None:
+    """The operator's password where given (the command line), else a registered operator (the window's login)."""
+    if password is not None:
+        operators.authenticate(conn, operator, password)
+    elif operators.role_of(conn, operator) is None:
+        raise operators.AuthError(f"没有登记的操作员 {operator!r}：请以本机操作员登录后结算")
+
+
+def _first_answer(conn: sqlite3.Connection, request_id: str | None, stored: str) -> dict | None:
+    """A retried request's first settlement (marked repeated); a request ID reused for another request is refused."""
+    if request_id is None:
+        return None
+    first = conn.execute("SELECT s.input_json, s.output_json FROM checkout_requests r JOIN settlements s "
+                         "ON s.uuid = r.uuid WHERE r.request_id = ?", (request_id,)).fetchone()
+    if first is None:
+        return None
+    if first[0] != stored:
+        raise InputError("request_id", request_id, "已用于另一笔不同的结算；每笔结算请用新的 request_id")
+    return {**json.loads(first[1]), "repeated": True}
+
+
+def _record(q: Quote, created: str, operator: str, device: str, notes: list[str]) -> dict:
+    """The settlement as journalled and printed: the quote's figures, its UUID, who and when, approvals' notes."""
+    out = quote_dict(q)
+    out.update({"uuid": str(uuidlib.uuid4()), "kind": "settlement", "created_at": created,
+                "operator": operator, "device": device, "offline": True})
+    out["warnings"] = [*out.get("warnings", []), *notes]
+    for item in out["items"]:
+        override = next((o for o in q.overrides if o.code == item["code"]), None)
+        if override is not None:
+            item["catalogue_pric"] = fmt(override.catalogue_price)
+    return out
+
+
+def _keep_request(conn: sqlite3.Connection, request_id: str | None, uuid: str, rx) -> None:
+    """The request ID (so a retry finds this settlement) and the prescription it was sold on."""
+    if request_id is not None:
+        conn.execute("INSERT INTO checkout_requests VALUES (?, ?)", (request_id, uuid))
+    if rx is not None:
+        conn.execute("INSERT INTO prescriptions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     (uuid, rx.institution, rx.doctor, rx.issued.isoformat(), rx.number, rx.diagnosis, rx.valid_days))
+
+
+def _audit_settlement(conn: sqlite3.Connection, q: Quote, out: dict, operator: str, approval: Approval | None) -> None:
+    """The settlement's audit entry, and the supervisor's for each price override and a late visit."""
+    created, uuid = out["created_at"], out["uuid"]
+    audit.append(conn, created, operator, "settle", uuid,
+                 {"psn_no": q.member.psn_no, **{k: out[k] for k in AMOUNTS}})
+    for o in q.overrides:
+        audit.append(conn, created, approval.supervisor, "price_override", uuid,
+                     {"code": o.code, "catalogue_price": fmt(o.catalogue_price), "price": fmt(o.price),
+                      "cashier": operator, "reason": approval.reason})
+    if q.late:
+        audit.append(conn, created, approval.supervisor, "late_visit", uuid,
+                     {"visit_date": q.case.date.isoformat(), "cashier": operator, "reason": approval.reason})
 
 
 def authorise(conn: sqlite3.Connection, approval: Approval, action: str) -> Approval:
@@ -261,13 +294,7 @@ def refund(db: sqlite_utils.Database, uuid: str, operator: str, password: str, a
     with transaction(db) as conn:
         operators.require_supervisor(conn, operator, password, "退费")
         original = journal.get(conn, uuid)
-        if original is None:
-            raise InputError("uuid", uuid, "没有这笔结算")
-        if original.kind == "refund":
-            raise InputError("uuid", uuid, f"这是一笔退费记录（原结算 {original.original_uuid}），不能再退费")
-        existing = journal.refund_of(conn, uuid)
-        if existing:
-            raise InputError("uuid", uuid, f"这笔结算已于退费单 {existing} 退费，不能重复退费")
+        _refundable(conn, uuid, original)
         created = at or now_iso()
         new_uuid = str(uuidlib.uuid4())
         neg = {f: -getattr(original, f) for f in (*AMOUNTS, *COUNTERS)}
@@ -290,6 +317,17 @@ def refund(db: sqlite_utils.Database, uuid: str, operator: str, password: str, a
                      {"original_uuid": uuid, "psn_no": original.psn_no,
                       **{k: out[k] for k in AMOUNTS}})
     return out
+
+
+def _refundable(conn: sqlite3.Connection, uuid: str, original: journal.Entry | None) -> None:
+    """A settlement that exists, is not itself a refund, and has not been refunded yet."""
+    if original is None:
+        raise InputError("uuid", uuid, "没有这笔结算")
+    if original.kind == "refund":
+        raise InputError("uuid", uuid, f"这是一笔退费记录（原结算 {original.original_uuid}），不能再退费")
+    existing = journal.refund_of(conn, uuid)
+    if existing:
+        raise InputError("uuid", uuid, f"这笔结算已于退费单 {existing} 退费，不能重复退费")
 
 
 def _usage_after_refund(conn: sqlite3.Connection, original: journal.Entry, annual_cap: str | None) -> dict:

@@ -120,27 +120,11 @@ def generate(db: sqlite_utils.Database, members: int, seed: int = 1, region: str
 
 
 def _members(conn, n: int, rng: random.Random, spec: dict, region: str, today: dt.date, now: str) -> None:
-    base = dt.date(1945, 1, 1)
-    span = 22000  # days of birth dates: ages about 19 to 80; the stride below spreads even a small demo over them
-    facility_id = spec["facility"]["id"]
     batch, ledger, links = [], [], []
     for i in range(n):
-        area = spec["area"][i % len(spec["area"])]
-        born = base + dt.timedelta(days=((i // len(spec["area"])) * 7919) % span)  # 7919 is prime to span: no repeats
-        sex = rng.choice("12")
-        seq = ((i // (len(spec["area"]) * span)) * 2 + (1 if sex == "1" else 0)) % 1000
-        name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
-        age = today.year - born.year
-        status = "retired" if age >= (60 if sex == "1" else 55) else "employed"
-        scheme = "pooling_only" if rng.random() < 0.05 else "combined"
-        programmes = [p for p, share in (("hypertension", 0.3 if status == "retired" else 0.08),
-                                         ("diabetes", 0.15 if status == "retired" else 0.04)) if rng.random() < share]
-        balance = rng.randint(0, 300000) if scheme == "combined" else 0
-        psn_no = f"{spec['psn_prefix']}{i + 1:016d}"
-        since = (born + dt.timedelta(days=365 * (60 if sex == "1" else 55))).isoformat() if status == "retired" else None
-        batch.append((psn_no, _certno(area, born, seq), name, name_initials(name), sex, born.isoformat(), "310",
-                      status, since, scheme, region, int(rng.random() < 0.06), json.dumps(programmes),
-                      facility_id if rng.random() < 0.7 else f"H{rng.randint(10**10, 10**11 - 1)}", balance, now))
+        row = _member_row(i, rng, spec, region, today, now)
+        batch.append(row)
+        psn_no, balance = row[0], row[14]
         if balance:
             ledger.append((psn_no, None, balance, "opening", now))
         if i % 4 == 3:  # households of four: 0 and 1 spouses, 2 their child, 3 the first one's parent
@@ -150,6 +134,28 @@ def _members(conn, n: int, rng: random.Random, spec: dict, region: str, today: d
         if len(batch) >= 20000:
             _flush(conn, batch, ledger, links)
     _flush(conn, batch, ledger, links)
+
+
+def _member_row(i: int, rng: random.Random, spec: dict, region: str, today: dt.date, now: str) -> tuple:
+    """The ``i``-th demo member, as a row of the members table (the random draws in a fixed order)."""
+    base = dt.date(1945, 1, 1)
+    span = 22000  # days of birth dates: ages about 19 to 80; the stride below spreads even a small demo over them
+    area = spec["area"][i % len(spec["area"])]
+    born = base + dt.timedelta(days=((i // len(spec["area"])) * 7919) % span)  # 7919 is prime to span: no repeats
+    sex = rng.choice("12")
+    seq = ((i // (len(spec["area"]) * span)) * 2 + (1 if sex == "1" else 0)) % 1000
+    name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
+    age = today.year - born.year
+    status = "retired" if age >= (60 if sex == "1" else 55) else "employed"
+    scheme = "pooling_only" if rng.random() < 0.05 else "combined"
+    programmes = [p for p, share in (("hypertension", 0.3 if status == "retired" else 0.08),
+                                     ("diabetes", 0.15 if status == "retired" else 0.04)) if rng.random() < share]
+    balance = rng.randint(0, 300000) if scheme == "combined" else 0
+    psn_no = f"{spec['psn_prefix']}{i + 1:016d}"
+    since = (born + dt.timedelta(days=365 * (60 if sex == "1" else 55))).isoformat() if status == "retired" else None
+    return (psn_no, _certno(area, born, seq), name, name_initials(name), sex, born.isoformat(), "310",
+            status, since, scheme, region, int(rng.random() < 0.06), json.dumps(programmes),
+            spec["facility"]["id"] if rng.random() < 0.7 else f"H{rng.randint(10**10, 10**11 - 1)}", balance, now)
 
 
 def _flush(conn, batch: list, ledger: list, links: list) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QPushButton, QVBoxLayout, QWidget
 
 from ..domain.errors import InputError
 from ..services.cart import Cart, change_due
@@ -21,27 +21,11 @@ from .common import MessageLine, message_of, yuan
 from .dialogs import DayEndDialog, HistoryDialog, SettingsDialog, SupervisorDialog
 from .member_panel import MemberPanel
 from .payment_panel import ExplanationDialog, PaymentPanel
+from .status_bar import NOTICE_NAMES, DeskStatusBar
 from .visit_panel import PrescriptionPanel, VisitPanel
 
 KEYS = (("F1", "参保人"), ("F2", "项目"), ("F3", "个人账户"), ("F4", "共济"), ("F5", "同步"), ("F6", "当日结算"), ("F7", "日结"),
         ("F8", "设置"), ("F9", "处方"), ("F10", "说明"), ("F11", "实收"), ("F12", "结算"), ("Esc", "下一位"))
-
-
-NOTICE_NAMES = {"set_aside": "中心搁置", "clawback": "待追回", "difference": "待补付"}
-
-
-def sync_status(state: DeskState) -> str:
-    """The status bar's words for sync: connected or not, unsent entries, what the hub flagged."""
-    if not state.hub:
-        text = "单机模式（未设置医保中心）"
-    elif state.last_sync:
-        text = f"医保中心 上次同步 {state.last_sync[11:16]}"
-    else:
-        text = "医保中心 尚未同步"
-    text += f"，未上传 {state.unsynced} 笔"
-    if state.notices:
-        text += f"，中心通知 {len(state.notices)} 条"
-    return text
 
 
 class MainWindow(QMainWindow):
@@ -104,18 +88,12 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(holder)
 
     def _build_status_bar(self) -> None:
-        self.operator_label = QLabel(f"操作员 {self.operator}")
-        self.rules_label = QLabel()
-        self.sync_label = QLabel()
-        self.busy = QProgressBar(maximumWidth=120, maximum=0)
-        self.busy.hide()
-        bar = self.statusBar()
-        for widget in (self.operator_label, self.rules_label, self.sync_label):
-            bar.addPermanentWidget(widget)
-        bar.addPermanentWidget(self.busy)
+        self.status = DeskStatusBar(self.operator)
+        self.setStatusBar(self.status)
+        self.rules_label, self.sync_label = self.status.rules_label, self.status.sync_label
 
     def _connect(self) -> None:
-        self.backend.busy.connect(lambda n: self.busy.setVisible(n > 0))
+        self.backend.busy.connect(self.status.show_busy)
         self.backend.failed.connect(lambda exc: self.message.error(message_of(exc)))
         for key, _ in KEYS:
             QShortcut(QKeySequence(key), self, activated=lambda k=key: self.key(k))
@@ -173,10 +151,7 @@ class MainWindow(QMainWindow):
         self.state = state
         self.prescription.setVisible(state.pharmacy)
         self.setWindowTitle(f"共济前台 — {state.facility_name}（{state.region}）")
-        self.rules_label.setText(f"规则 {state.rules}")
-        self.sync_label.setText(sync_status(state))
-        self.sync_label.setToolTip("\n".join(f"{NOTICE_NAMES[n.kind]} {yuan(n.amount)}：{n.reason}（{n.uuid[:8]}）"
-                                             for n in state.notices[:10]))
+        self.status.show_state(state)
 
     def shutdown(self) -> None:
         """Stop the timers and let both workers finish (a confirmed settlement is already committed)."""
@@ -211,8 +186,7 @@ class MainWindow(QMainWindow):
 
     def _sync_failed(self, exc: BaseException) -> None:
         self._syncing = False
-        self.sync_label.setText(f"医保中心连接失败，离线结算中（{message_of(exc)[:40]}…）")
-        self.sync_label.setToolTip(message_of(exc))
+        self.status.show_offline(exc)
 
     @property
     def layout_name(self) -> str:

@@ -35,7 +35,15 @@ class MemberPanel(QGroupBox):
         self.lookup.returnPressed.connect(lambda: self.search(pick=True))
         self.results.itemActivated.connect(self._activated)
         self.lookup.installEventFilter(self)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.lookup)
+        layout.addWidget(self.results)
+        layout.addWidget(self.message)
+        layout.addLayout(self._card_form())
+        layout.addStretch(1)
 
+    def _card_form(self) -> QFormLayout:
+        """The card's rows: who, what they may use, this year's usage against the cap."""
         self.fields = {key: QLabel() for key in ("name", "certno", "age", "insurance", "status", "programmes",
                                                  "designated", "balance", "family", "deductible", "pool")}
         for label in self.fields.values():
@@ -56,12 +64,7 @@ class MemberPanel(QGroupBox):
             form.addRow(title, self.fields[key])
         form.addRow("年度限额", self.cap_text)
         form.addRow("", self.cap_bar)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.lookup)
-        layout.addWidget(self.results)
-        layout.addWidget(self.message)
-        layout.addLayout(form)
-        layout.addStretch(1)
+        return form
 
     # ---------------------------------------------------------------- lookup
 
