@@ -9,6 +9,7 @@ A :class:`Desk` owns one SQLite connection and is used from one thread (the work
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -28,6 +29,8 @@ from ..store.db import connect
 from . import checkout, daybook, receipts, settings, setup
 from .card import MemberCard, member_card
 from .daybook import HistoryRow
+
+log = logging.getLogger("gongji.desk")
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,8 @@ def region_choices() -> dict[str, str]:
     for name in region_names():
         try:
             choices[name] = f"{load_region(name).name}（{name}）"
-        except GongjiError as exc:
+        except GongjiError as exc:  # shown in the picker, and logged for the clinic's IT person
+            log.warning("rules of %s do not load: %s", name, exc)
             choices[name] = f"{name}（规则文件有误：{exc}）"
     return choices
 

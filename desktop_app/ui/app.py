@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog, QProgressDialog
 
+from ..domain.errors import GongjiError
 from .backend import Backend
 from .common import message_of, setup_app
 from .dialogs import LoginDialog
@@ -103,7 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     backend = Backend(path)
     try:
         prepare_database(backend, fresh, DEFAULT_DEMO_MEMBERS)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - one line for the user; ours (not a GongjiError) logged whole
+        if not isinstance(exc, GongjiError):
+            logging.getLogger("gongji.ui").exception("the database could not be prepared")
         print(f"desktop-app window: {message_of(exc)}", file=sys.stderr)
         return 2
     if args.self_test:
