@@ -5,7 +5,7 @@ a list of dated *versions* (``from`` / ``to`` inclusive, ``to: null`` open), eac
 with a value and a ``reference`` to a document and article.
 :meth:`RuleBook.at` resolves the version in force on a date, and refuses a date
 that a parameter the region declares does not cover.  The rule files are read
-and checked, naming file and key, by :func:`desktop_app.policy.rule_schema.build_rulebook`.
+and checked, naming file and key, by :func:`desktop_app.policy.rule_loader.build_rulebook`.
 
 A figure that a document leaves to a yearly publication is written in a value
 as ``{published: NAME, year_offset: N, times: R}``: the engine takes it from the
