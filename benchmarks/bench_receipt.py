@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from desktop_app.receipts import pdf  # noqa: E402
+from desktop_app.receipts import pdf, qr  # noqa: E402
 from desktop_app.services import checkout, receipts  # noqa: E402
 from desktop_app.services.demo import generate  # noqa: E402
 from desktop_app.store.db import connect  # noqa: E402
@@ -60,12 +60,12 @@ def main() -> None:
             receipt = receipts.load(db.conn, out["uuid"])
             for layout in ("roll", "a5"):
                 ours = per_call_ms(lambda: pdf.render(receipt, layout))
-                original = pdf.draw_qr
-                pdf.draw_qr = widget_qr
+                original = qr.draw_qr
+                qr.draw_qr = widget_qr
                 try:
                     base = per_call_ms(lambda: pdf.render(receipt, layout), n=30)
                 finally:
-                    pdf.draw_qr = original
+                    qr.draw_qr = original
                 rows[(n, layout)] = (ours, base)
         print("receipt rendering, median ms per PDF (font already loaded)")
         print(f"{'items':>5} {'layout':>6} {'ours':>8} {'qr widget':>10} {'ratio':>6}")

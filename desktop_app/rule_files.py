@@ -1,7 +1,7 @@
 """Read the rule books from ``rules/<region>/{region,parameters}.yaml``.
 
 The YAML is read with PyYAML's safe loader; every check is done by
-:func:`desktop_app.policy.rulebook.build_rulebook`, which names file and key.
+:func:`desktop_app.policy.rule_loader.build_rulebook`, which names file and key.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from pathlib import Path
 import yaml
 
 from .domain.errors import InputError, RulesError
-from .policy.rulebook import RuleBook, build_rulebook
+from .policy.rule_loader import build_rulebook
+from .policy.rulebook import RuleBook
 from .resources import rules_dir
 
 REGION_FILE = "region.yaml"

@@ -136,7 +136,7 @@ def overlaps(page: pypdf.PageObject) -> list[tuple[str, str]]:
 
 def pypdf_width(font, text, size):
     """Width from our own metrics: every run on a receipt is in the one embedded font."""
-    from desktop_app.receipts.pdf import width
+    from desktop_app.receipts.font import width
 
     return width(text, size)
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from desktop_app.domain.errors import NoRulesInForce, RulesError
-from desktop_app.policy.rulebook import SCHEMA, UNITS
+from desktop_app.policy.rule_schema import SCHEMA, UNITS
 from desktop_app.resources import rules_dir
 from desktop_app.rule_files import load_all, load_region, region_names
 

@@ -76,7 +76,8 @@ class PaymentFacts:
     balance: Decimal
     use_account: bool = True
     family_payer: str | None = None
-    family_relation: str | None = None  # how the member stands to the payer, as family links store it ("parent": the payer's parent)
+    # how the member stands to the payer, as family links store it ("parent": the payer's parent)
+    family_relation: str | None = None
     family_balance: Decimal | None = None
     offline_fund: Decimal | None = None  # an offline desk's fund allowance for this visit
 
@@ -129,7 +130,8 @@ def _payment(value: object) -> PaymentFacts | None:
     use_account = obj.get("use_account", True)
     if not isinstance(use_account, bool):
         raise InputError("payment.use_account", use_account, "须为 true 或 false")
-    offline = None if obj.get("offline_fund") is None else parse_amount_field(obj["offline_fund"], "payment.offline_fund")
+    offline = (None if obj.get("offline_fund") is None
+               else parse_amount_field(obj["offline_fund"], "payment.offline_fund"))
     facts = PaymentFacts(parse_amount_field(obj["balance"], "payment.balance"), use_account, offline_fund=offline)
     if obj.get("family") is None:
         return facts
@@ -301,7 +303,8 @@ def _item(value: object, path: str) -> Item:
     quantity = Decimal("1")
     if obj.get("quantity") is not None:
         quantity = _number(obj["quantity"], f"{path}.quantity", positive=True)
-    unit_price = parse_amount_field(obj["unit_price"], f"{path}.unit_price") if obj.get("unit_price") is not None else None
+    unit_price = (parse_amount_field(obj["unit_price"], f"{path}.unit_price")
+                  if obj.get("unit_price") is not None else None)
     if obj.get("amount") is not None:
         amount = parse_amount_field(obj["amount"], f"{path}.amount")
         if unit_price is not None and quantity * unit_price != amount:

@@ -12,6 +12,9 @@ The steps, in order:
 3. ordinary pooling: deductible, ratio, annual cap; fund rounded at step ``fund``;
 4. programmes: no deductible, their own ratio and cap;
 5. the member pays the rest.
+
+The ratio's table lookup is :mod:`.fund_share`; a figure left to yearly
+publication is taken from the case by :mod:`.published`.
 """
 
 from __future__ import annotations
@@ -20,12 +23,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..domain.case import Case, Item
-from ..domain.errors import FrameworkViolation, InputError, MissingPublishedFigure, RulesError
+from ..domain.case import Case, Item, Usage
+from ..domain.errors import InputError, RulesError
 from ..domain.money import STEP_CAP, STEP_FUND, STEP_ITEM_SELFPAY, ZERO, fmt, percent, round_fen
 from ..domain.settlement import ItemSplit, Settlement, YearUsage
 from ..domain.vocabulary import FACILITY_KIND_NAMES, PROGRAMME_NAMES, PROGRAMMES, SCHEME_NAMES, STATUS_NAMES
-from .rulebook import Published, Resolved, RuleVersion
+from .fund_share import fund_ratio
+from .published import PublishedFigures
+from .rulebook import RuleVersion
 
 ORDINARY = "ordinary"
 NONE = "none"
@@ -36,22 +41,19 @@ def settle(case: Case, rules: RuleVersion) -> Settlement:
     if rules.region != case.region or rules.date != case.date:
         raise ValueError("rule version does not match the case's region and date")
     lines = [f"规则版本：{rules.region_name} {rules.label}（{'；'.join(d.cite_as for d in rules.documents)}）"]
-    figures = _Figures(case, rules, lines)
-    warnings = [f"{d.cite_as} 为{_STATUS_WORDS[d.status]}，结算结果以医保经办机构核定为准"
-                for d in rules.documents if d.status != "in_force"]
+    figures = PublishedFigures(case, rules, lines)
 
+    # Steps 1 and 2: each item's split and route.
     blocked = _pooling_blocked(case, rules)
     programmes = _programmes_for(case, rules) if blocked is None else frozenset()
     ordinary_open = blocked is None and case.facility.kind in rules["pooling_facility_kinds"].value
     splits = tuple(_split(item, rules, _route(item, programmes, ordinary_open)) for item in case.items)
-
     total = sum((s.amount for s in splits), ZERO)
     fully = sum((s.fully_self_paid for s in splits), ZERO)
     first = sum((s.self_pay_first for s in splits), ZERO)
     in_scope = sum((s.in_scope for s in splits), ZERO)
-    scope = rules["scope"]
     lines.append(f"费用分类：医疗费总额 {fmt(total)}，全自费 {fmt(fully)}（丙类及超限价部分），"
-                 f"先行自付 {fmt(first)}（乙类按比例），符合政策范围 {fmt(in_scope)}（{scope.cite()}）")
+                 f"先行自付 {fmt(first)}（乙类按比例），符合政策范围 {fmt(in_scope)}（{rules['scope'].cite()}）")
     if blocked:
         lines.append(blocked)
     elif not ordinary_open:
@@ -59,19 +61,14 @@ def settle(case: Case, rules: RuleVersion) -> Settlement:
         lines.append(f"{FACILITY_KIND_NAMES[case.facility.kind]}未纳入本地区普通门诊统筹，"
                      f"普通门诊统筹基金支付 0.00（{kinds.cite()}）")
 
+    # Steps 3 to 5: the fund, ordinary and by programme; the member pays the rest.
     ordinary_scope = sum((s.in_scope for s in splits if s.route == ORDINARY), ZERO)
     ordinary = _ordinary(case, rules, figures, ordinary_scope, lines, pooling=ordinary_open)
     by_programme = _programme_pay(case, rules, splits, programmes, lines)
-
     fund = ordinary.fund + sum(by_programme.values(), ZERO)
     lines.append(f"个人负担：{fmt(total)} − 统筹基金 {fmt(fund)} = {fmt(total - fund)}")
 
-    usage = case.usage
-    programme_after = dict(usage.programme_paid)
-    for name, paid in by_programme.items():
-        programme_after[name] = usage.programme(name) + paid
-    usage_after = YearUsage(usage.deductible_paid + ordinary.deductible, usage.pool_paid + ordinary.fund,
-                            {p: programme_after.get(p, ZERO) for p in PROGRAMMES})
+    usage_after = _usage_after(case.usage, ordinary, by_programme)
     return Settlement(
         region=case.region,
         date=case.date.isoformat(),
@@ -90,11 +87,17 @@ def settle(case: Case, rules: RuleVersion) -> Settlement:
         usage_after=usage_after,
         items=splits,
         explanation=tuple(lines),
-        warnings=tuple(warnings),
+        warnings=_warnings(rules),
     )
 
 
 _STATUS_WORDS = {"draft": "征求意见稿", "framework": "框架性文件（具体数值由经办机构公布）", "in_force": "正式文件"}
+
+
+def _warnings(rules: RuleVersion) -> tuple[str, ...]:
+    """One warning per document not in force: the figures are the office's to confirm."""
+    return tuple(f"{d.cite_as} 为{_STATUS_WORDS[d.status]}，结算结果以医保经办机构核定为准"
+                 for d in rules.documents if d.status != "in_force")
 
 
 # --------------------------------------------------------------------------- items
@@ -170,17 +173,17 @@ class _Ordinary:
     cap: Decimal | None
 
 
-def _ordinary(case: Case, rules: RuleVersion, figures: "_Figures", base: Decimal,
+def _ordinary(case: Case, rules: RuleVersion, figures: PublishedFigures, base: Decimal,
               lines: list[str], *, pooling: bool) -> _Ordinary:
     if not pooling:
         return _Ordinary(ZERO, ZERO, ZERO, None)
     status = case.member.status
     if base == ZERO:
-        ratio = _ratio(case, rules, figures, lines)
+        ratio = fund_ratio(case, rules, figures, lines)
         lines.append(f"普通门诊统筹：本次无符合政策范围的普通门诊费用，统筹基金支付 0.00（{rules['scope'].cite()}）")
         return _Ordinary(ZERO, ZERO, ratio, _cap(case, rules, figures))
     deductible = _deductible(case, rules, figures, base, lines)
-    ratio = _ratio(case, rules, figures, lines)
+    ratio = fund_ratio(case, rules, figures, lines)
     cap = _cap(case, rules, figures)
     raw = round_fen((base - deductible) * ratio, STEP_FUND)
     cap_left = max(ZERO, cap - case.usage.pool_paid)
@@ -197,7 +200,7 @@ def _ordinary(case: Case, rules: RuleVersion, figures: "_Figures", base: Decimal
     return _Ordinary(deductible, fund, ratio, cap)
 
 
-def _deductible(case: Case, rules: RuleVersion, figures: "_Figures", base: Decimal, lines: list[str]) -> Decimal:
+def _deductible(case: Case, rules: RuleVersion, figures: PublishedFigures, base: Decimal, lines: list[str]) -> Decimal:
     kind = rules["deductible_kind"]
     if kind.value == "none":
         lines.append(f"起付线：不设起付线，本次计入 0.00（{kind.cite()}）")
@@ -220,88 +223,7 @@ def _deductible(case: Case, rules: RuleVersion, figures: "_Figures", base: Decim
     return counted
 
 
-def _ratio(case: Case, rules: RuleVersion, figures: "_Figures", lines: list[str]) -> Decimal:
-    share = rules["fund_share"]
-    increase = rules.get("retired_increase")
-    table = [_resolve_row(row, share, increase, figures) for row in share.value]
-    framework = rules.get("framework")
-    if framework is not None:
-        _check_framework(table, framework)
-    facility = case.facility
-    for row, resolved in zip(share.value, table):
-        if _matches(row, facility, share.cite()):
-            employed, retired = resolved
-            if case.member.status == "employed":
-                lines.append(f"统筹支付比例：{row['label']}，在职 {percent(employed)}（{share.cite()}）")
-                return employed
-            if row["retired"] is not None:
-                lines.append(f"统筹支付比例：{row['label']}，退休 {percent(retired)}（{share.cite()}）")
-            else:
-                lines.append(f"统筹支付比例：{row['label']}，在职 {percent(employed)}，退休人员提高 "
-                             f"{percent(increase.value)} 即 {percent(retired)}（{share.cite()}；{increase.cite()}）")
-            return retired
-    raise InputError("facility", _describe_facility(facility), f"本地区支付比例表中没有与之对应的一行（{share.cite()}）")
-
-
-def _resolve_row(row: dict, share: Resolved, increase: Resolved | None, figures: "_Figures") -> tuple[Decimal, Decimal]:
-    employed = figures.ratio(row["employed"], share, f"{row['label']} 在职支付比例")
-    if row["retired"] is not None:
-        retired = figures.ratio(row["retired"], share, f"{row['label']} 退休支付比例")
-    else:
-        retired = min(Decimal("1"), employed + increase.value)
-    return employed, retired
-
-
-def _check_framework(table: list[tuple[Decimal, Decimal]], framework: Resolved) -> None:
-    rules = framework.value
-    cite = framework.cite()
-    for i, (employed, retired) in enumerate(table):
-        for status, ratio in (("employed", employed), ("retired", retired)):
-            if ratio < rules["min_fund_share"]:
-                raise FrameworkViolation(f"fund_share[{i}].{status}", str(ratio),
-                                         f"统筹基金支付比例不低于 {percent(rules['min_fund_share'])}（{cite}）")
-        if rules["retired_not_below_employed"] and retired < employed:
-            raise FrameworkViolation(f"fund_share[{i}].retired", str(retired), f"待遇向退休人员倾斜，退休比例不得低于在职（{cite}）")
-    if rules["grassroots_not_below_higher"]:
-        for i in range(1, len(table)):
-            for s, status in enumerate(("employed", "retired")):
-                if table[i][s] > table[i - 1][s]:
-                    raise FrameworkViolation(f"fund_share[{i}].{status}", str(table[i][s]),
-                                             f"基层（较低级别）医疗机构比例不得低于较高级别（{cite}）")
-
-
-def _matches(row: dict, facility, cite: str) -> bool:
-    if facility.kind not in row["kinds"]:
-        return False
-    if row["levels"] is not None and facility.level not in row["levels"]:
-        return False
-    # A row that depends on the grade or tier must not be passed over for lack of
-    # them: that would silently pick the next row's ratio.  The tier is read first: a
-    # city or county hospital is not a provincial one, whatever its grade.
-    for key, wanted, have in (("tier", row["tiers"], facility.tier), ("grade", row["grades"], facility.grade)):
-        if wanted is None:
-            continue
-        if have is None:
-            raise InputError(f"facility.{key}", None,
-                             f"须注明机构{'等次（甲等 A / 乙等 B / 丙等 C）' if key == 'grade' else '隶属层级（provincial / city / county）'}，"
-                             f"才能确定支付比例（{row['label']}，{cite}）")
-        if have not in wanted:
-            return False
-    return True
-
-
-def _describe_facility(facility) -> str:
-    parts = [FACILITY_KIND_NAMES[facility.kind]]
-    if facility.level:
-        parts.append(f"level={facility.level}")
-    if facility.grade:
-        parts.append(f"grade={facility.grade}")
-    if facility.tier:
-        parts.append(f"tier={facility.tier}")
-    return " ".join(parts)
-
-
-def _cap(case: Case, rules: RuleVersion, figures: "_Figures") -> Decimal:
+def _cap(case: Case, rules: RuleVersion, figures: PublishedFigures) -> Decimal:
     cap = rules["annual_cap"]
     by_scheme = cap.value.get("any") or cap.value.get(case.member.scheme)
     if by_scheme is None:
@@ -347,48 +269,13 @@ def _programme_pay(case: Case, rules: RuleVersion, splits: Iterable[ItemSplit],
     return result
 
 
-# --------------------------------------------------------------------------- published figures
+# --------------------------------------------------------------------------- the year so far
 
 
-class _Figures:
-    """Resolves values that reference a published figure, naming what is missing."""
-
-    def __init__(self, case: Case, rules: RuleVersion, lines: list[str]) -> None:
-        self.case = case
-        self.rules = rules
-        self.lines = lines
-
-    def amount(self, value: Decimal | Published, param: Resolved, meaning: str) -> Decimal:
-        return self._resolve(value, param, meaning, "CNY")
-
-    def ratio(self, value: Decimal | Published, param: Resolved, meaning: str) -> Decimal:
-        # A ratio table is resolved whole (the framework checks all rows); the
-        # ratio line of the explanation names the one row used.
-        return self._resolve(value, param, meaning, "ratio", explain=False)
-
-    def _resolve(self, value: Decimal | Published, param: Resolved, meaning: str, unit: str,
-                 explain: bool = True) -> Decimal:
-        if not isinstance(value, Published):
-            return value
-        figure = self.rules.published[value.name]
-        year = str(self.case.date.year + value.year_offset)
-        field = f"published.{value.name}.{year}"
-        number = self.case.published.get(value.name, {}).get(year)
-        if number is None:
-            raise MissingPublishedFigure(field, f"{figure.meaning}，{year} 年；用于{meaning}", figure.reference.cite())
-        if figure.unit == "CNY" and number != number.quantize(Decimal("0.01")):
-            raise InputError(field, str(number), "金额最多两位小数（到分）")
-        if figure.unit == "ratio" and number > 1:
-            raise InputError(field, str(number), "比例须在 0 到 1 之间")
-        if value.times is None:
-            if explain:
-                self.lines.append(f"公布数值：{figure.meaning}（{year} 年）{_show(number, unit)}，用于{meaning}（{figure.reference.cite()}）")
-            return number
-        result = round_fen(number * value.times, STEP_CAP)
-        self.lines.append(f"公布数值：{figure.meaning}（{year} 年）{fmt(number)} × {percent(value.times)} = {fmt(result)}，"
-                          f"即{meaning}（{figure.reference.cite()}）")
-        return result
-
-
-def _show(number: Decimal, unit: str) -> str:
-    return percent(number) if unit == "ratio" else fmt(number)
+def _usage_after(usage: Usage, ordinary: _Ordinary, by_programme: dict[str, Decimal]) -> YearUsage:
+    """The member's year so far, this visit included."""
+    programme_after = dict(usage.programme_paid)
+    for name, paid in by_programme.items():
+        programme_after[name] = usage.programme(name) + paid
+    return YearUsage(usage.deductible_paid + ordinary.deductible, usage.pool_paid + ordinary.fund,
+                     {p: programme_after.get(p, ZERO) for p in PROGRAMMES})

@@ -48,7 +48,8 @@ class Accounts:
     scheme: str  # "combined" (统账结合) or "pooling_only"
     balance: Decimal
     family_balance: Decimal | None = None  # the family payer's balance, when one is chosen
-    family_relation: str | None = None  # how the member stands to the payer ("child": the payer's child), None if not linked
+    # how the member stands to the payer ("child": the payer's child), None if not linked
+    family_relation: str | None = None
     family_name: str = ""
 
 

@@ -9,7 +9,8 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from ..domain.report import DayReport
-from .pdf import FONT, money, register_font
+from .content import money
+from .font import FONT, register_font
 
 MARGIN = 18 * mm
 

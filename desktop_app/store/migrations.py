@@ -34,8 +34,9 @@ def _script(conn: sqlite3.Connection, script: str) -> None:
         raise ValueError(f"incomplete SQL statement in migration: {pending[:60]!r}")
 
 
-def m0001_initial(conn: sqlite3.Connection) -> None:
-    _script(conn, """
+# The first schema, as data: every table and index of 0001.  The text is run as written (its
+# indentation included), and SQLite keeps each statement's text in sqlite_master: leave it as it is.
+SCHEMA_0001 = """
     CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
     CREATE TABLE members (
@@ -180,8 +181,14 @@ def m0001_initial(conn: sqlite3.Connection) -> None:
         prev_hash TEXT NOT NULL,
         hash TEXT NOT NULL UNIQUE
     );
-    """)
-    for table in ("settlements", "audit_log", "account_entries", "prescriptions"):
+    """
+APPEND_ONLY_0001 = ("settlements", "audit_log", "account_entries", "prescriptions")
+
+
+def m0001_initial(conn: sqlite3.Connection) -> None:
+    """The first schema: members, catalogue, operators, the journal with its usage and ledger, outbox, audit log."""
+    _script(conn, SCHEMA_0001)
+    for table in APPEND_ONLY_0001:
         _append_only(conn, table)
 
 
