@@ -1,6 +1,6 @@
 # 共济前台 — the two commands of the README:
 #   make run    sets up (once) and opens the window on the embedded default (demo database)
-#   make test   sets up (once) and runs the whole test suite
+#   make test   sets up (once), lints and checks the format (ruff), and runs the whole test suite
 # Set-up: Debian packages the app and tests need (installers/debian-packages.sh),
 # then a virtual environment in .venv with the project installed from pyproject.toml.
 
@@ -26,6 +26,8 @@ run: $(STAMP)
 	$(BIN)/desktop-app window --demo
 
 test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
