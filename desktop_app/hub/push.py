@@ -23,36 +23,38 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..domain.vocabulary import AMOUNTS, COUNTERS
 from ..sync.protocol import UUID, PushResult, SettlementRecord, aware_time, record_error
-from . import store
+from .accounts import add_usage, spend, usage_before
+from .desks import Desk
 from .recompute import Figures, Unsettleable, hub_figures, review
+from .schema import insert_for, publish, rejected, set_aside, settlements, writing
 
 log = logging.getLogger("gongji.hub")
 DAY = dt.timedelta(days=1)
 
 
-def push(engine: Engine, desk: store.Desk, records: Iterable[dict | SettlementRecord], received_at: str,
+def push(engine: Engine, desk: Desk, records: Iterable[dict | SettlementRecord], received_at: str,
          skew_seconds: float | None) -> list[PushResult]:
     """Apply a batch in one transaction, each record under its own savepoint."""
-    with store.writing(engine) as conn:
+    with writing(engine) as conn:
         return [_push_one(conn, desk, raw, received_at, skew_seconds) for raw in records]
 
 
 def _stored_result(conn: Connection, uuid: str) -> tuple[str, PushResult] | None:
     """(desk that sent it, the result recorded the first time), or None for a new UUID."""
-    s = store.settlements
+    s = settlements
     row = conn.execute(select(s.c.desk_id, s.c.server_seq, s.c.review, s.c.review_amount, s.c.review_reason)
                        .where(s.c.uuid == uuid)).first()
     if row:
         return row.desk_id, PushResult(uuid=uuid, status="applied", duplicate=True, server_seq=row.server_seq,
                                        review=row.review, review_amount=row.review_amount, review_reason=row.review_reason)
-    row = conn.execute(select(store.set_aside.c.desk_id, store.set_aside.c.reason)
-                       .where(store.set_aside.c.uuid == uuid)).first()
+    row = conn.execute(select(set_aside.c.desk_id, set_aside.c.reason)
+                       .where(set_aside.c.uuid == uuid)).first()
     if row:
         return row.desk_id, PushResult(uuid=uuid, status="set_aside", duplicate=True, reason=row.reason)
     return None
 
 
-def _push_one(conn: Connection, desk: store.Desk, raw: dict | SettlementRecord, received_at: str,
+def _push_one(conn: Connection, desk: Desk, raw: dict | SettlementRecord, received_at: str,
               skew: float | None) -> PushResult:
     try:
         record = raw if isinstance(raw, SettlementRecord) else SettlementRecord.model_validate(raw)
@@ -67,7 +69,7 @@ def _push_one(conn: Connection, desk: store.Desk, raw: dict | SettlementRecord, 
                           reason=f"收款台 {desk.desk_id} 只能上传本机构（{desk.facility_id}，{desk.region}）的结算")
     original = None
     if record.kind == "refund":
-        original = conn.execute(select(store.settlements).where(store.settlements.c.uuid == record.original_uuid)).first()
+        original = conn.execute(select(settlements).where(settlements.c.uuid == record.original_uuid)).first()
     reason = _refusal(desk, record, original, skew)
     if reason is None:
         savepoint = conn.begin_nested()
@@ -85,13 +87,13 @@ def _push_one(conn: Connection, desk: store.Desk, raw: dict | SettlementRecord, 
             savepoint.rollback()
             log.exception("hub could not apply %s", record.uuid)
             reason = f"中心无法入账：{type(exc).__name__}: {exc}"
-    conn.execute(store.insert_for(conn, store.set_aside).values(
+    conn.execute(insert_for(conn, set_aside).values(
         uuid=record.uuid, desk_id=desk.desk_id, reason=reason, record=record.model_dump_json(), received_at=received_at)
         .on_conflict_do_nothing())
     return PushResult(uuid=record.uuid, status="set_aside", reason=reason)
 
 
-def _malformed(conn: Connection, desk: store.Desk, raw: object, reason: str, received_at: str) -> PushResult:
+def _malformed(conn: Connection, desk: Desk, raw: object, reason: str, received_at: str) -> PushResult:
     """A record that fails the protocol's bounds: set aside under its UUID if it has one, else rejected."""
     text = json.dumps(raw, ensure_ascii=False, default=str)[:20000]
     uuid = raw.get("uuid") if isinstance(raw, dict) else None
@@ -99,14 +101,14 @@ def _malformed(conn: Connection, desk: store.Desk, raw: object, reason: str, rec
         stored = _stored_result(conn, uuid)
         if stored is not None:
             return _retry_answer(stored, desk, uuid)
-        conn.execute(store.insert_for(conn, store.set_aside).values(
+        conn.execute(insert_for(conn, set_aside).values(
             uuid=uuid, desk_id=desk.desk_id, reason=reason, record=text, received_at=received_at).on_conflict_do_nothing())
         return PushResult(uuid=uuid, status="set_aside", reason=reason)
-    conn.execute(store.rejected.insert().values(desk_id=desk.desk_id, reason=reason, record=text, received_at=received_at))
+    conn.execute(rejected.insert().values(desk_id=desk.desk_id, reason=reason, record=text, received_at=received_at))
     return PushResult(uuid=str(uuid)[:40] if uuid is not None else "", status="set_aside", reason=f"记录无效：{reason}")
 
 
-def _retry_answer(stored: tuple[str, PushResult], desk: store.Desk, uuid: str) -> PushResult:
+def _retry_answer(stored: tuple[str, PushResult], desk: Desk, uuid: str) -> PushResult:
     """The first answer, to the desk that sent it; another desk learns only that the UUID is taken."""
     sender, result = stored
     if sender == desk.desk_id:
@@ -118,7 +120,7 @@ class _Duplicate(Exception):
     pass
 
 
-def _refusal(desk: store.Desk, record: SettlementRecord, original, skew: float | None) -> str | None:
+def _refusal(desk: Desk, record: SettlementRecord, original, skew: float | None) -> str | None:
     """Why the record cannot be applied as it stands (for review), or None."""
     if sum(getattr(record, k) for k in AMOUNTS[1:]) != record.medfee_sumamt:
         return "支付拆分之和不等于医疗费总额"
@@ -137,7 +139,7 @@ def _refusal(desk: store.Desk, record: SettlementRecord, original, skew: float |
     return None
 
 
-def _refund_refusal(desk: store.Desk, record: SettlementRecord, original) -> str | None:
+def _refund_refusal(desk: Desk, record: SettlementRecord, original) -> str | None:
     if original is None:
         return f"原结算 {record.original_uuid} 尚未入账（或已被搁置），退费不能入账"
     if original.kind != "settlement":
@@ -149,7 +151,7 @@ def _refund_refusal(desk: store.Desk, record: SettlementRecord, original) -> str
     return None
 
 
-def _apply(conn: Connection, desk: store.Desk, record: SettlementRecord, original, received_at: str,
+def _apply(conn: Connection, desk: Desk, record: SettlementRecord, original, received_at: str,
            skew: float | None) -> PushResult:
     if record.kind == "settlement":
         hub = hub_figures(conn, desk, record)
@@ -160,8 +162,8 @@ def _apply(conn: Connection, desk: store.Desk, record: SettlementRecord, origina
     if not hub.adds_up():  # never stored: a figure that would fail the hub's own check
         raise Unsettleable("中心核定的支付拆分不平衡")
     verdict = review(record, hub)
-    s = store.settlements
-    inserted = conn.execute(store.insert_for(conn, s).values(
+    s = settlements
+    inserted = conn.execute(insert_for(conn, s).values(
         uuid=record.uuid, desk_id=desk.desk_id, facility_id=desk.facility_id, kind=record.kind,
         original_uuid=record.original_uuid, psn_no=record.psn_no, year=record.year, visit_date=record.visit_date,
         day=record.desk_created_at[:10], desk_created_at=record.desk_created_at, received_at=received_at,
@@ -173,13 +175,13 @@ def _apply(conn: Connection, desk: store.Desk, record: SettlementRecord, origina
     counters = hub.amounts()
     for counter in COUNTERS:
         if counters[counter]:
-            store.add_usage(conn, record.psn_no, record.year, counter, counters[counter])
-    now = store.usage_before(conn, record.psn_no, record.year)
-    seq = store.publish(conn, "usage", f"{record.psn_no}/{record.year}", desk.region,
+            add_usage(conn, record.psn_no, record.year, counter, counters[counter])
+    now = usage_before(conn, record.psn_no, record.year)
+    seq = publish(conn, "usage", f"{record.psn_no}/{record.year}", desk.region,
                         {"psn_no": record.psn_no, "year": record.year, "counters": now})
     for owner, amount in ((record.psn_no, hub.acct_pay), (family_payer, hub.acct_mulaid_pay)):
         if owner and amount:
-            store.spend(conn, owner, amount)
+            spend(conn, owner, amount)
     conn.execute(update(s).where(s.c.uuid == record.uuid).values(server_seq=seq))
     return PushResult(uuid=record.uuid, status="applied", server_seq=seq, review=verdict[0], review_amount=verdict[1],
                       review_reason=verdict[2])  # a retry reads the same from the row
