@@ -43,10 +43,7 @@ def create_app(url: str) -> FastAPI:
         """Each record is checked and settled on its own; a bad one is set aside with its reason."""
         if request.protocol != PROTOCOL_VERSION:
             raise HTTPException(status_code=400, detail=f"协议版本 {request.protocol} 不受支持（中心为 {PROTOCOL_VERSION}）")
-        try:
-            skew = (aware_time(request.desk_clock, "desk_clock") - dt.datetime.now(dt.timezone.utc)).total_seconds()
-        except ValueError:
-            skew = None  # the year is then judged by each record's own time against the hub's clock
+        skew = _clock_skew(request.desk_clock)
         results = hub_push.push(engine, d, request.records, now_iso(), skew)
         return PushResponse(server_time=now_iso(), clock_skew_seconds=None if skew is None else round(skew, 1),
                             results=results)
@@ -76,6 +73,17 @@ def create_app(url: str) -> FastAPI:
         return ReconcileResponse(server=pull.day_sums(engine, d, day))
 
     return app
+
+
+def _clock_skew(desk_clock: str) -> float | None:
+    """The desk's clock minus ours, in seconds; None when it cannot be read.
+
+    Then the year is judged by each record's own time against the hub's clock.
+    """
+    try:
+        return (aware_time(desk_clock, "desk_clock") - dt.datetime.now(dt.timezone.utc)).total_seconds()
+    except ValueError:
+        return None
 
 
 def serve(url: str, host: str, port: int) -> None:

@@ -46,7 +46,8 @@ def _stored_result(conn: Connection, uuid: str) -> tuple[str, PushResult] | None
                        .where(s.c.uuid == uuid)).first()
     if row:
         return row.desk_id, PushResult(uuid=uuid, status="applied", duplicate=True, server_seq=row.server_seq,
-                                       review=row.review, review_amount=row.review_amount, review_reason=row.review_reason)
+                                       review=row.review, review_amount=row.review_amount,
+                                       review_reason=row.review_reason)
     row = conn.execute(select(set_aside.c.desk_id, set_aside.c.reason)
                        .where(set_aside.c.uuid == uuid)).first()
     if row:
@@ -117,7 +118,7 @@ def _retry_answer(stored: tuple[str, PushResult], desk: Desk, uuid: str) -> Push
 
 
 class _Duplicate(Exception):
-    pass
+    """The entry's key was taken after all: in practice, its original already has its one refund."""
 
 
 def _refusal(desk: Desk, record: SettlementRecord, original, skew: float | None) -> str | None:
@@ -153,33 +154,34 @@ def _refund_refusal(desk: Desk, record: SettlementRecord, original) -> str | Non
 
 def _apply(conn: Connection, desk: Desk, record: SettlementRecord, original, received_at: str,
            skew: float | None) -> PushResult:
+    """Store the entry with the hub's own figures, move the counters and balances by them, and publish both."""
     if record.kind == "settlement":
-        hub = hub_figures(conn, desk, record)
-        family_payer = record.family_payer if hub.acct_mulaid_pay else None
+        figures = hub_figures(conn, desk, record)
+        family_payer = record.family_payer if figures.acct_mulaid_pay else None
     else:
-        hub = Figures(**{k: getattr(original, k) for k in (*AMOUNTS, *COUNTERS)}).negated()
+        figures = Figures(**{k: getattr(original, k) for k in (*AMOUNTS, *COUNTERS)}).negated()
         family_payer = original.family_payer
-    if not hub.adds_up():  # never stored: a figure that would fail the hub's own check
+    if not figures.adds_up():  # never stored: a figure that would fail the hub's own check
         raise Unsettleable("中心核定的支付拆分不平衡")
-    verdict = review(record, hub)
+    verdict = review(record, figures)
     s = settlements
+    amounts = figures.amounts()
     inserted = conn.execute(insert_for(conn, s).values(
         uuid=record.uuid, desk_id=desk.desk_id, facility_id=desk.facility_id, kind=record.kind,
         original_uuid=record.original_uuid, psn_no=record.psn_no, year=record.year, visit_date=record.visit_date,
         day=record.desk_created_at[:10], desk_created_at=record.desk_created_at, received_at=received_at,
-        clock_skew_seconds=round(skew or 0), **hub.amounts(), family_payer=family_payer,
+        clock_skew_seconds=round(skew or 0), **amounts, family_payer=family_payer,
         record=record.model_dump_json(), review=verdict[0], review_amount=verdict[1], review_reason=verdict[2])
         .on_conflict_do_nothing().returning(s.c.uuid)).first()
     if inserted is None:  # the key (or the original's one refund) was taken; RETURNING is reliable, rowcount is not
         raise _Duplicate
-    counters = hub.amounts()
     for counter in COUNTERS:
-        if counters[counter]:
-            add_usage(conn, record.psn_no, record.year, counter, counters[counter])
-    now = usage_before(conn, record.psn_no, record.year)
+        if amounts[counter]:
+            add_usage(conn, record.psn_no, record.year, counter, amounts[counter])
+    usage_now = usage_before(conn, record.psn_no, record.year)
     seq = publish(conn, "usage", f"{record.psn_no}/{record.year}", desk.region,
-                        {"psn_no": record.psn_no, "year": record.year, "counters": now})
-    for owner, amount in ((record.psn_no, hub.acct_pay), (family_payer, hub.acct_mulaid_pay)):
+                  {"psn_no": record.psn_no, "year": record.year, "counters": usage_now})
+    for owner, amount in ((record.psn_no, figures.acct_pay), (family_payer, figures.acct_mulaid_pay)):
         if owner and amount:
             spend(conn, owner, amount)
     conn.execute(update(s).where(s.c.uuid == record.uuid).values(server_seq=seq))

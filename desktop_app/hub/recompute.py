@@ -96,9 +96,9 @@ def _figures(conn: Connection, desk: Desk, record: SettlementRecord) -> Figures:
     probe = parse_case({"region": desk.region, "date": record.visit_date, "facility": desk.facility,
                         "member": {"status": member["status"]}, "items": items})
     before = usage_before(conn, record.psn_no, record.year)
-    figures: dict[str, dict[str, Decimal]] = {}
+    published_figures: dict[str, dict[str, Decimal]] = {}  # the region's, by name and year
     for r in conn.execute(select(published).where(published.c.region == desk.region)):
-        figures.setdefault(r.name, {})[r.year] = Decimal(r.value)
+        published_figures.setdefault(r.name, {})[r.year] = Decimal(r.value)
     case = Case(region=desk.region, date=dt.date.fromisoformat(record.visit_date), facility=probe.facility,
                 member=Member(member["status"], member["scheme"], frozenset(member["programmes"]),
                               inpatient_on(conn, record.psn_no, record.visit_date), member.get("designated_facility")),
@@ -106,7 +106,7 @@ def _figures(conn: Connection, desk: Desk, record: SettlementRecord) -> Figures:
                 usage=Usage(from_fen(before.get("deductible", 0)), from_fen(before.get("pool", 0)),
                             {"hypertension": from_fen(before.get("programme_hypertension", 0)),
                              "diabetes": from_fen(before.get("programme_diabetes", 0))}),
-                visit=parse_visit(record.visit or None), published=figures)
+                visit=parse_visit(record.visit or None), published=published_figures)
     rules = cached_region(desk.region, str(rules_dir())).at(case.date)
     outcome = settle_visit(case, rules, lines, _accounts(conn, desk, record, member, row.account_balance),
                            PayerChoice(record.use_account, record.family_payer))
