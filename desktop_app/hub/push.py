@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DataError
 
 from ..domain.vocabulary import AMOUNTS, COUNTERS
 from ..sync.protocol import UUID, PushResult, SettlementRecord, aware_time, record_error
@@ -34,9 +35,13 @@ DAY = dt.timedelta(days=1)
 
 def push(engine: Engine, desk: Desk, records: Iterable[dict | SettlementRecord], received_at: str,
          skew_seconds: float | None) -> list[PushResult]:
-    """Apply a batch in one transaction, each record under its own savepoint."""
+    """Apply a batch in one transaction, each record under its own savepoint; every record set aside is logged."""
     with writing(engine) as conn:
-        return [_push_one(conn, desk, raw, received_at, skew_seconds) for raw in records]
+        results = [_push_one(conn, desk, raw, received_at, skew_seconds) for raw in records]
+    for result in results:
+        if result.status == "set_aside" and not result.duplicate:  # a retry's was logged the first time
+            log.warning("desk %s: record %r set aside: %r", desk.desk_id, result.uuid or "(no UUID)", result.reason)
+    return results
 
 
 def _stored_result(conn: Connection, uuid: str) -> tuple[str, PushResult] | None:
@@ -73,25 +78,45 @@ def _push_one(conn: Connection, desk: Desk, raw: dict | SettlementRecord, receiv
         original = conn.execute(select(settlements).where(settlements.c.uuid == record.original_uuid)).first()
     reason = _refusal(desk, record, original, skew)
     if reason is None:
-        savepoint = conn.begin_nested()
-        try:
-            result = _apply(conn, desk, record, original, received_at, skew)
-            savepoint.commit()
-            return result
-        except _Duplicate:
-            savepoint.rollback()
-            reason = f"原结算 {record.original_uuid} 已有退费，不能重复退费"
-        except Unsettleable as exc:
-            savepoint.rollback()
-            reason = str(exc)
-        except Exception as exc:  # noqa: BLE001 - logged, set aside with its reason, the batch goes on
-            savepoint.rollback()
-            log.exception("hub could not apply %s", record.uuid)
-            reason = f"中心无法入账：{type(exc).__name__}: {exc}"
+        outcome = _apply_or_reason(conn, desk, record, original, received_at, skew)
+        if isinstance(outcome, PushResult):
+            return outcome
+        reason = outcome
+    return _set_aside(conn, desk, record.uuid, reason, record.model_dump_json(), received_at)
+
+
+def _apply_or_reason(conn: Connection, desk: Desk, record: SettlementRecord, original, received_at: str,
+                     skew: float | None) -> PushResult | str:
+    """Apply the record under its own savepoint: its result, or why it cannot be applied (and nothing of it kept).
+
+    Only what says the record cannot be applied becomes a reason.  Anything else is a fault of the hub's,
+    never set aside as if it were the record's: it propagates, the whole batch is refused (HTTP 500,
+    nothing of it applied), and the desk keeps the batch and sends it again once the hub is mended.
+    """
+    savepoint = conn.begin_nested()
+    try:
+        result = _apply(conn, desk, record, original, received_at, skew)
+        savepoint.commit()
+        return result
+    except _Duplicate:
+        savepoint.rollback()
+        return f"原结算 {record.original_uuid} 已有退费，不能重复退费"
+    except Unsettleable as exc:
+        savepoint.rollback()
+        return str(exc)
+    except DataError as exc:  # the database refused one of its values (on PostgreSQL: a clock skew beyond an integer)
+        savepoint.rollback()
+        return f"中心无法入账：{type(exc).__name__}: {exc}"
+    except Exception:
+        log.error("desk %s: record %s hit a fault of the hub's; the whole batch is refused", desk.desk_id, record.uuid)
+        raise
+
+
+def _set_aside(conn: Connection, desk: Desk, uuid: str, reason: str, text: str, received_at: str) -> PushResult:
+    """Keep the record for review under its UUID, with its reason; applied nowhere (the first reason stays)."""
     conn.execute(insert_for(conn, set_aside).values(
-        uuid=record.uuid, desk_id=desk.desk_id, reason=reason, record=record.model_dump_json(), received_at=received_at)
-        .on_conflict_do_nothing())
-    return PushResult(uuid=record.uuid, status="set_aside", reason=reason)
+        uuid=uuid, desk_id=desk.desk_id, reason=reason, record=text, received_at=received_at).on_conflict_do_nothing())
+    return PushResult(uuid=uuid, status="set_aside", reason=reason)
 
 
 def _malformed(conn: Connection, desk: Desk, raw: object, reason: str, received_at: str) -> PushResult:
@@ -102,9 +127,7 @@ def _malformed(conn: Connection, desk: Desk, raw: object, reason: str, received_
         stored = _stored_result(conn, uuid)
         if stored is not None:
             return _retry_answer(stored, desk, uuid)
-        conn.execute(insert_for(conn, set_aside).values(
-            uuid=uuid, desk_id=desk.desk_id, reason=reason, record=text, received_at=received_at).on_conflict_do_nothing())
-        return PushResult(uuid=uuid, status="set_aside", reason=reason)
+        return _set_aside(conn, desk, uuid, reason, text, received_at)
     conn.execute(rejected.insert().values(desk_id=desk.desk_id, reason=reason, record=text, received_at=received_at))
     return PushResult(uuid=str(uuid)[:40] if uuid is not None else "", status="set_aside", reason=f"记录无效：{reason}")
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DataError
 
 from ..domain.case import Case, Member, Usage, parse_case, parse_visit
 from ..domain.catalogue import CatalogueItem
@@ -30,8 +30,6 @@ from ..sync.protocol import SettlementRecord
 from .accounts import inpatient_on, usage_before
 from .desks import Desk
 from .schema import catalogue, family_links, members, published
-
-log = logging.getLogger("gongji.hub")
 
 CAP_REASON = "多台收款台离线结算同一参保人，合计超过年度支付限额：超付部分待追回"
 
@@ -66,15 +64,16 @@ class Figures:
 
 
 def hub_figures(conn: Connection, desk: Desk, record: SettlementRecord) -> Figures:
-    """Settle ``record``'s facts from the hub's own data; :class:`Unsettleable` when it cannot."""
+    """Settle ``record``'s facts from the hub's own data; :class:`Unsettleable` when it cannot.
+
+    Only a refusal of the record becomes Unsettleable: by the rules, or by the database (a value it cannot
+    hold or compare).  Any other exception is a fault of the hub's and propagates (see ``push``).
+    """
     try:
         return _figures(conn, desk, record)
-    except Unsettleable:
-        raise
     except GongjiError as exc:  # the rules refuse it (a date outside every version, a relation not allowed …)
         raise Unsettleable(f"中心按规则无法结算：{exc}") from None
-    except Exception as exc:  # noqa: BLE001 - logged; applied nowhere
-        log.exception("hub could not settle %s", record.uuid)
+    except DataError as exc:  # on PostgreSQL, e.g. a NUL character in a member's or an item's code
         raise Unsettleable(f"中心无法结算：{type(exc).__name__}: {exc}") from None
 
 
