@@ -23,7 +23,7 @@ from desktop_app.hub import desks, importer, pull, schema  # noqa: E402
 from desktop_app.hub import push as hub_push  # noqa: E402
 from desktop_app.services import checkout  # noqa: E402
 from desktop_app.services.demo import generate  # noqa: E402
-from desktop_app.services.sync import HubClient, SyncReport, push, unsent  # noqa: E402
+from desktop_app.sync.client import HubClient, SyncReport, push, unsent  # noqa: E402
 from desktop_app.store.db import connect  # noqa: E402
 from tests.hub_fixtures import Hub  # noqa: E402
 

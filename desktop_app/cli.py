@@ -144,7 +144,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     db = _db(args.db)
     problems = verify(db.conn)
     if args.hub:
-        from .services.sync import audit_matches_hub
+        from .sync.client import audit_matches_hub
 
         problems += audit_matches_hub(db, args.hub, args.token or _token(db))
     _print_json({"ok": not problems, "problems": problems})
@@ -208,7 +208,7 @@ def cmd_hub(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from .services.sync import sync
+    from .sync.client import sync
 
     db = _db(args.db)
     report = sync(db, args.hub, args.token or _token(db))
@@ -226,7 +226,7 @@ def _token(db) -> str:
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
-    from .services.sync import reconcile
+    from .sync.client import reconcile
 
     result = reconcile(_db(args.db), args.hub, args.token or _token(None), args.day)
     _print_json(result)

@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from desktop_app.domain.vocabulary import AMOUNTS, COUNTERS
 from desktop_app.hub import checks, desks, importer, schema
 from desktop_app.services import checkout
-from desktop_app.services.sync import unsent
+from desktop_app.sync.client import unsent
 from desktop_app.store import config
 from desktop_app.store.db import connect
 from tests.hub_fixtures import Hub

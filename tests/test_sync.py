@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from desktop_app.hub import accounts, checks, desks, schema
 from desktop_app.hub.recompute import CAP_REASON
 from desktop_app.services import checkout
-from desktop_app.services.sync import HubClient, SyncError, SyncReport, sync, unsent
+from desktop_app.sync.client import HubClient, SyncError, SyncReport, sync, unsent
 from desktop_app.services.verify import verify
 from desktop_app.store import journal
 from desktop_app.store.db import connect
@@ -311,7 +311,7 @@ def test_the_hub_describes_itself(world):
 
 
 def test_reconciliation_finds_the_settlements_behind_a_difference(world):
-    from desktop_app.services.sync import reconcile
+    from desktop_app.sync.client import reconcile
 
     db = world.desks["A"]
     uuids = [settle(db, member(db), q)["uuid"] for q in (1, 2)]
@@ -440,7 +440,7 @@ def test_a_rewritten_audit_chain_is_refused_by_the_hub_and_caught_by_verify(worl
     with pytest.raises(SyncError, match="审计链"):
         world.sync("A")
     assert world.rows([r.uuid for r in unsent(db.conn, 10)]) == before == {}  # nothing more was taken
-    from desktop_app.services.sync import audit_matches_hub
+    from desktop_app.sync.client import audit_matches_hub
 
     [problem] = audit_matches_hub(db, world.hub.url, world.tokens["A"])
     assert "改写" in problem

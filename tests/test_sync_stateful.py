@@ -30,7 +30,7 @@ from desktop_app.hub import push as hub_push
 from desktop_app.hub import checks, importer, schema
 from desktop_app.hub import desks as hub_desks
 from desktop_app.services import checkout
-from desktop_app.services.sync import HubClient, SyncError, sync, unsent
+from desktop_app.sync.client import HubClient, SyncError, sync, unsent
 from desktop_app.services.verify import verify
 from desktop_app.store.db import connect
 from tests.hub_fixtures import seeded_hub

@@ -320,7 +320,7 @@ class DayEndDialog(QDialog):
         if not hub or not token:
             self.message.error("未设置医保中心：单机模式无需对账")
             return
-        from ..services.sync import reconcile
+        from ..sync.client import reconcile
 
         day = self.day.isoformat()
         self.window_.sync_backend.submit(lambda db: reconcile(db, hub, token, day), self._reconciled,

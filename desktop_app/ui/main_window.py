@@ -210,7 +210,7 @@ class MainWindow(QMainWindow):
         if self._syncing:
             return
         self._syncing = True
-        from ..services.sync import sync
+        from ..sync.client import sync
 
         self.sync_backend.submit(lambda db: sync(db, hub, token), self._synced, self._sync_failed)
 

@@ -11,6 +11,9 @@ a member's figures, the desk replaces its own with them plus whatever the desk
 settled that the hub has not yet counted, and records the difference as a
 correction (``usage_adjustments``, ledger reason ``sync``), so ``verify`` still
 proves every figure from its sources.
+
+This is the desk's side, at the level of the desk's services: it reads and writes the desk's
+store.  It lives beside :mod:`.protocol`, which both sides share; the hub imports only the protocol.
 """
 
 from __future__ import annotations
@@ -24,15 +27,15 @@ import httpx
 import sqlite_utils
 from pydantic import ValidationError
 
+from ..domain.clock import now_iso
 from ..domain.errors import GongjiError
 from ..domain.member import MemberRecord
 from ..domain.money import from_fen
+from ..domain.vocabulary import AMOUNTS, CATALOGUE_COLUMNS, COUNTERS
 from ..store import audit, config, journal, members
 from ..store.db import transaction
-from ..domain.vocabulary import AMOUNTS, CATALOGUE_COLUMNS, COUNTERS
-from ..sync.protocol import (AuditChain, AuditHead, AuditLink, Change, PullResponse, PushRequest, PushResponse,
-                             ReconcileResponse, SettlementRecord, record_error)
-from ..domain.clock import now_iso
+from .protocol import (AuditChain, AuditHead, AuditLink, Change, PullResponse, PushRequest, PushResponse,
+                       ReconcileResponse, SettlementRecord, record_error)
 
 SKEW_WARNING_SECONDS = 300
 
