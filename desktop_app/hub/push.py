@@ -4,9 +4,10 @@ Trust model: a desk's token lets it send facts for its own facility and region. 
 figure that moves money (fund, accounts, usage) is the hub's own computation
 (``recompute.hub_figures``); the desk's figures are claims, compared and recorded
 (``recompute.review``).  Each record is checked on its own, in its own savepoint: a bad
-one is set aside with its reason (or, without a usable UUID, rejected), and the rest of
-the batch goes on.  A UUID is applied at most once; a retry gets the first answer before
-any computation.
+one is set aside with its reason (or, without a usable UUID, rejected), logged, and the rest
+of the batch goes on.  A fault of the hub's own is no reason to set a record aside: it refuses
+the whole batch (nothing of it applied) and the desk sends it again.  A UUID is applied at
+most once; a retry gets the first answer before any computation.
 """
 
 from __future__ import annotations
