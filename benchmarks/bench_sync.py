@@ -18,11 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from desktop_app.hub import store  # noqa: E402
+from desktop_app.domain.clock import now_iso  # noqa: E402
+from desktop_app.hub import desks, importer, pull, schema  # noqa: E402
 from desktop_app.hub import push as hub_push  # noqa: E402
 from desktop_app.services import checkout  # noqa: E402
 from desktop_app.services.demo import generate  # noqa: E402
-from desktop_app.services.sync import HubClient, SyncReport, push, unsent  # noqa: E402
+from desktop_app.sync.client import HubClient, SyncReport, push, unsent  # noqa: E402
 from desktop_app.store.db import connect  # noqa: E402
 from tests.hub_fixtures import Hub  # noqa: E402
 
@@ -63,12 +64,12 @@ def main() -> None:
         source.conn.close()
         print(f"demo database of {args.members:,} members: {time.perf_counter() - t:.1f} s")
         url = f"sqlite:///{root / 'hub.db'}"
-        engine = store.engine_for(url)
+        engine = schema.engine_for(url)
         t = time.perf_counter()
-        store.import_desk_database(engine, str(root / "source.db"))
+        importer.import_desk_database(engine, str(root / "source.db"))
         print(f"hub import: {time.perf_counter() - t:.1f} s")
-        token = store.register_desk(engine, "bench", FACILITY["id"], "guangxi", FACILITY)
-        desk_token = store.desk_for_token(engine, token)
+        token = desks.register_desk(engine, "bench", FACILITY["id"], "guangxi", FACILITY)
+        desk_token = desks.desk_for_token(engine, token)
         hub = Hub(url, root / "hub.log").start()
         try:
             # ---------------------------------------------------------- push
@@ -77,7 +78,7 @@ def main() -> None:
             queue(desk, args.push)
             baseline_records = unsent(desk.conn, 2000)
             t = time.perf_counter()
-            hub_push.push(engine, desk_token, baseline_records, store.now_iso(), 0.0)
+            hub_push.push(engine, desk_token, baseline_records, now_iso(), 0.0)
             direct = len(baseline_records) / (time.perf_counter() - t)
             desk.conn.execute("UPDATE outbox SET sent_at = 'x' WHERE uuid IN (%s)" % ",".join("?" * len(baseline_records)),
                               [r.uuid for r in baseline_records])
@@ -102,7 +103,7 @@ def main() -> None:
             t = time.perf_counter()
             cursor_db, direct_rows = 0, 0
             while True:
-                rows, cursor_db, more = store.changes_since(engine, desk_token, cursor_db, 5000)
+                rows, cursor_db, more = pull.changes_since(engine, desk_token, cursor_db, 5000)
                 direct_rows += len(rows)
                 if not more:
                     break

@@ -144,7 +144,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     db = _db(args.db)
     problems = verify(db.conn)
     if args.hub:
-        from .services.sync import audit_matches_hub
+        from .sync.client import audit_matches_hub
 
         problems += audit_matches_hub(db, args.hub, args.token or _token(db))
     _print_json({"ok": not problems, "problems": problems})
@@ -170,45 +170,45 @@ def cmd_window(args: argparse.Namespace) -> int:
 
 
 def cmd_hub(args: argparse.Namespace) -> int:
-    from .hub import store
+    from .hub import checks, desks, importer, schema
 
     if args.action == "serve":
         from .hub.app import serve
 
         serve(args.db, args.host, args.port)
         return EXIT_OK
-    engine = store.engine_for(args.db)
+    engine = schema.engine_for(args.db)
     if args.action == "register-desk":
         if not (args.desk and args.facility and args.region):
             raise CommandError("register-desk 需要 --desk、--facility、--region（以及 --kind 等机构属性）")
         facility = {k: v for k, v in (("kind", args.kind), ("level", args.level), ("grade", args.grade),
                                       ("tier", args.tier), ("id", args.facility)) if v is not None}
-        token = store.register_desk(engine, args.desk, args.facility, args.region, facility)
+        token = desks.register_desk(engine, args.desk, args.facility, args.region, facility)
         _print_json({"desk_id": args.desk, "token": token, "note": "令牌只显示这一次，请在收款台设置中录入"})
     elif args.action == "revoke-desk":
         if not args.desk:
             raise CommandError("revoke-desk 需要 --desk")
-        store.revoke_desk(engine, args.desk)
+        desks.revoke_desk(engine, args.desk)
         _print_json({"revoked": args.desk})
     elif args.action == "import":
         if not args.source:
             raise CommandError("import 需要 --from 本地数据库文件")
-        counts = store.import_desk_database(engine, args.source)
+        counts = importer.import_desk_database(engine, args.source)
         from .resources import rules_dir
         from .rule_files import region_digest, region_names
 
         for region in region_names(rules_dir()):
-            store.put_rules_digest(engine, region, region_digest(region), region)
+            importer.put_rules_digest(engine, region, region_digest(region), region)
         _print_json(counts)
     elif args.action == "check":
-        problems = store.check(engine)
-        _print_json({"ok": not problems, "problems": problems, **store.for_review(engine)})
+        problems = checks.check(engine)
+        _print_json({"ok": not problems, "problems": problems, **checks.for_review(engine)})
         return EXIT_OK if not problems else 1
     return EXIT_OK
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from .services.sync import sync
+    from .sync.client import sync
 
     db = _db(args.db)
     report = sync(db, args.hub, args.token or _token(db))
@@ -226,7 +226,7 @@ def _token(db) -> str:
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
-    from .services.sync import reconcile
+    from .sync.client import reconcile
 
     result = reconcile(_db(args.db), args.hub, args.token or _token(None), args.day)
     _print_json(result)

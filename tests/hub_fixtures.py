@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from desktop_app.hub import store
+from desktop_app.hub import importer, schema
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -125,7 +125,7 @@ def hub_url(request, tmp_path):
 
 def seeded_hub(url: str, source: Path, log: Path) -> Hub:
     """Seed from a desk-format database (as from the platform's export), then start the process."""
-    engine = store.engine_for(url)
-    store.import_desk_database(engine, str(source))
+    engine = schema.engine_for(url)
+    importer.import_desk_database(engine, str(source))
     engine.dispose()
     return Hub(url, log).start()

@@ -21,7 +21,7 @@ import pytest
 from desktop_app.domain.case import parse_case
 from desktop_app.domain.errors import GongjiError
 from desktop_app.domain.money import to_fen
-from desktop_app.hub import store
+from desktop_app.hub import desks, importer, schema
 from desktop_app.hub.recompute import Figures, Unsettleable, hub_figures
 from desktop_app.policy.visit import journal_figures
 from desktop_app.services import checkout
@@ -53,7 +53,7 @@ def sides(tmp_path_factory):
     folder = tmp_path_factory.mktemp("agree")
     desk = connect(folder / "desk.db")
     desk.file = folder / "desk.db"
-    engine = store.engine_for(f"sqlite:///{folder / 'hub.db'}")
+    engine = schema.engine_for(f"sqlite:///{folder / 'hub.db'}")
     yield desk, engine, iter(range(1_000_000))
     desk.conn.close()
     engine.dispose()
@@ -108,9 +108,9 @@ def write_case(desk, engine, n: int, case) -> tuple[str, dict, dict]:
                           None if item.price_cap is None else to_fen(item.price_cap), "件", item.programme, item.item_kind,
                           int(item.account_payable)))
             lines.append({"code": code, "quantity": f"{quantity.normalize():f}", "unit_price": str(price)})
-    with store.writing(engine) as hub:
-        hub.execute(store.published.delete())
-    store.import_desk_database(engine, str(desk.file))  # the hub's data: as a county seeds it, from the same export
+    with schema.writing(engine) as hub:
+        hub.execute(schema.published.delete())
+    importer.import_desk_database(engine, str(desk.file))  # the hub's data: as a county seeds it, from the same export
     choices = {"use_account": pay.use_account, "family_payer": payer} if pay else None
     desk_input = {"member": {"psn_no": psn}, "date": case.date.isoformat(), "items": lines,
                   "visit": {"emergency": case.visit.emergency, "referral": case.visit.referral}}
@@ -146,7 +146,7 @@ def test_desk_and_hub_compute_identical_figures(sides, name, case):
         at_desk = desk_figures(checkout.build_quote(desk.conn, desk_input, facts.date))
     except GongjiError as exc:
         at_desk = exc
-    hub_desk = store.Desk("agree", facts.facility.id or "", facts.region,
+    hub_desk = desks.Desk("agree", facts.facility.id or "", facts.region,
                           {k: v for k, v in vars(facts.facility).items() if v is not None})
     try:
         with engine.connect() as conn:

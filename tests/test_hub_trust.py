@@ -27,9 +27,9 @@ import pytest
 from sqlalchemy import func, select
 
 from desktop_app.domain.vocabulary import AMOUNTS, COUNTERS
-from desktop_app.hub import store
+from desktop_app.hub import checks, desks, importer, schema
 from desktop_app.services import checkout
-from desktop_app.services.sync import unsent
+from desktop_app.sync.client import unsent
 from desktop_app.store import config
 from desktop_app.store.db import connect
 from tests.hub_fixtures import Hub
@@ -46,9 +46,9 @@ class Arena:
     """One hub (SQLite or PostgreSQL) seeded with Guangxi and Henan, and three honest desks."""
 
     def __init__(self, url: str, templates, folder) -> None:
-        self.engine = store.engine_for(url)
+        self.engine = schema.engine_for(url)
         for region in ("guangxi", "henan-city-draft"):
-            store.import_desk_database(self.engine, str(templates[region]))
+            importer.import_desk_database(self.engine, str(templates[region]))
         self.desks, self.tokens = {}, {}
         for name, region, facility in (("A", "guangxi", None), ("B", "guangxi", GUANGXI_B), ("H", "henan-city-draft", None)):
             shutil.copy(templates[region], folder / f"{name}.db")
@@ -58,7 +58,7 @@ class Arena:
                     config.put(db.conn, "facility.id", facility["id"])
             self.desks[name] = db
             own = config.facility(db.conn)
-            self.tokens[name] = store.register_desk(self.engine, f"desk-{name}", own.id, region,
+            self.tokens[name] = desks.register_desk(self.engine, f"desk-{name}", own.id, region,
                                                     {k: v for k, v in vars(own).items() if v is not None})
         self.hub = Hub(url, folder / "hub.log").start()
         self.used: set[str] = set()
@@ -114,14 +114,14 @@ class Arena:
     def state(self) -> "State":
         with self.engine.connect() as conn:
             return State(
-                balances=dict(conn.execute(select(store.members.c.psn_no, store.members.c.account_balance)).all()),
-                usage={(r.psn_no, r.year, r.counter): r.amount for r in conn.execute(select(store.usage))},
-                seq=conn.execute(select(func.coalesce(func.max(store.changes.c.seq), 0))).scalar_one(),
-                rows={r.uuid: r._asdict() for r in conn.execute(select(store.settlements))})
+                balances=dict(conn.execute(select(schema.members.c.psn_no, schema.members.c.account_balance)).all()),
+                usage={(r.psn_no, r.year, r.counter): r.amount for r in conn.execute(select(schema.usage))},
+                seq=conn.execute(select(func.coalesce(func.max(schema.changes.c.seq), 0))).scalar_one(),
+                rows={r.uuid: r._asdict() for r in conn.execute(select(schema.settlements))})
 
     def feed_since(self, seq: int) -> list:
         with self.engine.connect() as conn:
-            return conn.execute(select(store.changes).where(store.changes.c.seq > seq).order_by(store.changes.c.seq)).all()
+            return conn.execute(select(schema.changes).where(schema.changes.c.seq > seq).order_by(schema.changes.c.seq)).all()
 
 
 @dataclass
@@ -138,7 +138,7 @@ def arena(request, templates, tmp_path_factory):
     url = f"sqlite:///{folder / 'hub.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres").new_database()
     a = Arena(url, templates, folder)
     yield a
-    assert store.check(a.engine) == []  # green after every attack
+    assert checks.check(a.engine) == []  # green after every attack
     a.close()
 
 
@@ -200,8 +200,8 @@ def run(arena: Arena, desk: str, records: list, expect: dict, desk_clock: str | 
     assert {p for p in balances if balances[p] != before.balances.get(p)} <= set(published_balance)
     for (psn, year), counters in published_usage.items():
         assert counters == {c: a for (p, y, c), a in after.usage.items() if (p, y) == (psn, year)}
-    assert store.check(arena.engine) == []
-    listed = store.for_review(arena.engine)
+    assert checks.check(arena.engine) == []
+    listed = checks.for_review(arena.engine)
     for i, result in enumerate(results):
         if result["status"] == "set_aside" and not result["reason"].startswith(("收款台", "记录无效")):
             assert any(s["uuid"] == result["uuid"] for s in listed["set_aside"]) or "其他收款台" in result["reason"]
@@ -350,7 +350,7 @@ def test_huge_amounts_never_reach_the_counters(arena):
     run(arena, "A", [*records, honest], {records[0]["uuid"]: ("set_aside", "medfee_sumamt"),
                                          records[1]["uuid"]: ("set_aside", "medfee_sumamt"), honest["uuid"]: honest_ok(honest)})
     with arena.engine.connect() as conn:
-        assert max(conn.execute(select(store.usage.c.amount)).scalars()) < 10 ** 10
+        assert max(conn.execute(select(schema.usage.c.amount)).scalars()) < 10 ** 10
 
 
 def test_a_visit_in_another_year_is_set_aside_for_review(arena):
@@ -379,7 +379,7 @@ def test_one_bad_time_or_a_naive_clock_never_fails_the_batch(arena):
         2: ("set_aside", "uuid"), 3: ("set_aside", "记录无效"), honest["uuid"]: honest_ok(honest)},
         desk_clock="2026-11-23T10:00:00")  # naive: the skew is unknown, the records are judged by the hub's clock
     with arena.engine.connect() as conn:
-        reasons = list(conn.execute(select(store.rejected.c.reason)).scalars())
+        reasons = list(conn.execute(select(schema.rejected.c.reason)).scalars())
     assert any("uuid" in r for r in reasons) and results[2]["status"] == "set_aside"
 
 

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from desktop_app.hub import store
+from desktop_app.hub import accounts, checks, desks, schema
 from desktop_app.hub.recompute import CAP_REASON
 from desktop_app.services import checkout
-from desktop_app.services.sync import HubClient, SyncError, SyncReport, sync, unsent
+from desktop_app.sync.client import HubClient, SyncError, SyncReport, sync, unsent
 from desktop_app.services.verify import verify
 from desktop_app.store import journal
 from desktop_app.store.db import connect
@@ -30,20 +30,20 @@ class World:
     def __init__(self, templates, tmp_path: Path, url: str) -> None:
         self.tmp, self.url = tmp_path, url
         self.hub = seeded_hub(url, templates["guangxi"], tmp_path / "hub.log")
-        self.engine = store.engine_for(url)
+        self.engine = schema.engine_for(url)
         self.desks, self.tokens = {}, {}
         for name in ("A", "B"):
             shutil.copy(templates["guangxi"], tmp_path / f"{name}.db")
             self.desks[name] = connect(tmp_path / f"{name}.db")
-            self.tokens[name] = store.register_desk(self.engine, f"desk-{name}", FACILITY["id"], "guangxi", FACILITY)
+            self.tokens[name] = desks.register_desk(self.engine, f"desk-{name}", FACILITY["id"], "guangxi", FACILITY)
 
     def sync(self, name: str, **kwargs) -> SyncReport:
         return sync(self.desks[name], self.hub.url, self.tokens[name], **kwargs)
 
     def rows(self, uuids) -> dict[str, int]:
         with self.engine.connect() as conn:
-            found = conn.execute(select(store.settlements.c.uuid, func.count()).where(store.settlements.c.uuid.in_(list(uuids)))
-                                 .group_by(store.settlements.c.uuid)).all()
+            found = conn.execute(select(schema.settlements.c.uuid, func.count()).where(schema.settlements.c.uuid.in_(list(uuids)))
+                                 .group_by(schema.settlements.c.uuid)).all()
         return dict(found)
 
     def close(self) -> None:
@@ -76,7 +76,7 @@ def settle(db, psn: str, quantity: int = 2, code: str | None = None) -> dict:
 
 
 def all_well(world: World) -> None:
-    assert store.check(world.engine) == []
+    assert checks.check(world.engine) == []
     for db in world.desks.values():
         assert verify(db.conn) == []
 
@@ -123,7 +123,7 @@ def test_concurrent_duplicate_pushes_apply_once(world):
     assert len(seqs) == 1  # every retry got the original result
     assert sum(not r.duplicate for results in answers for r in results) == 4
     assert world.rows([r.uuid for r in records]) == {r.uuid: 1 for r in records}
-    assert store.check(world.engine) == []
+    assert checks.check(world.engine) == []
 
 
 class CuttingProxy:
@@ -239,12 +239,12 @@ def test_two_desks_offline_past_the_cap_produce_a_recorded_clawback(world):
     assert {k: review[k] for k in ("uuid", "review", "amount")} == {"uuid": second["uuid"], "review": "clawback",
                                                                    "amount": second["hifp_pay"]}
     assert review["reason"].startswith(CAP_REASON) and f"统筹基金 收款台 {second['hifp_pay']} / 中心 0.00" in review["reason"]
-    assert [c["uuid"] for c in store.clawbacks(world.engine)] == [second["uuid"]]
+    assert [c["uuid"] for c in checks.clawbacks(world.engine)] == [second["uuid"]]
     notice = b.conn.execute("SELECT kind, amount FROM sync_notices WHERE uuid = ?", (second["uuid"],)).fetchone()
     assert notice == ("clawback", journal.get(b.conn, second["uuid"]).hifp_pay)
     # Desk B now knows the truth: its cached usage is the hub's, both settlements counted.
     with world.engine.connect() as conn:
-        hub_pool = store.usage_before(conn, psn, TODAY.year)["pool"]
+        hub_pool = accounts.usage_before(conn, psn, TODAY.year)["pool"]
     assert journal.usage(b.conn, psn, TODAY.year).pool_paid * 100 == hub_pool
     world.sync("A")
     assert journal.usage(a.conn, psn, TODAY.year).pool_paid * 100 == hub_pool
@@ -257,10 +257,10 @@ def test_a_change_that_commits_late_is_still_pulled(world):
     psn_one, psn_two = [r[0] for r in db.conn.execute("SELECT psn_no FROM members ORDER BY psn_no LIMIT 2")]
     with world.engine.connect() as conn:
         rows = {r.psn_no: (json.loads(r.data), r.account_balance) for r in conn.execute(
-            select(store.members).where(store.members.c.psn_no.in_([psn_one, psn_two])))}
-    slow = store.writing(world.engine)
+            select(schema.members).where(schema.members.c.psn_no.in_([psn_one, psn_two])))}
+    slow = schema.writing(world.engine)
     conn = slow.__enter__()
-    store.put_member(conn, {**rows[psn_one][0], "name": "迟到甲"}, rows[psn_one][1])  # numbered, not yet committed
+    accounts.put_member(conn, {**rows[psn_one][0], "name": "迟到甲"}, rows[psn_one][1])  # numbered, not yet committed
     later = threading.Thread(target=lambda: _put(world.engine, {**rows[psn_two][0], "name": "随后乙"}, rows[psn_two][1]))
     later.start()
     time.sleep(0.3)
@@ -274,8 +274,8 @@ def test_a_change_that_commits_late_is_still_pulled(world):
 
 
 def _put(engine, data, balance) -> None:
-    with store.writing(engine) as conn:
-        store.put_member(conn, data, balance)
+    with schema.writing(engine) as conn:
+        accounts.put_member(conn, data, balance)
 
 
 def test_a_bad_or_foreign_token_is_refused(world):
@@ -284,7 +284,7 @@ def test_a_bad_or_foreign_token_is_refused(world):
     with pytest.raises(SyncError, match="令牌"):
         sync(db, world.hub.url, "not-a-token")
     assert len(unsent(db.conn, 10)) == 1
-    other = store.register_desk(world.engine, "desk-X", "H45019900009", "guangxi", {**FACILITY, "id": "H45019900009"})
+    other = desks.register_desk(world.engine, "desk-X", "H45019900009", "guangxi", {**FACILITY, "id": "H45019900009"})
     client = HubClient(world.hub.url, other)
     try:
         result = client.push(unsent(db.conn, 10)).results[0]
@@ -294,12 +294,12 @@ def test_a_bad_or_foreign_token_is_refused(world):
     assert world.rows([uuid]) == {}
     world.sync("A")  # the foreign attempt did not claim the UUID
     assert world.rows([uuid]) == {uuid: 1}
-    elsewhere = store.register_desk(world.engine, "desk-S", "S51000000001", "sichuan-provincial", {"kind": "hospital"})
+    elsewhere = desks.register_desk(world.engine, "desk-S", "S51000000001", "sichuan-provincial", {"kind": "hospital"})
     seen = httpx.get(f"{world.hub.url}/v1/changes", params={"cursor": 0, "limit": 5000},
                      headers={"Authorization": f"Bearer {elsewhere}"}).json()["changes"]
     assert seen and not [c for c in seen if c["kind"] in ("member", "usage")]
     assert httpx.get(f"{world.hub.url}/v1/changes", headers={"Authorization": "Bearer nope"}).status_code == 401
-    store.revoke_desk(world.engine, "desk-A")  # a stolen desk
+    desks.revoke_desk(world.engine, "desk-A")  # a stolen desk
     settle(db, member(db))
     with pytest.raises(SyncError, match="令牌"):
         world.sync("A")
@@ -311,7 +311,7 @@ def test_the_hub_describes_itself(world):
 
 
 def test_reconciliation_finds_the_settlements_behind_a_difference(world):
-    from desktop_app.services.sync import reconcile
+    from desktop_app.sync.client import reconcile
 
     db = world.desks["A"]
     uuids = [settle(db, member(db), q)["uuid"] for q in (1, 2)]
@@ -319,8 +319,8 @@ def test_reconciliation_finds_the_settlements_behind_a_difference(world):
     day = journal.get(db.conn, uuids[0]).created_at[:10]
     ok = reconcile(db, world.hub.url, world.tokens["A"], day)
     assert ok["ok"] and ok["differences"] == {}
-    with store.writing(world.engine) as conn:
-        conn.execute(store.settlements.delete().where(store.settlements.c.uuid == uuids[1]))  # lost at the hub
+    with schema.writing(world.engine) as conn:
+        conn.execute(schema.settlements.delete().where(schema.settlements.c.uuid == uuids[1]))  # lost at the hub
     bad = reconcile(db, world.hub.url, world.tokens["A"], day)
     assert not bad["ok"] and bad["only_at_desk"] == [uuids[1]] and bad["differences"]["count"] == {"desk": 2, "hub": 1}
 
@@ -384,7 +384,7 @@ def test_a_skewed_desk_clock_is_reported_and_the_hub_decides_the_year(world):
     report = world.sync("A")  # the desk's own, correctly dated entry goes through; its clock is fine
     assert report.applied == 1 and abs(report.clock_skew_seconds) < 60 and report.warnings == []
     with world.engine.connect() as conn:  # the hub keeps each entry's clock reading
-        assert abs(conn.execute(select(store.settlements.c.clock_skew_seconds)).scalar_one() - report.clock_skew_seconds) <= 1
+        assert abs(conn.execute(select(schema.settlements.c.clock_skew_seconds)).scalar_one() - report.clock_skew_seconds) <= 1
 
 
 def test_a_local_entry_outside_the_protocol_is_set_aside_at_the_desk_and_the_rest_go_on(world):
@@ -440,7 +440,7 @@ def test_a_rewritten_audit_chain_is_refused_by_the_hub_and_caught_by_verify(worl
     with pytest.raises(SyncError, match="审计链"):
         world.sync("A")
     assert world.rows([r.uuid for r in unsent(db.conn, 10)]) == before == {}  # nothing more was taken
-    from desktop_app.services.sync import audit_matches_hub
+    from desktop_app.sync.client import audit_matches_hub
 
     [problem] = audit_matches_hub(db, world.hub.url, world.tokens["A"])
     assert "改写" in problem

@@ -27,9 +27,10 @@ from desktop_app.domain.errors import GongjiError
 from desktop_app.domain.money import to_fen
 from desktop_app.domain.vocabulary import AMOUNTS, COUNTERS
 from desktop_app.hub import push as hub_push
-from desktop_app.hub import store
+from desktop_app.hub import checks, importer, schema
+from desktop_app.hub import desks as hub_desks
 from desktop_app.services import checkout
-from desktop_app.services.sync import HubClient, SyncError, sync, unsent
+from desktop_app.sync.client import HubClient, SyncError, sync, unsent
 from desktop_app.services.verify import verify
 from desktop_app.store.db import connect
 from tests.hub_fixtures import seeded_hub
@@ -44,12 +45,12 @@ def test_desks_and_hub_stay_consistent(templates, tmp_path_factory):
     root = tmp_path_factory.mktemp("stateful")
     url = f"sqlite:///{root / 'hub.db'}"
     hub = seeded_hub(url, templates["guangxi"], root / "hub.log")
-    engine = store.engine_for(url)
+    engine = schema.engine_for(url)
     desks, tokens = {}, {}
     for name in DESKS:
         shutil.copy(templates["guangxi"], root / f"{name}.db")
         desks[name] = connect(root / f"{name}.db")
-        tokens[name] = store.register_desk(engine, f"desk-{name}", FACILITY["id"], "guangxi", FACILITY)
+        tokens[name] = hub_desks.register_desk(engine, f"desk-{name}", FACILITY["id"], "guangxi", FACILITY)
     people = [r[0] for r in desks["A"].conn.execute(
         "SELECT psn_no FROM members WHERE scheme = 'combined' ORDER BY psn_no LIMIT 6")]
     codes = [r[0] for r in desks["A"].conn.execute(
@@ -87,21 +88,21 @@ def test_desks_and_hub_stay_consistent(templates, tmp_path_factory):
 
     def replayed_equal() -> None:
         """Settle every applied record's facts again on a fresh hub, in applied order: the same figures, row by row."""
-        fresh = store.engine_for(f"sqlite:///{root / f'replay-{next(replays)}.db'}")
+        fresh = schema.engine_for(f"sqlite:///{root / f'replay-{next(replays)}.db'}")
         try:
-            store.import_desk_database(fresh, str(templates["guangxi"]))
+            importer.import_desk_database(fresh, str(templates["guangxi"]))
             with engine.connect() as conn:
-                rows = conn.execute(select(store.settlements).order_by(store.settlements.c.server_seq)).all()
+                rows = conn.execute(select(schema.settlements).order_by(schema.settlements.c.server_seq)).all()
             for row in rows:
-                desk = store.Desk(row.desk_id, FACILITY["id"], "guangxi", FACILITY)
+                desk = hub_desks.Desk(row.desk_id, FACILITY["id"], "guangxi", FACILITY)
                 facts = {**json.loads(row.record), **dict.fromkeys((*AMOUNTS, *COUNTERS), 0)}  # no claims at all
                 [result] = hub_push.push(fresh, desk, [facts], row.received_at, row.clock_skew_seconds)
                 assert result.status == "applied", result
-            fields = [store.settlements.c[f] for f in ("uuid", *AMOUNTS, *COUNTERS, "family_payer")]
+            fields = [schema.settlements.c[f] for f in ("uuid", *AMOUNTS, *COUNTERS, "family_payer")]
             with engine.connect() as live, fresh.connect() as again:
-                for query in (select(*fields).order_by(store.settlements.c.uuid),
-                              select(store.usage).order_by(store.usage.c.psn_no, store.usage.c.year, store.usage.c.counter),
-                              select(store.members.c.psn_no, store.members.c.account_balance).order_by(store.members.c.psn_no)):
+                for query in (select(*fields).order_by(schema.settlements.c.uuid),
+                              select(schema.usage).order_by(schema.usage.c.psn_no, schema.usage.c.year, schema.usage.c.counter),
+                              select(schema.members.c.psn_no, schema.members.c.account_balance).order_by(schema.members.c.psn_no)):
                     assert live.execute(query).all() == again.execute(query).all()
         finally:
             fresh.dispose()
@@ -157,8 +158,8 @@ def test_desks_and_hub_stay_consistent(templates, tmp_path_factory):
         def malicious_desk(self, desk, who, code, quantity, payer, tamper, delta, pick) -> None:
             """A valid token, crafted records: the hub may apply only its own figures, or set the record aside."""
             with engine.connect() as conn:
-                originals = list(conn.execute(select(store.settlements.c.uuid).where(store.settlements.c.kind == "settlement")
-                                              .order_by(store.settlements.c.uuid)).scalars())
+                originals = list(conn.execute(select(schema.settlements.c.uuid).where(schema.settlements.c.kind == "settlement")
+                                              .order_by(schema.settlements.c.uuid)).scalars())
             original = originals[pick % len(originals)] if originals else None
             record = crafted(desk, who, code, quantity, payer, tamper, delta, original)
             response = httpx.post(f"{hub.url}/v1/push", json={"protocol": 1, "desk_clock": AT, "records": [record]},
@@ -181,10 +182,10 @@ def test_desks_and_hub_stay_consistent(templates, tmp_path_factory):
 
         @invariant()
         def consistent(self) -> None:
-            assert store.check(engine) == []
+            assert checks.check(engine) == []
             with engine.connect() as conn:
-                counted = dict(conn.execute(select(store.settlements.c.uuid, func.count())
-                                            .group_by(store.settlements.c.uuid)).all())
+                counted = dict(conn.execute(select(schema.settlements.c.uuid, func.count())
+                                            .group_by(schema.settlements.c.uuid)).all())
             for name, db in desks.items():
                 assert verify(db.conn) == []
                 acked = [u for (u,) in db.conn.execute("SELECT uuid FROM outbox WHERE status = 'applied'")]

@@ -282,13 +282,13 @@ def test_the_window_never_waits_on_the_database(desk, qtbot):
 
 
 def test_the_window_syncs_with_the_hub_in_the_background(templates, tmp_path, qtbot):
-    from desktop_app.hub import store
+    from desktop_app.hub import desks, schema
     from tests.hub_fixtures import seeded_hub
 
     hub = seeded_hub(f"sqlite:///{tmp_path / 'hub.db'}", templates["guangxi"], tmp_path / "hub.log")
     try:
-        engine = store.engine_for(f"sqlite:///{tmp_path / 'hub.db'}")
-        token = store.register_desk(engine, "desk-W", "H45010300001", "guangxi",
+        engine = schema.engine_for(f"sqlite:///{tmp_path / 'hub.db'}")
+        token = desks.register_desk(engine, "desk-W", "H45010300001", "guangxi",
                                     {"kind": "community_health_centre", "level": 1, "id": "H45010300001"})
         engine.dispose()
         db = copy_db(templates, "guangxi", tmp_path / "desk.db")

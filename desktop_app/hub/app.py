@@ -9,21 +9,23 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Query
 from ..domain.clock import now_iso
 from ..sync.protocol import (PROTOCOL_VERSION, AuditChain, AuditHead, DeskInfo, PullResponse, PushBatch, PushResponse,
                              ReconcileResponse, aware_time)
+from . import desks, pull
 from . import push as hub_push
-from . import store
+from .desks import Desk
+from .schema import engine_for
 
 MAX_PAGE = 5000
 
 
 def create_app(url: str) -> FastAPI:
-    engine = store.engine_for(url)
+    engine = engine_for(url)
     app = FastAPI(title="共济前台 中心服务", version=f"protocol {PROTOCOL_VERSION}",
                   description="收款台上传结算、下载参保人与目录变更、对账。每个收款台以自己的令牌访问。")
     app.state.engine = engine
 
-    def desk(authorization: str = Header(default="")) -> store.Desk:
+    def desk(authorization: str = Header(default="")) -> Desk:
         token = authorization.removeprefix("Bearer ").strip()
-        found = store.desk_for_token(engine, token) if token else None
+        found = desks.desk_for_token(engine, token) if token else None
         if found is None:
             raise HTTPException(status_code=401, detail="令牌无效：请使用中心为本收款台登记的令牌")
         return found
@@ -33,47 +35,55 @@ def create_app(url: str) -> FastAPI:
         return {"ok": True, "protocol": PROTOCOL_VERSION, "server_time": now_iso()}
 
     @app.get("/v1/desk", response_model=DeskInfo)
-    def who(d: store.Desk = Depends(desk)) -> DeskInfo:
+    def who(d: Desk = Depends(desk)) -> DeskInfo:
         return DeskInfo(desk_id=d.desk_id, facility_id=d.facility_id, region=d.region, server_time=now_iso())
 
     @app.post("/v1/push", response_model=PushResponse)
-    def push(request: PushBatch, d: store.Desk = Depends(desk)) -> PushResponse:
+    def push(request: PushBatch, d: Desk = Depends(desk)) -> PushResponse:
         """Each record is checked and settled on its own; a bad one is set aside with its reason."""
         if request.protocol != PROTOCOL_VERSION:
             raise HTTPException(status_code=400, detail=f"协议版本 {request.protocol} 不受支持（中心为 {PROTOCOL_VERSION}）")
-        try:
-            skew = (aware_time(request.desk_clock, "desk_clock") - dt.datetime.now(dt.timezone.utc)).total_seconds()
-        except ValueError:
-            skew = None  # the year is then judged by each record's own time against the hub's clock
+        skew = _clock_skew(request.desk_clock)
         results = hub_push.push(engine, d, request.records, now_iso(), skew)
         return PushResponse(server_time=now_iso(), clock_skew_seconds=None if skew is None else round(skew, 1),
                             results=results)
 
     @app.post("/v1/audit", response_model=AuditHead)
-    def audit(chain: AuditChain, d: store.Desk = Depends(desk)) -> AuditHead:
+    def audit(chain: AuditChain, d: Desk = Depends(desk)) -> AuditHead:
         """The desk's audit chain since the head last seen: refused (409) unless it extends that head."""
         try:
-            head = store.extend_audit(engine, d, chain.links)
-        except store.AuditConflict as exc:
+            head = desks.extend_audit(engine, d, chain.links)
+        except desks.AuditConflict as exc:
             raise HTTPException(status_code=409, detail=str(exc)) from None
         return AuditHead(id=head, hash=chain.links[-1].hash)
 
     @app.get("/v1/audit", response_model=AuditHead)
-    def audit_head(d: store.Desk = Depends(desk)) -> AuditHead:
-        head = store.audit_head(engine, d)
+    def audit_head(d: Desk = Depends(desk)) -> AuditHead:
+        head = desks.audit_head(engine, d)
         return AuditHead(id=head[0], hash=head[1]) if head else AuditHead()
 
     @app.get("/v1/changes", response_model=PullResponse)
     def changes(cursor: int = Query(0, ge=0), limit: int = Query(1000, ge=1, le=MAX_PAGE),
-                d: store.Desk = Depends(desk)) -> PullResponse:
-        found, next_cursor, more = store.changes_since(engine, d, cursor, limit)
+                d: Desk = Depends(desk)) -> PullResponse:
+        found, next_cursor, more = pull.changes_since(engine, d, cursor, limit)
         return PullResponse(server_time=now_iso(), changes=found, next_cursor=next_cursor, more=more)
 
     @app.get("/v1/reconcile", response_model=ReconcileResponse)
-    def reconcile(day: str = Query(pattern=r"^\d{4}-\d{2}-\d{2}$"), d: store.Desk = Depends(desk)) -> ReconcileResponse:
-        return ReconcileResponse(server=store.day_sums(engine, d, day))
+    def reconcile(day: str = Query(pattern=r"^\d{4}-\d{2}-\d{2}$"), d: Desk = Depends(desk)) -> ReconcileResponse:
+        return ReconcileResponse(server=pull.day_sums(engine, d, day))
 
     return app
+
+
+def _clock_skew(desk_clock: str) -> float | None:
+    """The desk's clock minus ours, in seconds; None when it cannot be read.
+
+    Then the year is judged by each record's own time against the hub's clock.
+    """
+    try:
+        return (aware_time(desk_clock, "desk_clock") - dt.datetime.now(dt.timezone.utc)).total_seconds()
+    except ValueError:
+        return None
 
 
 def serve(url: str, host: str, port: int) -> None:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DataError
 
 from ..domain.case import Case, Member, Usage, parse_case, parse_visit
 from ..domain.catalogue import CatalogueItem
@@ -27,9 +27,9 @@ from ..policy.visit import journal_figures, settle_visit
 from ..resources import rules_dir
 from ..rule_files import cached_region
 from ..sync.protocol import SettlementRecord
-from . import store
-
-log = logging.getLogger("gongji.hub")
+from .accounts import inpatient_on, usage_before
+from .desks import Desk
+from .schema import catalogue, family_links, members, published
 
 CAP_REASON = "多台收款台离线结算同一参保人，合计超过年度支付限额：超付部分待追回"
 
@@ -63,21 +63,22 @@ class Figures:
         return self.hifp_pay + self.acct_pay + self.acct_mulaid_pay + self.psn_cash_pay == self.medfee_sumamt
 
 
-def hub_figures(conn: Connection, desk: store.Desk, record: SettlementRecord) -> Figures:
-    """Settle ``record``'s facts from the hub's own data; :class:`Unsettleable` when it cannot."""
+def hub_figures(conn: Connection, desk: Desk, record: SettlementRecord) -> Figures:
+    """Settle ``record``'s facts from the hub's own data; :class:`Unsettleable` when it cannot.
+
+    Only a refusal of the record becomes Unsettleable: by the rules, or by the database (a value it cannot
+    hold or compare).  Any other exception is a fault of the hub's and propagates (see ``push``).
+    """
     try:
         return _figures(conn, desk, record)
-    except Unsettleable:
-        raise
     except GongjiError as exc:  # the rules refuse it (a date outside every version, a relation not allowed …)
         raise Unsettleable(f"中心按规则无法结算：{exc}") from None
-    except Exception as exc:  # noqa: BLE001 - logged; applied nowhere
-        log.exception("hub could not settle %s", record.uuid)
+    except DataError as exc:  # on PostgreSQL, e.g. a NUL character in a member's or an item's code
         raise Unsettleable(f"中心无法结算：{type(exc).__name__}: {exc}") from None
 
 
-def _figures(conn: Connection, desk: store.Desk, record: SettlementRecord) -> Figures:
-    row = conn.execute(select(store.members).where(store.members.c.psn_no == record.psn_no)).first()
+def _figures(conn: Connection, desk: Desk, record: SettlementRecord) -> Figures:
+    row = conn.execute(select(members).where(members.c.psn_no == record.psn_no)).first()
     if row is None:
         raise Unsettleable(f"中心没有参保人 {record.psn_no}")
     if row.region != desk.region:
@@ -85,7 +86,7 @@ def _figures(conn: Connection, desk: store.Desk, record: SettlementRecord) -> Fi
     member = json.loads(row.data)
     lines = []
     for line in record.items:
-        found = conn.execute(select(store.catalogue.c.data).where(store.catalogue.c.code == line.code)).first()
+        found = conn.execute(select(catalogue.c.data).where(catalogue.c.code == line.code)).first()
         if found is None:
             raise Unsettleable(f"中心目录没有项目 {line.code}")
         lines.append(CatalogueItem.from_row(json.loads(found.data)))
@@ -93,36 +94,37 @@ def _figures(conn: Connection, desk: store.Desk, record: SettlementRecord) -> Fi
              for item, line in zip(lines, record.items)]
     probe = parse_case({"region": desk.region, "date": record.visit_date, "facility": desk.facility,
                         "member": {"status": member["status"]}, "items": items})
-    before = store.usage_before(conn, record.psn_no, record.year)
-    figures: dict[str, dict[str, Decimal]] = {}
-    for r in conn.execute(select(store.published).where(store.published.c.region == desk.region)):
-        figures.setdefault(r.name, {})[r.year] = Decimal(r.value)
+    before = usage_before(conn, record.psn_no, record.year)
+    published_figures: dict[str, dict[str, Decimal]] = {}  # the region's, by name and year
+    for r in conn.execute(select(published).where(published.c.region == desk.region)):
+        published_figures.setdefault(r.name, {})[r.year] = Decimal(r.value)
     case = Case(region=desk.region, date=dt.date.fromisoformat(record.visit_date), facility=probe.facility,
                 member=Member(member["status"], member["scheme"], frozenset(member["programmes"]),
-                              store.inpatient_on(conn, record.psn_no, record.visit_date), member.get("designated_facility")),
+                              inpatient_on(conn, record.psn_no, record.visit_date), member.get("designated_facility")),
                 items=probe.items,
                 usage=Usage(from_fen(before.get("deductible", 0)), from_fen(before.get("pool", 0)),
                             {"hypertension": from_fen(before.get("programme_hypertension", 0)),
                              "diabetes": from_fen(before.get("programme_diabetes", 0))}),
-                visit=parse_visit(record.visit or None), published=figures)
+                visit=parse_visit(record.visit or None), published=published_figures)
     rules = cached_region(desk.region, str(rules_dir())).at(case.date)
     outcome = settle_visit(case, rules, lines, _accounts(conn, desk, record, member, row.account_balance),
                            PayerChoice(record.use_account, record.family_payer))
     s = outcome.settlement
-    return Figures(**journal_figures(s, outcome.payment), cap_exhausted=s.cap_left_after is not None and s.cap_left_after == 0)
+    return Figures(**journal_figures(s, outcome.payment),
+                   cap_exhausted=s.cap_left_after is not None and s.cap_left_after == 0)
 
 
-def _accounts(conn: Connection, desk: store.Desk, record: SettlementRecord, member: dict, balance: int) -> Accounts:
+def _accounts(conn: Connection, desk: Desk, record: SettlementRecord, member: dict, balance: int) -> Accounts:
     payer = record.family_payer
     if payer is None or payer == record.psn_no:
         return Accounts(record.psn_no, member["scheme"], from_fen(balance))
-    owner = conn.execute(select(store.members).where(store.members.c.psn_no == payer)).first()
+    owner = conn.execute(select(members).where(members.c.psn_no == payer)).first()
     if owner is None:
         raise Unsettleable(f"中心没有共济支付人 {payer}")
     if owner.region != desk.region:
         raise Unsettleable(f"共济支付人 {payer} 属于 {owner.region}，不能在 {desk.region} 共济")
-    link = conn.execute(select(store.family_links.c.relation).where(
-        (store.family_links.c.owner_psn_no == payer) & (store.family_links.c.relative_psn_no == record.psn_no))).first()
+    link = conn.execute(select(family_links.c.relation).where(
+        (family_links.c.owner_psn_no == payer) & (family_links.c.relative_psn_no == record.psn_no))).first()
     return Accounts(record.psn_no, member["scheme"], from_fen(balance), from_fen(owner.account_balance),
                     link.relation if link else None, json.loads(owner.data).get("name", ""))
 

@@ -273,11 +273,11 @@ class Desk:
             settings.publish(self.db, supervisor, password, *parsed)
 
     def sync(self, hub: str, token: str):
-        from .sync import sync
+        from ..sync.client import sync
 
         return sync(self.db, hub, token)
 
     def reconcile(self, hub: str, token: str, day: dt.date) -> dict:
-        from .sync import reconcile
+        from ..sync.client import reconcile
 
         return reconcile(self.db, hub, token, day.isoformat())

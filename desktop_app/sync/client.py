@@ -11,6 +11,9 @@ a member's figures, the desk replaces its own with them plus whatever the desk
 settled that the hub has not yet counted, and records the difference as a
 correction (``usage_adjustments``, ledger reason ``sync``), so ``verify`` still
 proves every figure from its sources.
+
+This is the desk's side, at the level of the desk's services: it reads and writes the desk's
+store.  It lives beside :mod:`.protocol`, which both sides share; the hub imports only the protocol.
 """
 
 from __future__ import annotations
@@ -24,15 +27,15 @@ import httpx
 import sqlite_utils
 from pydantic import ValidationError
 
+from ..domain.clock import now_iso
 from ..domain.errors import GongjiError
 from ..domain.member import MemberRecord
 from ..domain.money import from_fen
+from ..domain.vocabulary import AMOUNTS, CATALOGUE_COLUMNS, COUNTERS
 from ..store import audit, config, journal, members
 from ..store.db import transaction
-from ..domain.vocabulary import AMOUNTS, CATALOGUE_COLUMNS, COUNTERS
-from ..sync.protocol import (AuditChain, AuditHead, AuditLink, Change, PullResponse, PushRequest, PushResponse,
-                             ReconcileResponse, SettlementRecord, record_error)
-from ..domain.clock import now_iso
+from .protocol import (AuditChain, AuditHead, AuditLink, Change, PullResponse, PushRequest, PushResponse,
+                       ReconcileResponse, SettlementRecord, record_error)
 
 SKEW_WARNING_SECONDS = 300
 
@@ -60,7 +63,8 @@ class SyncReport:
 class HubClient:
     """HTTP to the hub with the desk's token; any transport failure becomes a :class:`SyncError`."""
 
-    def __init__(self, url: str, token: str, timeout: float = 30.0, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, url: str, token: str, timeout: float = 30.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
         self.http = httpx.Client(base_url=url.rstrip("/"), timeout=timeout, transport=transport,
                                  headers={"Authorization": f"Bearer {token}"})
 
@@ -83,7 +87,8 @@ class HubClient:
                                                       headers={"Content-Type": "application/json"}))
 
     def audit(self, links: list[AuditLink]) -> AuditHead:
-        return AuditHead.model_validate(self._call("POST", "/v1/audit", content=AuditChain(links=links).model_dump_json(),
+        return AuditHead.model_validate(self._call("POST", "/v1/audit",
+                                                   content=AuditChain(links=links).model_dump_json(),
                                                    headers={"Content-Type": "application/json"}))
 
     def audit_head(self) -> AuditHead:
@@ -140,7 +145,8 @@ def audit_matches_hub(db: sqlite_utils.Database, hub: str, token: str,
 def _record(row: sqlite3.Row) -> SettlementRecord:
     output = json.loads(row["output_json"])
     data = json.loads(row["input_json"])
-    items = [{"code": i["code"], "quantity": i.get("cnt", "1"), "unit_price": i.get("pric")} for i in output.get("items", [])]
+    items = [{"code": i["code"], "quantity": i.get("cnt", "1"), "unit_price": i.get("pric")}
+             for i in output.get("items", [])]
     visit = data.get("visit") if isinstance(data.get("visit"), dict) else {}
     payment = data.get("payment") if isinstance(data.get("payment"), dict) else {}
     return SettlementRecord(
@@ -166,7 +172,7 @@ def unsent(conn: sqlite3.Connection, limit: int) -> list[SettlementRecord]:
 
 
 def _sendable(db: sqlite_utils.Database, rows: list[sqlite3.Row], report: SyncReport) -> list[SettlementRecord]:
-    """The rows as records; one outside the protocol's bounds is set aside here, with its reason, never blocking the rest."""
+    """The rows as records; one outside the protocol's bounds is set aside here, with its reason (never blocking)."""
     records, refused = [], []
     for row in rows:
         try:
@@ -203,7 +209,8 @@ def push(db: sqlite_utils.Database, client: HubClient, report: SyncReport, batch
                 if result.review:
                     _notice(conn, result.uuid, result.review, result.review_amount, result.review_reason or "")
                     report.reviews.append({"uuid": result.uuid, "review": result.review,
-                                           "amount": str(from_fen(result.review_amount)), "reason": result.review_reason})
+                                           "amount": str(from_fen(result.review_amount)),
+                                           "reason": result.review_reason})
             config.put(conn, "sync.clock_skew_seconds", str(report.clock_skew_seconds))
         answered = {r.uuid for r in response.results}
         if not answered & {r.uuid for r in records}:
@@ -251,12 +258,13 @@ def _apply_usage(conn: sqlite3.Connection, change: Change, report: SyncReport) -
         return
     pending = dict(zip(COUNTERS, _pending(conn, "s.psn_no = ? AND s.year = ?", (psn_no, year), change.seq,
                                                   ", ".join(f"sum(s.{c})" for c in COUNTERS))))
-    local = dict(conn.execute("SELECT counter, amount FROM usage WHERE psn_no = ? AND year = ?", (psn_no, year)).fetchall())
+    local = dict(conn.execute("SELECT counter, amount FROM usage WHERE psn_no = ? AND year = ?",
+                              (psn_no, year)).fetchall())
     for counter in COUNTERS:
         delta = server.get(counter, 0) + pending[counter] - local.get(counter, 0)
         if delta:
-            conn.execute("INSERT INTO usage_adjustments (psn_no, year, counter, delta, server_seq, at) VALUES (?, ?, ?, ?, ?, ?)",
-                         (psn_no, year, counter, delta, change.seq, now_iso()))
+            conn.execute("INSERT INTO usage_adjustments (psn_no, year, counter, delta, server_seq, at) "
+                         "VALUES (?, ?, ?, ?, ?, ?)", (psn_no, year, counter, delta, change.seq, now_iso()))
             conn.execute("INSERT INTO usage VALUES (?, ?, ?, ?) ON CONFLICT(psn_no, year, counter) "
                          "DO UPDATE SET amount = amount + excluded.amount", (psn_no, year, counter, delta))
 
@@ -279,7 +287,8 @@ def _apply_member(conn: sqlite3.Connection, change: Change, report: SyncReport) 
 def _apply_family(conn: sqlite3.Connection, change: Change, report: SyncReport) -> None:
     d = change.data
     if members.get(conn, d["owner_psn_no"]) and members.get(conn, d["relative_psn_no"]):
-        conn.execute("INSERT OR REPLACE INTO family_links VALUES (?, ?, ?)", (d["owner_psn_no"], d["relative_psn_no"], d["relation"]))
+        conn.execute("INSERT OR REPLACE INTO family_links VALUES (?, ?, ?)",
+                     (d["owner_psn_no"], d["relative_psn_no"], d["relation"]))
 
 
 def _apply_catalogue(conn: sqlite3.Connection, change: Change, report: SyncReport) -> None:
@@ -302,8 +311,8 @@ def _apply_rules(conn: sqlite3.Connection, change: Change, report: SyncReport) -
         report.warnings.append(f"中心的 {d['region']} 规则（{d['label']}）与本机不同：请更新本机规则文件")
 
 
-APPLY = {"usage": _apply_usage, "member": _apply_member, "family_link": _apply_family, "catalogue_item": _apply_catalogue,
-         "published_figure": _apply_published, "rules": _apply_rules}
+APPLY = {"usage": _apply_usage, "member": _apply_member, "family_link": _apply_family,
+         "catalogue_item": _apply_catalogue, "published_figure": _apply_published, "rules": _apply_rules}
 
 
 # --------------------------------------------------------------------------- the whole round, and 对账
@@ -330,8 +339,8 @@ def sync(db: sqlite_utils.Database, hub: str, token: str, transport: httpx.BaseT
 
 def local_day(conn: sqlite3.Connection, day: str) -> dict:
     rows = conn.execute(f"SELECT s.uuid, {', '.join('s.' + a for a in AMOUNTS)} FROM settlements s JOIN outbox o "
-                        "ON o.uuid = s.uuid WHERE substr(s.created_at, 1, 10) = ? AND o.status = 'applied' ORDER BY s.uuid",
-                        (day,)).fetchall()
+                        "ON o.uuid = s.uuid WHERE substr(s.created_at, 1, 10) = ? AND o.status = 'applied' "
+                        "ORDER BY s.uuid", (day,)).fetchall()
     return {"count": len(rows), **{a: sum(r[i + 1] for r in rows) for i, a in enumerate(AMOUNTS)},
             "uuids": [r[0] for r in rows]}
 
@@ -345,7 +354,8 @@ def reconcile(db: sqlite_utils.Database, hub: str, token: str, day: str,
     finally:
         client.close()
     local = local_day(db.conn, day)
-    differences = {k: {"desk": local[k], "hub": getattr(server, k)} for k in ("count", *AMOUNTS) if local[k] != getattr(server, k)}
+    differences = {k: {"desk": local[k], "hub": getattr(server, k)} for k in ("count", *AMOUNTS)
+                   if local[k] != getattr(server, k)}
     only_desk = sorted(set(local["uuids"]) - set(server.uuids))
     only_hub = sorted(set(server.uuids) - set(local["uuids"]))
     return {"day": day, "ok": not differences and not only_desk and not only_hub, "differences": differences,
