@@ -1,0 +1,79 @@
+"""The ``desktop-app`` command line.
+
+Every command prints its result as JSON on stdout and exits 0.  On bad input it
+prints nothing on stdout, one message on stderr naming the field and the value,
+and exits 2; a broken rules file exits 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..domain.errors import GongjiError, RulesError
+
+EXIT_OK = 0
+EXIT_INPUT = 2
+EXIT_RULES = 3
+EXIT_INTERNAL = 5  # a fault of ours: logged, never a traceback on the terminal
+EXIT_COMMITTED = 4  # written and committed, but the result could not be printed: do not run it again
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr (which argument, what is wrong) and exit 2."""
+
+    def error(self, message: str):  # noqa: D102
+        from ..domain.errors import one_line
+
+        self.exit(EXIT_INPUT, f"{self.prog}: {one_line(message)}（--help 查看用法）\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .parser import build_parser
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except RulesError as exc:
+        return _fail(args, str(exc), EXIT_RULES)
+    except GongjiError as exc:
+        return _fail(args, str(exc), EXIT_INPUT)
+    except sqlite3.Error as exc:  # a full disk, a locked or read-only file: the transaction rolled back
+        return _fail(args, f"数据库无法完成操作（{exc}），没有写入任何数据；请检查磁盘空间、文件权限，或稍后重试", EXIT_INPUT)
+    except OSError as exc:  # a folder or file the command had to write
+        where = f"：{exc.filename}" if exc.filename else ""
+        return _fail(args, f"无法读写文件{where}（{exc.strerror or exc}）；请检查磁盘空间与权限", EXIT_INPUT)
+    except Exception as exc:  # noqa: BLE001 - ours to fix: logged whole, one line for the user
+        log = _log_unexpected(args)
+        return _fail(args, f"内部错误 {type(exc).__name__}：{exc}（详情已记入 {log}，请联系技术支持）", EXIT_INTERNAL)
+
+
+def _fail(args: argparse.Namespace, message: str, code: int) -> int:
+    """One line on stderr, the ID number never whole in it (it may come from a file or a database)."""
+    from ..domain.errors import one_line
+
+    try:
+        print(f"desktop-app {args.command}: {one_line(message)}", file=sys.stderr)
+    except OSError:
+        pass
+    return code
+
+
+def _log_unexpected(args: argparse.Namespace) -> Path:
+    import logging
+    import traceback
+
+    from platformdirs import user_log_path
+
+    path = user_log_path("gongji-front-desk", appauthor=False) / "cli.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as f:
+            f.write(f"--- desktop-app {args.command}\n{traceback.format_exc()}\n")
+    except OSError:
+        logging.getLogger("gongji.cli").exception("unexpected error")
+    return path
+
