@@ -2,7 +2,12 @@
 
 Every command prints its result as JSON on stdout and exits 0.  On bad input it
 prints nothing on stdout, one message on stderr naming the field and the value,
-and exits 2; a broken rules file exits 3.
+and exits 2; a broken rules file exits 3.  A fault of ours is one line too, and
+exit 5; its traceback goes to the log file (desktop_app/log.py says where).
+
+This module is the front door: ``main``, the exit codes and the one-line failures.
+The commands are in counter.py, books.py, admin.py, hub.py and window.py, what
+they share in common.py, and their arguments in parser.py.
 """
 
 from __future__ import annotations
@@ -32,9 +37,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .. import log
     from .parser import build_parser
 
     args = build_parser().parse_args(argv)
+    serving = args.command == "hub" and args.action == "serve"  # a server: its own file, its warnings on stderr too
+    log.setup("hub" if serving else "cli", echo="gongji.hub" if serving else None)
     try:
         return args.func(args)
     except RulesError as exc:
@@ -62,18 +70,11 @@ def _fail(args: argparse.Namespace, message: str, code: int) -> int:
     return code
 
 
-def _log_unexpected(args: argparse.Namespace) -> Path:
+def _log_unexpected(args: argparse.Namespace) -> Path | None:
+    """The whole traceback into the log file (see desktop_app/log.py), for whoever fixes it; return that file."""
     import logging
-    import traceback
 
-    from platformdirs import user_log_path
+    from .. import log
 
-    path = user_log_path("gongji-front-desk", appauthor=False) / "cli.log"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as f:
-            f.write(f"--- desktop-app {args.command}\n{traceback.format_exc()}\n")
-    except OSError:
-        logging.getLogger("gongji.cli").exception("unexpected error")
-    return path
-
+    logging.getLogger("gongji.cli").exception("desktop-app %s: unexpected error", args.command)
+    return log.current_file()
