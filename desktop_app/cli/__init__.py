@@ -18,13 +18,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .. import log
 from ..domain.errors import GongjiError, RulesError
 
 EXIT_OK = 0
 EXIT_INPUT = 2
 EXIT_RULES = 3
-EXIT_INTERNAL = 5  # a fault of ours: logged, never a traceback on the terminal
 EXIT_COMMITTED = 4  # written and committed, but the result could not be printed: do not run it again
+EXIT_INTERNAL = 5  # a fault of ours: logged, never a traceback on the terminal
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,7 +38,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .. import log
     from .parser import build_parser
 
     args = build_parser().parse_args(argv)
@@ -55,8 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"：{exc.filename}" if exc.filename else ""
         return _fail(args, f"无法读写文件{where}（{exc.strerror or exc}）；请检查磁盘空间与权限", EXIT_INPUT)
     except Exception as exc:  # noqa: BLE001 - ours to fix: logged whole, one line for the user
-        log = _log_unexpected(args)
-        return _fail(args, f"内部错误 {type(exc).__name__}：{exc}（详情已记入 {log}，请联系技术支持）", EXIT_INTERNAL)
+        where = _log_unexpected(args)
+        return _fail(args, f"内部错误 {type(exc).__name__}：{exc}（详情已记入 {where}，请联系技术支持）", EXIT_INTERNAL)
 
 
 def _fail(args: argparse.Namespace, message: str, code: int) -> int:
@@ -73,8 +73,6 @@ def _fail(args: argparse.Namespace, message: str, code: int) -> int:
 def _log_unexpected(args: argparse.Namespace) -> Path | None:
     """The whole traceback into the log file (see desktop_app/log.py), for whoever fixes it; return that file."""
     import logging
-
-    from .. import log
 
     logging.getLogger("gongji.cli").exception("desktop-app %s: unexpected error", args.command)
     return log.current_file()
