@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from desktop_app.cli import build_parser
+from desktop_app.cli.parser import build_parser
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 

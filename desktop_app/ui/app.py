@@ -11,24 +11,12 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog, QProgressDialog
 
+from .. import log
 from ..domain.errors import GongjiError
 from .backend import Backend
 from .common import message_of, setup_app
 from .dialogs import LoginDialog
 from .main_window import MainWindow
-
-
-def setup_logging(folder: Path) -> None:
-    """Unexpected errors go to logs/app.log beside the database (a week of files), for the clinic's IT person."""
-    import logging
-    from logging.handlers import TimedRotatingFileHandler
-
-    folder.mkdir(parents=True, exist_ok=True)
-    handler = TimedRotatingFileHandler(folder / "app.log", when="midnight", backupCount=7, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    root = logging.getLogger("gongji")
-    root.setLevel(logging.INFO)
-    root.addHandler(handler)
 
 
 def wait_for(backend: Backend, fn):
@@ -98,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     path = Path(args.db) if args.db else default_db_path()
     fresh = not path.exists() and args.demo
-    setup_logging(path.parent / "logs")
+    log.setup("app", path.parent / "logs")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("共济前台")
     setup_app(app)

@@ -1,0 +1,69 @@
+"""The supervisor's commands: operator-add, catalogue-import, settings, and demo-data."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from . import EXIT_OK
+from .common import CommandError, open_db, print_json, secret, supervisor_password
+
+
+def cmd_operator_add(args: argparse.Namespace) -> int:
+    from ..services.settings import add_operator
+
+    new_password = secret("GONGJI_NEW_PASSWORD", f"新操作员 {args.name} 的密码：", "新操作员的密码")
+    add_operator(open_db(args.db), args.operator, supervisor_password(args), args.name, args.role, new_password)
+    print_json({"added": args.name, "role": args.role})
+    return EXIT_OK
+
+
+def cmd_catalogue_import(args: argparse.Namespace) -> int:
+    from ..services.settings import import_catalogue
+
+    db = open_db(args.db)
+    count = import_catalogue(db, args.operator, supervisor_password(args), Path(args.csv))
+    print_json({"imported": count, "file": args.csv})
+    return EXIT_OK
+
+
+def _pairs(texts: list[str], option: str) -> dict[str, str]:
+    pairs = {}
+    for text in texts:
+        key, sep, value = text.partition("=")
+        if not sep or not key:
+            raise CommandError(f"{option} {text!r}：应写成 键=值")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    from ..domain.case import parse_amount_field
+    from ..services import settings
+
+    db = open_db(args.db)
+    changes = _pairs(args.set or [], "--set")
+    figures = _pairs(args.publish or [], "--publish")
+    if changes or figures:
+        if not args.operator:
+            raise CommandError("修改设置需要 --operator（主管）")
+        password = supervisor_password(args)
+        if changes:
+            settings.change(db, args.operator, password, changes)
+        for key, value in figures.items():
+            parts = key.split("/")
+            if len(parts) != 3:
+                raise CommandError(f"--publish {key!r}：应写成 地区/名称/年份=数值")
+            settings.publish(db, args.operator, password, *parts, parse_amount_field(value, f"published.{key}"))
+    print_json(settings.show(db.conn))
+    return EXIT_OK
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from ..domain.errors import InputError
+    from ..services.demo import DEMO_REGIONS, generate
+
+    if args.region not in DEMO_REGIONS:  # before any file is made
+        raise InputError("--region", args.region, f"演示数据只有 {', '.join(DEMO_REGIONS)}")
+    print_json(generate(open_db(args.db), args.members, args.seed, args.region))
+    return EXIT_OK
