@@ -38,23 +38,19 @@ def _pairs(texts: list[str], option: str) -> dict[str, str]:
 
 
 def cmd_settings(args: argparse.Namespace) -> int:
-    from ..domain.case import parse_amount_field
     from ..services import settings
 
     db = open_db(args.db)
     changes = _pairs(args.set or [], "--set")
-    figures = _pairs(args.publish or [], "--publish")
+    figures = [settings.parse_published(text) for text in args.publish or []]  # all read before anything is written
     if changes or figures:
         if not args.operator:
             raise CommandError("修改设置需要 --operator（主管）")
         password = supervisor_password(args)
         if changes:
             settings.change(db, args.operator, password, changes)
-        for key, value in figures.items():
-            parts = key.split("/")
-            if len(parts) != 3:
-                raise CommandError(f"--publish {key!r}：应写成 地区/名称/年份=数值")
-            settings.publish(db, args.operator, password, *parts, parse_amount_field(value, f"published.{key}"))
+        for figure in figures:
+            settings.publish(db, args.operator, password, *figure)
     print_json(settings.show(db.conn))
     return EXIT_OK
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from . import _Parser
+from ..store.settings import EDITABLE
 from .admin import cmd_catalogue_import, cmd_demo_data, cmd_operator_add, cmd_settings
 from .books import cmd_backup, cmd_reconcile, cmd_sync, cmd_verify
 from .counter import cmd_checkout, cmd_quote, cmd_receipt, cmd_refund, cmd_usage
@@ -172,7 +173,8 @@ def _settings(sub) -> None:
     settings = _command(sub, "settings", cmd_settings, "查看本机设置与公布数值；--set / --publish 修改（需主管密码）",
                         "例：settings --operator admin --set facility.level=2 --publish yunfu/avg_wage/2022=90000")
     settings.add_argument("--operator", help="修改时的主管")
-    settings.add_argument("--set", action="append", metavar="KEY=VALUE")
+    settings.add_argument("--set", action="append", metavar="KEY=VALUE",
+                          help=f"可修改的设置（见设置登记表）：{', '.join(EDITABLE)}")
     settings.add_argument("--publish", action="append", metavar="REGION/NAME/YEAR=VALUE")
 
 
