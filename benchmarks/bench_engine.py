@@ -28,9 +28,15 @@ def visit(region: str, date: str, **extra) -> dict:
         if i % 7 == 0:
             item["programme"] = "hypertension"
         items.append(item)
-    return {"region": region, "date": date, "facility": {"kind": "hospital", "level": 2, "id": "H001"},
-            "member": {"status": "retired", "programmes": ["hypertension"], "designated_facility": "H001"},
-            "usage": {"deductible_paid": "100.00", "pool_paid": "300.00"}, "items": items, **extra}
+    return {
+        "region": region,
+        "date": date,
+        "facility": {"kind": "hospital", "level": 2, "id": "H001"},
+        "member": {"status": "retired", "programmes": ["hypertension"], "designated_facility": "H001"},
+        "usage": {"deductible_paid": "100.00", "pool_paid": "300.00"},
+        "items": items,
+        **extra,
+    }
 
 
 def per_call(fn, rounds: int = 7, number: int = 2000) -> float:
@@ -57,8 +63,10 @@ def main() -> None:
         engine = per_call(lambda: settle(parsed, rules))
         baseline = per_call(lambda: parse_case(data))
         print(f"{label:28} {engine * 1e6:10.1f} {baseline * 1e6:10.1f} {engine / baseline:7.2f}")
-    print("settle: the engine on a parsed 20-item case and a resolved rule version; "
-          "parse: validating the same case (baseline).")
+    print(
+        "settle: the engine on a parsed 20-item case and a resolved rule version; "
+        "parse: validating the same case (baseline)."
+    )
 
 
 if __name__ == "__main__":

@@ -55,8 +55,16 @@ def main() -> None:
         psn = db.conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' LIMIT 1").fetchone()[0]
         rows = {}
         for n in (5, 60):
-            out = checkout.confirm(db, {"member": {"psn_no": psn}, "date": TODAY.isoformat(),
-                                        "items": [{"code": c, "quantity": 1} for c in codes[:n]]}, "shouyin", today=TODAY)
+            out = checkout.confirm(
+                db,
+                {
+                    "member": {"psn_no": psn},
+                    "date": TODAY.isoformat(),
+                    "items": [{"code": c, "quantity": 1} for c in codes[:n]],
+                },
+                "shouyin",
+                today=TODAY,
+            )
             receipt = receipts.load(db.conn, out["uuid"])
             for layout in ("roll", "a5"):
                 ours = per_call_ms(lambda: pdf.render(receipt, layout))

@@ -41,20 +41,27 @@ def main() -> None:
     if not db.conn.execute("SELECT count(*) FROM members").fetchone()[0]:
         start = time.perf_counter()
         counts = generate(db, args.members, seed=3, visits=2000)
-        print(f"demo-data: {counts['members']:,} members, {counts['settlements']:,} settlements "
-              f"in {time.perf_counter() - start:.1f} s ({path.stat().st_size / 2**20:.0f} MiB)")
+        print(
+            f"demo-data: {counts['members']:,} members, {counts['settlements']:,} settlements "
+            f"in {time.perf_counter() - start:.1f} s ({path.stat().st_size / 2**20:.0f} MiB)"
+        )
     conn = db.conn
     rng = random.Random(5)
-    rows = conn.execute("SELECT psn_no, certno, name FROM members WHERE rowid IN "
-                        f"({','.join(str(rng.randint(1, args.members)) for _ in range(300))})").fetchall()
+    rows = conn.execute(
+        "SELECT psn_no, certno, name FROM members WHERE rowid IN "
+        f"({','.join(str(rng.randint(1, args.members)) for _ in range(300))})"
+    ).fetchall()
     baseline = median_ms(lambda _: conn.execute("SELECT value FROM settings WHERE key = 'region'").fetchone(), rows)
     figures = {
         "by ID number (certno)": median_ms(lambda r: checkout.lookup(conn, r[1]), rows),
         "by psn_no": median_ms(lambda r: checkout.lookup(conn, r[0]), rows),
         "by name, first two characters": median_ms(lambda r: members.search_name(conn, r[2][:2]), rows),
-        "by pinyin initials, two letters": median_ms(lambda r: members.search_name(conn, members.name_initials(r[2])[:2]), rows),
-        "quote a visit (no write)": median_ms(lambda r: checkout.build_quote(conn, {"member": {"psn_no": r[0]},
-                                                                                    "items": [{"code": "FW000"}]}), rows[:100]),
+        "by pinyin initials, two letters": median_ms(
+            lambda r: members.search_name(conn, members.name_initials(r[2])[:2]), rows
+        ),
+        "quote a visit (no write)": median_ms(
+            lambda r: checkout.build_quote(conn, {"member": {"psn_no": r[0]}, "items": [{"code": "FW000"}]}), rows[:100]
+        ),
     }
     print(f"{'median of 300 lookups':34} {'ms':>8} {'x baseline':>11}")
     print(f"{'baseline: settings row by key':34} {baseline:8.3f} {1:11.1f}")

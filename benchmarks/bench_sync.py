@@ -23,8 +23,8 @@ from desktop_app.hub import desks, importer, pull, schema  # noqa: E402
 from desktop_app.hub import push as hub_push  # noqa: E402
 from desktop_app.services import checkout  # noqa: E402
 from desktop_app.services.demo import generate  # noqa: E402
-from desktop_app.sync.client import HubClient, SyncReport, push, unsent  # noqa: E402
 from desktop_app.store.db import connect  # noqa: E402
+from desktop_app.sync.client import HubClient, SyncReport, push, unsent  # noqa: E402
 from tests.hub_fixtures import Hub  # noqa: E402
 
 FACILITY = {"kind": "community_health_centre", "level": 1, "id": "H45010300001"}
@@ -34,21 +34,36 @@ def queue(db, n: int) -> None:
     """Clone one real settlement n times with fresh UUIDs, straight into the journal and the outbox."""
     psn = db.conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' ORDER BY psn_no LIMIT 1").fetchone()[0]
     code = db.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' LIMIT 1").fetchone()[0]
-    out = checkout.confirm(db, {"member": {"psn_no": psn}, "items": [{"code": code, "quantity": 1}],
-                                "payment": {"use_account": False}}, "shouyin")
+    out = checkout.confirm(
+        db,
+        {"member": {"psn_no": psn}, "items": [{"code": code, "quantity": 1}], "payment": {"use_account": False}},
+        "shouyin",
+    )
     row = db.conn.execute("SELECT * FROM settlements WHERE uuid = ?", (out["uuid"],)).fetchone()
     names = [d[0] for d in db.conn.execute("SELECT * FROM settlements LIMIT 0").description]
     rows = []
     for _ in range(n):
         clone = dict(zip(names, row))
-        clone.update(uuid=str(uuidlib.uuid4()), hifp_pay=0, deductible=0, pool=0, programme_hypertension=0,
-                     programme_diabetes=0, psn_cash_pay=clone["medfee_sumamt"], acct_pay=0)
+        clone.update(
+            uuid=str(uuidlib.uuid4()),
+            hifp_pay=0,
+            deductible=0,
+            pool=0,
+            programme_hypertension=0,
+            programme_diabetes=0,
+            psn_cash_pay=clone["medfee_sumamt"],
+            acct_pay=0,
+        )
         rows.append(clone)
     with db.conn:
-        db.conn.executemany(f"INSERT INTO settlements ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
-                            [[r[k] for k in names] for r in rows])
-        db.conn.executemany("INSERT INTO outbox (uuid, kind, created_at) VALUES (?, 'settlement', ?)",
-                            [(r["uuid"], r["created_at"]) for r in rows])
+        db.conn.executemany(
+            f"INSERT INTO settlements ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+            [[r[k] for k in names] for r in rows],
+        )
+        db.conn.executemany(
+            "INSERT INTO outbox (uuid, kind, created_at) VALUES (?, 'settlement', ?)",
+            [(r["uuid"], r["created_at"]) for r in rows],
+        )
 
 
 def main() -> None:
@@ -80,16 +95,20 @@ def main() -> None:
             t = time.perf_counter()
             hub_push.push(engine, desk_token, baseline_records, now_iso(), 0.0)
             direct = len(baseline_records) / (time.perf_counter() - t)
-            desk.conn.execute("UPDATE outbox SET sent_at = 'x' WHERE uuid IN (%s)" % ",".join("?" * len(baseline_records)),
-                              [r.uuid for r in baseline_records])
+            desk.conn.execute(
+                "UPDATE outbox SET sent_at = 'x' WHERE uuid IN (%s)" % ",".join("?" * len(baseline_records)),
+                [r.uuid for r in baseline_records],
+            )
             client = HubClient(hub.url, token, timeout=300)
             report = SyncReport()
             t = time.perf_counter()
             push(desk, client, report, batch=1000)
             seconds = time.perf_counter() - t
             rate = report.pushed / seconds
-            print(f"push over loopback: {report.pushed:,} settlements in {seconds:.1f} s = {rate:,.0f}/s "
-                  f"(in-process store baseline {direct:,.0f}/s; ratio {direct / rate:.2f}x)")
+            print(
+                f"push over loopback: {report.pushed:,} settlements in {seconds:.1f} s = {rate:,.0f}/s "
+                f"(in-process store baseline {direct:,.0f}/s; ratio {direct / rate:.2f}x)"
+            )
             # ---------------------------------------------------------- pull
             t = time.perf_counter()
             cursor, fetched = 0, 0
@@ -108,9 +127,11 @@ def main() -> None:
                 if not more:
                     break
             direct_seconds = time.perf_counter() - t
-            print(f"pull over loopback: {fetched:,} member changes in {seconds:.1f} s = {fetched / seconds:,.0f}/s "
-                  f"(reading the feed in-process {direct_rows / direct_seconds:,.0f}/s; ratio "
-                  f"{(direct_rows / direct_seconds) / (fetched / seconds):.2f}x)")
+            print(
+                f"pull over loopback: {fetched:,} member changes in {seconds:.1f} s = {fetched / seconds:,.0f}/s "
+                f"(reading the feed in-process {direct_rows / direct_seconds:,.0f}/s; ratio "
+                f"{(direct_rows / direct_seconds) / (fetched / seconds):.2f}x)"
+            )
             client.close()
         finally:
             hub.stop()

@@ -32,8 +32,13 @@ def load_region(region: str, root: Path | None = None) -> RuleBook:
     folder = root / region
     if not (folder / REGION_FILE).is_file():
         raise InputError("region", region, f"没有该地区的规则；现有：{', '.join(region_names(root))}")
-    return build_rulebook(region, _read(folder / REGION_FILE), _display(folder / REGION_FILE, root),
-                          _read(folder / PARAMETERS_FILE), _display(folder / PARAMETERS_FILE, root))
+    return build_rulebook(
+        region,
+        _read(folder / REGION_FILE),
+        _display(folder / REGION_FILE, root),
+        _read(folder / PARAMETERS_FILE),
+        _display(folder / PARAMETERS_FILE, root),
+    )
 
 
 def load_all(root: Path | None = None) -> dict[str, RuleBook]:

@@ -26,7 +26,6 @@ from desktop_app.ui.main_window import MainWindow  # noqa: E402
 from desktop_app.ui.payment_panel import ExplanationDialog  # noqa: E402
 from desktop_app.ui.printing import PreviewDialog  # noqa: E402
 
-
 window_ref = [None]
 
 
@@ -38,7 +37,9 @@ def settle_until(app, backend, condition, limit=200):
         app.processEvents()
         if condition():
             return
-    raise TimeoutError(f"payment message: {window_ref[0].payment.message.text()} | {window_ref[0].message.text()} | {window_ref[0].visit.message.text()}")
+    raise TimeoutError(
+        f"payment message: {window_ref[0].payment.message.text()} | {window_ref[0].message.text()} | {window_ref[0].visit.message.text()}"
+    )
 
 
 def main(out: Path) -> None:
@@ -62,13 +63,17 @@ def main(out: Path) -> None:
     window.move(0, 0)
     settle_until(app, backend, lambda: window.state)
     conn = connect(path).conn
-    psn = conn.execute("SELECT f.relative_psn_no, o.name FROM family_links f JOIN members o ON o.psn_no = f.owner_psn_no "
-                       "JOIN members m ON m.psn_no = f.relative_psn_no WHERE m.programmes != '[]' AND o.account_balance > 100000 "
-                       "AND m.account_balance < 20000 LIMIT 1").fetchone()[0]
+    psn = conn.execute(
+        "SELECT f.relative_psn_no, o.name FROM family_links f JOIN members o ON o.psn_no = f.owner_psn_no "
+        "JOIN members m ON m.psn_no = f.relative_psn_no WHERE m.programmes != '[]' AND o.account_balance > 100000 "
+        "AND m.account_balance < 20000 LIMIT 1"
+    ).fetchone()[0]
     window.member.lookup.setText(psn)
     window.member.search(pick=True)
     settle_until(app, backend, lambda: window.cart.psn_no)
-    codes = [r[0] for r in conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' ORDER BY price DESC LIMIT 6")]
+    codes = [
+        r[0] for r in conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' ORDER BY price DESC LIMIT 6")
+    ]
     for code in codes:
         window.visit.entry.setText(f"2*{code}")
         window.visit.search(add=True)

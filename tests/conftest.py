@@ -13,7 +13,7 @@ def pytest_collect_file(parent, file_path):
     return collect_golden(parent, file_path)
 
 
-from tests.store_fixtures import templates  # noqa: E402,F401  (a session fixture: the demo template files)
 # Session fixtures are defined here, once: a session fixture imported into two test modules would be two
 # fixtures, and two PostgreSQL clusters would share (and delete) one folder.
 from tests.hub_fixtures import hub_url, postgres  # noqa: E402,F401
+from tests.store_fixtures import templates  # noqa: E402,F401  (a session fixture: the demo template files)

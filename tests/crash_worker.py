@@ -14,8 +14,12 @@ TODAY = dt.date(2024, 6, 15)  # the desk's today: the visits are of that day
 print("ready", flush=True)
 while True:
     i += 1
-    case = {"member": {"psn_no": psn_nos[i % len(psn_nos)]}, "date": "2024-06-15",
-            "items": [{"code": codes[i % len(codes)], "quantity": 1 + i % 3}], "payment": {"use_account": i % 2 == 0}}
+    case = {
+        "member": {"psn_no": psn_nos[i % len(psn_nos)]},
+        "date": "2024-06-15",
+        "items": [{"code": codes[i % len(codes)], "quantity": 1 + i % 3}],
+        "payment": {"use_account": i % 2 == 0},
+    }
     out = checkout.confirm(db, case, "shouyin", today=TODAY)
     if i % 5 == 0:
         checkout.refund(db, out["uuid"], "admin", "admin123")

@@ -34,9 +34,13 @@ class Hub:
         self.db_url, self.log, self.port, self.proc = url, log, free_port(), None
         self.url = f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "Hub":
-        self.proc = subprocess.Popen([sys.executable, "-m", "desktop_app", "hub", "--db", self.db_url, "--port", str(self.port)],
-                                     cwd=ROOT, stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
+    def start(self) -> Hub:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "desktop_app", "hub", "--db", self.db_url, "--port", str(self.port)],
+            cwd=ROOT,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -66,9 +70,13 @@ class Hub:
 
 
 def _pg_bin(name: str) -> str:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or ([shutil.which(name)] if shutil.which(name) else [])
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or (
+        [shutil.which(name)] if shutil.which(name) else []
+    )
     if not found:
-        raise RuntimeError(f"PostgreSQL's {name} is missing: installers/debian-packages.sh installs the postgresql package")
+        raise RuntimeError(
+            f"PostgreSQL's {name} is missing: installers/debian-packages.sh installs the postgresql package"
+        )
     return found[-1]
 
 
@@ -84,14 +92,23 @@ class Postgres:
         command = ["runuser", "-u", "postgres", "--", *args] if self.as_postgres else list(args)
         subprocess.run(command, check=True, capture_output=True, cwd="/tmp")
 
-    def start(self) -> "Postgres":
+    def start(self) -> Postgres:
         self.folder.mkdir(parents=True, exist_ok=True)
         if self.as_postgres:
             shutil.chown(self.folder, "postgres", "postgres")
         data = str(self.folder / "data")
         self._run(_pg_bin("initdb"), "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale")
-        self._run(_pg_bin("pg_ctl"), "-D", data, "-w", "-l", str(self.folder / "log"), "-o",
-                  f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=on", "start")
+        self._run(
+            _pg_bin("pg_ctl"),
+            "-D",
+            data,
+            "-w",
+            "-l",
+            str(self.folder / "log"),
+            "-o",
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=on",
+            "start",
+        )
         return self
 
     def new_database(self) -> str:

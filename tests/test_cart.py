@@ -8,16 +8,22 @@ from desktop_app.domain.errors import InputError
 from desktop_app.services.cart import Cart, CartLine, change_due, parse_entry
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("XA00101", (Decimal("1"), "XA00101")), ("3*XA00101", (Decimal("3"), "XA00101")),
-    ("XA00101*2", (Decimal("2"), "XA00101")), (" 0.5 * 阿莫西林 ", (Decimal("0.5"), "阿莫西林")),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("XA00101", (Decimal("1"), "XA00101")),
+        ("3*XA00101", (Decimal("3"), "XA00101")),
+        ("XA00101*2", (Decimal("2"), "XA00101")),
+        (" 0.5 * 阿莫西林 ", (Decimal("0.5"), "阿莫西林")),
+    ],
+)
 def test_the_item_box(text, expected):
     assert parse_entry(text) == expected
 
 
-@pytest.mark.parametrize("text, field", [("0*XA00101", "数量"), ("-2*XA00101", "数量"), ("2*", "项目"),
-                                         ("1.0001*XA", "数量")])
+@pytest.mark.parametrize(
+    "text, field", [("0*XA00101", "数量"), ("-2*XA00101", "数量"), ("2*", "项目"), ("1.0001*XA", "数量")]
+)
 def test_a_bad_item_box_names_what_is_wrong(text, field):
     with pytest.raises(InputError) as info:
         parse_entry(text)

@@ -25,9 +25,17 @@ def db(templates, tmp_path):
 
 def counts(db) -> tuple:
     c = db.conn
-    return tuple(c.execute(f"SELECT count(*), coalesce(sum({col}), 0) FROM {table}").fetchone()
-                 for table, col in (("settlements", "medfee_sumamt"), ("usage", "amount"), ("account_entries", "delta"),
-                                    ("audit_log", "id"), ("outbox", "id"), ("prescriptions", "valid_days")))
+    return tuple(
+        c.execute(f"SELECT count(*), coalesce(sum({col}), 0) FROM {table}").fetchone()
+        for table, col in (
+            ("settlements", "medfee_sumamt"),
+            ("usage", "amount"),
+            ("account_entries", "delta"),
+            ("audit_log", "id"),
+            ("outbox", "id"),
+            ("prescriptions", "valid_days"),
+        )
+    )
 
 
 def member_with(db, where: str) -> str:
@@ -35,8 +43,9 @@ def member_with(db, where: str) -> str:
 
 
 def drug(db, category: str = "A") -> str:
-    return db.conn.execute("SELECT code FROM catalogue WHERE category = ? AND item_kind = 'drug' ORDER BY code LIMIT 1",
-                           (category,)).fetchone()[0]
+    return db.conn.execute(
+        "SELECT code FROM catalogue WHERE category = ? AND item_kind = 'drug' ORDER BY code LIMIT 1", (category,)
+    ).fetchone()[0]
 
 
 def case(psn_no: str, *lines: dict, **extra) -> dict:
@@ -49,7 +58,13 @@ def test_settle_writes_everything_in_one_go(db):
     usage_before = journal.usage(db.conn, psn, TODAY.year)
     out = checkout.confirm(db, case(psn, {"code": drug(db), "quantity": 2}), "shouyin", today=TODAY)
     total = Decimal(out["medfee_sumamt"])
-    assert Decimal(out["hifp_pay"]) + Decimal(out["acct_pay"]) + Decimal(out["acct_mulaid_pay"]) + Decimal(out["psn_cash_pay"]) == total
+    assert (
+        Decimal(out["hifp_pay"])
+        + Decimal(out["acct_pay"])
+        + Decimal(out["acct_mulaid_pay"])
+        + Decimal(out["psn_cash_pay"])
+        == total
+    )
     assert Decimal(out["balc"]) == before.account_balance - Decimal(out["acct_pay"])
     assert members.get(db.conn, psn).account_balance == Decimal(out["balc"])
     after = journal.usage(db.conn, psn, TODAY.year)
@@ -86,12 +101,18 @@ def test_family_account_pays_what_the_own_account_cannot(db):
     owner, relative = db.conn.execute(
         "SELECT f.owner_psn_no, f.relative_psn_no FROM family_links f JOIN members o ON o.psn_no = f.owner_psn_no "
         "JOIN members r ON r.psn_no = f.relative_psn_no WHERE f.relation = 'spouse' AND o.account_balance > 100000 "
-        "AND r.scheme = 'combined' ORDER BY r.account_balance LIMIT 1").fetchone()
+        "AND r.scheme = 'combined' ORDER BY r.account_balance LIMIT 1"
+    ).fetchone()
     own = members.get(db.conn, relative).account_balance
-    code, price = db.conn.execute("SELECT code, price FROM catalogue WHERE category = 'A' AND item_kind = 'drug' "
-                                  "ORDER BY price DESC LIMIT 1").fetchone()
-    lines = [{"code": code, "quantity": int((own + Decimal("2000.00")) * 100 // price) + 1}]  # more than the own account
-    out = checkout.confirm(db, case(relative, *lines, payment={"use_account": True, "family_payer": owner}), "shouyin", today=TODAY)
+    code, price = db.conn.execute(
+        "SELECT code, price FROM catalogue WHERE category = 'A' AND item_kind = 'drug' ORDER BY price DESC LIMIT 1"
+    ).fetchone()
+    lines = [
+        {"code": code, "quantity": int((own + Decimal("2000.00")) * 100 // price) + 1}
+    ]  # more than the own account
+    out = checkout.confirm(
+        db, case(relative, *lines, payment={"use_account": True, "family_payer": owner}), "shouyin", today=TODAY
+    )
     assert Decimal(out["acct_pay"]) == own
     assert Decimal(out["acct_mulaid_pay"]) > 0
     assert out["balc"] == "0.00" and out["family_payer"] == owner
@@ -127,12 +148,20 @@ def bad_cases(db):
     psn = member_with(db, "scheme = 'combined'")
     good = {"code": drug(db), "quantity": 1}
     certno = members.get(db.conn, psn).certno
-    stranger = member_with(db, f"psn_no NOT IN (SELECT owner_psn_no FROM family_links WHERE relative_psn_no = '{psn}') AND psn_no != '{psn}'")
+    stranger = member_with(
+        db,
+        f"psn_no NOT IN (SELECT owner_psn_no FROM family_links WHERE relative_psn_no = '{psn}') AND psn_no != '{psn}'",
+    )
     return {
         "unknown member": (case("99999999999999999999", good), "member.psn_no"),
-        "unknown ID number": ({"member": {"certno": "11010519491231002X"}, "date": DAY, "items": [good]}, "member.certno"),
-        "bad ID number": ({"member": {"certno": certno[:17] + ("1" if certno[17] == "0" else "0")}, "date": DAY,
-                           "items": [good]}, "member.certno"),
+        "unknown ID number": (
+            {"member": {"certno": "11010519491231002X"}, "date": DAY, "items": [good]},
+            "member.certno",
+        ),
+        "bad ID number": (
+            {"member": {"certno": certno[:17] + ("1" if certno[17] == "0" else "0")}, "date": DAY, "items": [good]},
+            "member.certno",
+        ),
         "negative amount": (case(psn, {**good, "unit_price": "-3.00"}), "items[0].unit_price"),
         "non-numeric amount": (case(psn, {**good, "unit_price": "abc"}), "items[0].unit_price"),
         "zero quantity": (case(psn, {**good, "quantity": 0}), "items[0].quantity"),
@@ -143,9 +172,21 @@ def bad_cases(db):
     }
 
 
-@pytest.mark.parametrize("label", ["unknown member", "unknown ID number", "bad ID number", "negative amount",
-                                   "non-numeric amount", "zero quantity", "unknown item", "category set by hand",
-                                   "family payer with no relation", "family payer is the member"])
+@pytest.mark.parametrize(
+    "label",
+    [
+        "unknown member",
+        "unknown ID number",
+        "bad ID number",
+        "negative amount",
+        "non-numeric amount",
+        "zero quantity",
+        "unknown item",
+        "category set by hand",
+        "family payer with no relation",
+        "family payer is the member",
+    ],
+)
 def test_bad_checkout_writes_nothing(db, label):
     data, field = bad_cases(db)[label]
     before = counts(db)
@@ -158,19 +199,25 @@ def test_bad_checkout_writes_nothing(db, label):
 def test_family_payer_outside_the_regions_relations(templates, tmp_path):
     # Sichuan lists spouse, parents and children; not the spouse's parents (Guangxi does).
     db = copy_db(templates, "sichuan-provincial", tmp_path / "sc.db")
-    owner, relative = db.conn.execute("SELECT owner_psn_no, relative_psn_no FROM family_links "
-                                      "WHERE relation = 'spouse_parent' LIMIT 1").fetchone()
+    owner, relative = db.conn.execute(
+        "SELECT owner_psn_no, relative_psn_no FROM family_links WHERE relation = 'spouse_parent' LIMIT 1"
+    ).fetchone()
     before = counts(db)
     with pytest.raises(InputError) as info:
-        checkout.confirm(db, case(relative, {"code": drug(db)}, payment={"family_payer": owner}), "shouyin", today=TODAY)
+        checkout.confirm(
+            db, case(relative, {"code": drug(db)}, payment={"family_payer": owner}), "shouyin", today=TODAY
+        )
     assert info.value.field == "payment.family_payer" and "第五条" in str(info.value)
     assert counts(db) == before
 
 
 def test_guangxi_allows_the_spouses_parents(db):
-    owner, relative = db.conn.execute("SELECT owner_psn_no, relative_psn_no FROM family_links "
-                                      "WHERE relation = 'spouse_parent' LIMIT 1").fetchone()
-    out = checkout.confirm(db, case(relative, {"code": drug(db)}, payment={"family_payer": owner}), "shouyin", today=TODAY)
+    owner, relative = db.conn.execute(
+        "SELECT owner_psn_no, relative_psn_no FROM family_links WHERE relation = 'spouse_parent' LIMIT 1"
+    ).fetchone()
+    out = checkout.confirm(
+        db, case(relative, {"code": drug(db)}, payment={"family_payer": owner}), "shouyin", today=TODAY
+    )
     assert out["family_payer"] == owner
 
 
@@ -209,7 +256,13 @@ def pharmacy(templates, tmp_path):
     return db
 
 
-RX = {"institution": "四川省人民医院", "doctor": "李医生", "issued": DAY, "number": "RX20240615001", "diagnosis": "原发性高血压"}
+RX = {
+    "institution": "四川省人民医院",
+    "doctor": "李医生",
+    "issued": DAY,
+    "number": "RX20240615001",
+    "diagnosis": "原发性高血压",
+}
 
 
 def test_pharmacy_sale_with_a_prescription(pharmacy):
@@ -220,15 +273,22 @@ def test_pharmacy_sale_with_a_prescription(pharmacy):
     assert row == ("RX20240615001",)
 
 
-@pytest.mark.parametrize("rx, field, words", [
-    (None, "prescription", "外配处方"),
-    ({**RX, "doctor": ""}, "prescription.doctor", "缺少医师"),
-    ({k: v for k, v in RX.items() if k != "diagnosis"}, "prescription.diagnosis", "缺少诊断"),
-    ({**RX, "issued": (TODAY - dt.timedelta(days=1)).isoformat()}, "prescription.issued", "处方已过期"),
-    ({**RX, "issued": (TODAY - dt.timedelta(days=3)).isoformat(), "valid_days": 3}, "prescription.issued", "处方已过期"),
-    ({**RX, "valid_days": 7}, "prescription.valid_days", "1 至 3 天"),
-    ({**RX, "issued": (TODAY + dt.timedelta(days=1)).isoformat()}, "prescription.issued", "晚于"),
-])
+@pytest.mark.parametrize(
+    "rx, field, words",
+    [
+        (None, "prescription", "外配处方"),
+        ({**RX, "doctor": ""}, "prescription.doctor", "缺少医师"),
+        ({k: v for k, v in RX.items() if k != "diagnosis"}, "prescription.diagnosis", "缺少诊断"),
+        ({**RX, "issued": (TODAY - dt.timedelta(days=1)).isoformat()}, "prescription.issued", "处方已过期"),
+        (
+            {**RX, "issued": (TODAY - dt.timedelta(days=3)).isoformat(), "valid_days": 3},
+            "prescription.issued",
+            "处方已过期",
+        ),
+        ({**RX, "valid_days": 7}, "prescription.valid_days", "1 至 3 天"),
+        ({**RX, "issued": (TODAY + dt.timedelta(days=1)).isoformat()}, "prescription.issued", "晚于"),
+    ],
+)
 def test_pharmacy_refuses_a_bad_prescription(pharmacy, rx, field, words):
     psn = member_with(pharmacy, "1")
     data = case(psn, {"code": drug(pharmacy)})

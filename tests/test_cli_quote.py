@@ -35,11 +35,25 @@ def test_quote_prints_the_settlement():
     result = run("quote", str(EXAMPLE))
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
-    for key in ("medfee_sumamt", "fulamt_ownpay_amt", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc",
-                "hifp_pay", "psn_part_amt", "pool_prop_selfpay", "programme_pay", "rule_version", "explanation"):
+    for key in (
+        "medfee_sumamt",
+        "fulamt_ownpay_amt",
+        "preselfpay_amt",
+        "inscp_scp_amt",
+        "act_pay_dedc",
+        "hifp_pay",
+        "psn_part_amt",
+        "pool_prop_selfpay",
+        "programme_pay",
+        "rule_version",
+        "explanation",
+    ):
         assert key in out
     assert out["hifp_pay"] == "93.50"
-    assert "起付线 600.00（年度累计，在职）：本年已累计 500.00，本次计入 100.00（桂政办发〔2021〕137号 第十条）" in out["explanation"]
+    assert (
+        "起付线 600.00（年度累计，在职）：本年已累计 500.00，本次计入 100.00（桂政办发〔2021〕137号 第十条）"
+        in out["explanation"]
+    )
     assert result.stderr == ""
 
 
@@ -77,8 +91,7 @@ def test_bad_input_prints_nothing_and_names_the_field(tmp_path, changes, field):
 
 
 def test_no_rules_in_force_is_refused(tmp_path):
-    path = write_case(tmp_path, region="yunfu", date="2026-01-05",
-                      member__designated_facility="H001")
+    path = write_case(tmp_path, region="yunfu", date="2026-01-05", member__designated_facility="H001")
     result = run("quote", str(path))
     assert result.returncode == 2
     assert result.stdout == ""
@@ -112,7 +125,12 @@ def test_broken_rules_file_exits_3(tmp_path):
     rules = tmp_path / "rules"
     shutil.copytree(ROOT / "rules", rules)
     (rules / "guangxi" / "parameters.yaml").write_text("scope: [", encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "desktop_app", "quote", str(EXAMPLE)], capture_output=True,
-                            text=True, cwd=ROOT, env={**__import__("os").environ, "GONGJI_RULES_DIR": str(rules)})
+    result = subprocess.run(
+        [sys.executable, "-m", "desktop_app", "quote", str(EXAMPLE)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**__import__("os").environ, "GONGJI_RULES_DIR": str(rules)},
+    )
     assert result.returncode == 3 and result.stdout == ""
     assert "rules/guangxi/parameters.yaml" in result.stderr

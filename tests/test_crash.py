@@ -28,8 +28,13 @@ def test_sigkill_200_times_loses_and_doubles_nothing(templates, tmp_path):
     reported: list[str] = []
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for round_ in range(200):
-        proc = subprocess.Popen([sys.executable, str(WORKER), str(path), str(round_ * 1000)],
-                                stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+        proc = subprocess.Popen(
+            [sys.executable, str(WORKER), str(path), str(round_ * 1000)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
         assert proc.stdout.readline().strip() == "ready"
         time.sleep(rng.uniform(0.0, 0.06))
         proc.send_signal(signal.SIGKILL)
@@ -39,8 +44,11 @@ def test_sigkill_200_times_loses_and_doubles_nothing(templates, tmp_path):
     assert verify(db.conn) == []
     assert len(reported) > 200, "the worker should have committed something most rounds"
     placeholders = ",".join("?" * len(reported))
-    rows = dict(db.conn.execute(f"SELECT uuid, count(*) FROM settlements WHERE uuid IN ({placeholders}) GROUP BY uuid",
-                                reported).fetchall())
+    rows = dict(
+        db.conn.execute(
+            f"SELECT uuid, count(*) FROM settlements WHERE uuid IN ({placeholders}) GROUP BY uuid", reported
+        ).fetchall()
+    )
     missing = [u for u in reported if u not in rows]
     assert not missing, f"{len(missing)} confirmed settlements lost"
     assert all(n == 1 for n in rows.values())

@@ -24,13 +24,16 @@ PAGE = 4096
 
 def fingerprint(folder: Path) -> dict[str, str]:
     """Every file in the folder and its content: a refusal must leave all of them as they were."""
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "folder" for p in sorted(folder.iterdir())}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "folder"
+        for p in sorted(folder.iterdir())
+    }
 
 
 def _damaged(path: Path, good: Path) -> None:
     data = bytearray(good.read_bytes())
     for page in range(len(data) // PAGE // 2, len(data) // PAGE // 2 + 8):
-        data[page * PAGE + 64:page * PAGE + 1024] = b"\xff" * 960
+        data[page * PAGE + 64 : page * PAGE + 1024] = b"\xff" * 960
     path.write_bytes(bytes(data))
 
 
@@ -46,10 +49,14 @@ KINDS = {
     "empty": (lambda p, g: p.write_bytes(b""), "空文件"),
     "text": (lambda p, g: p.write_text("姓名,金额\n张三,12.50\n" * 200, encoding="utf-8"), "不是 SQLite 数据库"),
     "garbage": (lambda p, g: p.write_bytes(bytes(range(256)) * 64), "不是 SQLite 数据库"),
-    "truncated": (lambda p, g: p.write_bytes(g.read_bytes()[:3 * PAGE]), "损坏"),
+    "truncated": (lambda p, g: p.write_bytes(g.read_bytes()[: 3 * PAGE]), "损坏"),
     "damaged": (_damaged, "损坏"),
-    "foreign": (lambda p, g: sqlite3.connect(p).executescript("CREATE TABLE orders (id INTEGER); INSERT INTO orders VALUES (1);"),
-                "不是共济前台的"),
+    "foreign": (
+        lambda p, g: sqlite3.connect(p).executescript(
+            "CREATE TABLE orders (id INTEGER); INSERT INTO orders VALUES (1);"
+        ),
+        "不是共济前台的",
+    ),
     "empty-sqlite": (lambda p, g: sqlite3.connect(p).execute("VACUUM"), "空的 SQLite 数据库"),
     "newer": (_newer, "更新版本"),
 }
@@ -71,8 +78,14 @@ def make(kind: str, folder: Path, good: Path) -> Path:
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "desktop_app", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=120, env={"GONGJI_PASSWORD": "123456", "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [sys.executable, "-m", "desktop_app", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={"GONGJI_PASSWORD": "123456", "PATH": "/usr/bin:/bin"},
+    )
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
@@ -80,8 +93,11 @@ def run(*args: str) -> subprocess.CompletedProcess:
 def test_each_bad_file_is_refused_by_the_command_line_and_nothing_is_written(kind, command, good, tmp_path):
     path = make(kind, tmp_path / "clinic", good)
     before = fingerprint(path.parent)
-    args = {"verify": ["verify"], "usage": ["usage", "--member", "45010000000000000001", "--year", "2024"],
-            "checkout": ["checkout", "--operator", "shouyin", str(ROOT / "resources" / "examples" / "guangxi-visit.json")]}
+    args = {
+        "verify": ["verify"],
+        "usage": ["usage", "--member", "45010000000000000001", "--year", "2024"],
+        "checkout": ["checkout", "--operator", "shouyin", str(ROOT / "resources" / "examples" / "guangxi-visit.json")],
+    }
     result = run(*args[command], "--db", str(path))
     assert result.returncode == 2, (result.returncode, result.stderr)
     assert result.stdout == ""

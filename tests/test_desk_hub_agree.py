@@ -64,10 +64,21 @@ def write_case(desk, engine, n: int, case) -> tuple[str, dict, dict]:
     psn, payer = f"G{n:07d}", None
     pay = case.payment
     facility = {k: v for k, v in vars(case.facility).items() if v is not None}
-    member = {"psn_no": psn, "certno": f"CERT{n:014d}", "name": f"案例{n}", "sex": "1", "birth_date": "1970-01-01",
-              "insutype": "310", "status": case.member.status, "status_since": None, "scheme": case.member.scheme,
-              "region": case.region, "civil_servant": False, "programmes": sorted(case.member.programmes),
-              "designated_facility": case.member.designated_facility}
+    member = {
+        "psn_no": psn,
+        "certno": f"CERT{n:014d}",
+        "name": f"案例{n}",
+        "sex": "1",
+        "birth_date": "1970-01-01",
+        "insutype": "310",
+        "status": case.member.status,
+        "status_since": None,
+        "scheme": case.member.scheme,
+        "region": case.region,
+        "civil_servant": False,
+        "programmes": sorted(case.member.programmes),
+        "designated_facility": case.member.designated_facility,
+    }
     balance = to_fen(pay.balance) if pay else 0
     conn = desk.conn
     with conn:
@@ -78,18 +89,27 @@ def write_case(desk, engine, n: int, case) -> tuple[str, dict, dict]:
         people = [(member, balance)]
         if pay and pay.family_payer:
             payer = f"{psn}F"
-            people.append(({**member, "psn_no": payer, "certno": f"FAM{n:015d}", "name": pay.family_payer},
-                           to_fen(pay.family_balance)))
+            people.append(
+                (
+                    {**member, "psn_no": payer, "certno": f"FAM{n:015d}", "name": pay.family_payer},
+                    to_fen(pay.family_balance),
+                )
+            )
         for data, fen in people:
-            conn.execute(f"INSERT INTO members ({', '.join(data)}, account_balance, name_initials, updated_at) "
-                         f"VALUES ({', '.join('?' * (len(data) + 3))})",
-                         [*(json.dumps(v) if k == "programmes" else v for k, v in data.items()), fen, "al", "now"])
+            conn.execute(
+                f"INSERT INTO members ({', '.join(data)}, account_balance, name_initials, updated_at) "
+                f"VALUES ({', '.join('?' * (len(data) + 3))})",
+                [*(json.dumps(v) if k == "programmes" else v for k, v in data.items()), fen, "al", "now"],
+            )
         if payer and pay.family_relation:
             conn.execute("INSERT INTO family_links VALUES (?, ?, ?)", (payer, psn, pay.family_relation))
         if case.member.inpatient:
             conn.execute("INSERT INTO inpatient_episodes VALUES (?, ?, NULL)", (psn, case.date.isoformat()))
-        usage = {"deductible": case.usage.deductible_paid, "pool": case.usage.pool_paid,
-                 **{f"programme_{k}": v for k, v in case.usage.programme_paid.items()}}
+        usage = {
+            "deductible": case.usage.deductible_paid,
+            "pool": case.usage.pool_paid,
+            **{f"programme_{k}": v for k, v in case.usage.programme_paid.items()},
+        }
         for counter, amount in usage.items():
             if amount:
                 conn.execute("INSERT INTO usage VALUES (?, ?, ?, ?)", (psn, case.date.year, counter, to_fen(amount)))
@@ -102,30 +122,73 @@ def write_case(desk, engine, n: int, case) -> tuple[str, dict, dict]:
             code = f"{n}-{i}-{item.code}"[:60]
             price = item.unit_price if item.unit_price is not None else item.amount
             quantity = item.quantity if item.unit_price is not None else Decimal(1)
-            conn.execute("INSERT INTO catalogue (code, name, category, selfpay_ratio, price, price_cap, unit, programme, "
-                         "item_kind, account_payable, barcode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-                         (code, item.name, item.category, str(item.selfpay_ratio), to_fen(price),
-                          None if item.price_cap is None else to_fen(item.price_cap), "件", item.programme, item.item_kind,
-                          int(item.account_payable)))
+            conn.execute(
+                "INSERT INTO catalogue (code, name, category, selfpay_ratio, price, price_cap, unit, programme, "
+                "item_kind, account_payable, barcode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                (
+                    code,
+                    item.name,
+                    item.category,
+                    str(item.selfpay_ratio),
+                    to_fen(price),
+                    None if item.price_cap is None else to_fen(item.price_cap),
+                    "件",
+                    item.programme,
+                    item.item_kind,
+                    int(item.account_payable),
+                ),
+            )
             lines.append({"code": code, "quantity": f"{quantity.normalize():f}", "unit_price": str(price)})
     with schema.writing(engine) as hub:
         hub.execute(schema.published.delete())
     importer.import_desk_database(engine, str(desk.file))  # the hub's data: as a county seeds it, from the same export
     choices = {"use_account": pay.use_account, "family_payer": payer} if pay else None
-    desk_input = {"member": {"psn_no": psn}, "date": case.date.isoformat(), "items": lines,
-                  "visit": {"emergency": case.visit.emergency, "referral": case.visit.referral}}
+    desk_input = {
+        "member": {"psn_no": psn},
+        "date": case.date.isoformat(),
+        "items": lines,
+        "visit": {"emergency": case.visit.emergency, "referral": case.visit.referral},
+    }
     if choices:
         desk_input["payment"] = choices
     if case.facility.kind == "pharmacy":  # the desk asks for the 外配处方; the hub settles the same sale
-        desk_input["prescription"] = {"institution": "某医院", "doctor": "某医师", "issued": case.date.isoformat(),
-                                      "number": f"RX{n}", "diagnosis": "某诊断"}
-    record = {"uuid": f"00000000-0000-4000-8000-{n:012d}", "kind": "settlement", "psn_no": psn, "year": case.date.year,
-              "visit_date": case.date.isoformat(), "region": case.region, "facility_id": facility.get("id"),
-              "device": "agree", "operator": "agree", "desk_created_at": f"{case.date.isoformat()}T10:00:00+08:00",
-              **dict.fromkeys(("medfee_sumamt", "hifp_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay", "deductible",
-                               "pool", "programme_hypertension", "programme_diabetes"), 0),
-              "family_payer": payer, "use_account": pay.use_account if pay else True, "items": lines,
-              "visit": {"emergency": case.visit.emergency, "referral": case.visit.referral}}
+        desk_input["prescription"] = {
+            "institution": "某医院",
+            "doctor": "某医师",
+            "issued": case.date.isoformat(),
+            "number": f"RX{n}",
+            "diagnosis": "某诊断",
+        }
+    record = {
+        "uuid": f"00000000-0000-4000-8000-{n:012d}",
+        "kind": "settlement",
+        "psn_no": psn,
+        "year": case.date.year,
+        "visit_date": case.date.isoformat(),
+        "region": case.region,
+        "facility_id": facility.get("id"),
+        "device": "agree",
+        "operator": "agree",
+        "desk_created_at": f"{case.date.isoformat()}T10:00:00+08:00",
+        **dict.fromkeys(
+            (
+                "medfee_sumamt",
+                "hifp_pay",
+                "acct_pay",
+                "acct_mulaid_pay",
+                "psn_cash_pay",
+                "deductible",
+                "pool",
+                "programme_hypertension",
+                "programme_diabetes",
+            ),
+            0,
+        ),
+        "family_payer": payer,
+        "use_account": pay.use_account if pay else True,
+        "items": lines,
+        "visit": {"emergency": case.visit.emergency, "referral": case.visit.referral},
+    }
     return psn, desk_input, record
 
 
@@ -146,8 +209,9 @@ def test_desk_and_hub_compute_identical_figures(sides, name, case):
         at_desk = desk_figures(checkout.build_quote(desk.conn, desk_input, facts.date))
     except GongjiError as exc:
         at_desk = exc
-    hub_desk = desks.Desk("agree", facts.facility.id or "", facts.region,
-                          {k: v for k, v in vars(facts.facility).items() if v is not None})
+    hub_desk = desks.Desk(
+        "agree", facts.facility.id or "", facts.region, {k: v for k, v in vars(facts.facility).items() if v is not None}
+    )
     try:
         with engine.connect() as conn:
             at_hub = hub_figures(conn, hub_desk, SettlementRecord.model_validate(record))

@@ -27,15 +27,43 @@ from desktop_app.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = json.loads((ROOT / "resources" / "examples" / "guangxi-visit.json").read_text(encoding="utf-8"))
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-                    st.decimals(allow_nan=False, allow_infinity=False, places=3).map(str),
-                    st.sampled_from(["", "0", "-1", "1e26", "NaN", "Infinity", "2024-02-30", "2099-06-01", "9" * 30,
-                                     "=HYPERLINK(1)", "110101199003070012", "A", "B", "C", "hospital", "pharmacy",
-                                     "employed", "retired", "spouse", "\x00", "\ud7ff"]),
-                    st.text(max_size=20))
-json_values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                            st.dictionaries(st.text(max_size=12), inner, max_size=4)),
-                           max_leaves=12)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.decimals(allow_nan=False, allow_infinity=False, places=3).map(str),
+    st.sampled_from(
+        [
+            "",
+            "0",
+            "-1",
+            "1e26",
+            "NaN",
+            "Infinity",
+            "2024-02-30",
+            "2099-06-01",
+            "9" * 30,
+            "=HYPERLINK(1)",
+            "110101199003070012",
+            "A",
+            "B",
+            "C",
+            "hospital",
+            "pharmacy",
+            "employed",
+            "retired",
+            "spouse",
+            "\x00",
+            "\ud7ff",
+        ]
+    ),
+    st.text(max_size=20),
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)),
+    max_leaves=12,
+)
 
 
 def paths(obj, prefix=()):
@@ -99,20 +127,26 @@ def desk(templates, tmp_path_factory):
     with sqlite3.connect(folder / "desk.db") as conn:
         psn = conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' ORDER BY psn_no LIMIT 1").fetchone()[0]
         code = conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' ORDER BY code LIMIT 1").fetchone()[0]
-    return folder / "desk.db", {"member": {"psn_no": psn}, "items": [{"code": code, "quantity": 2}],
-                                "payment": {"use_account": True}}
+    return folder / "desk.db", {
+        "member": {"psn_no": psn},
+        "items": [{"code": code, "quantity": 2}],
+        "payment": {"use_account": True},
+    }
 
 
 def written(db: Path) -> tuple:
     with sqlite3.connect(db) as conn:
-        return tuple(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                     for t in ("settlements", "audit_log", "account_entries", "outbox", "usage"))
+        return tuple(
+            conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("settlements", "audit_log", "account_entries", "outbox", "usage")
+        )
 
 
 @FUZZ
 @given(where=st.integers(0, 200), value=json_values, add_key=st.one_of(st.none(), st.text(max_size=8)))
-def test_checkout_answers_or_refuses_and_a_refusal_writes_nothing(desk, tmp_path_factory, capsys, monkeypatch,
-                                                                 where, value, add_key):
+def test_checkout_answers_or_refuses_and_a_refusal_writes_nothing(
+    desk, tmp_path_factory, capsys, monkeypatch, where, value, add_key
+):
     db, base = desk
     monkeypatch.setenv("GONGJI_PASSWORD", "123456")
     case = write(tmp_path_factory.mktemp("c"), mutated(base, where, value, add_key))
@@ -123,10 +157,46 @@ def test_checkout_answers_or_refuses_and_a_refusal_writes_nothing(desk, tmp_path
         assert written(db) == before
 
 
-WORDS = ["quote", "checkout", "refund", "usage", "verify", "receipt", "settings", "backup", "demo-data", "sync",
-         "reconcile", "catalogue-import", "operator-add", "--db", "--operator", "--member", "--year", "--layout",
-         "--out", "--members", "--region", "--set", "--publish", "--day", "--hub", "-", "x", "roll", "99999999999999999999",
-         "-1", "2024", "guangxi", "yunfu", "a=b", "guangxi/avg_wage/2024=1e30", "2024-13-01", "../..", ""]
+WORDS = [
+    "quote",
+    "checkout",
+    "refund",
+    "usage",
+    "verify",
+    "receipt",
+    "settings",
+    "backup",
+    "demo-data",
+    "sync",
+    "reconcile",
+    "catalogue-import",
+    "operator-add",
+    "--db",
+    "--operator",
+    "--member",
+    "--year",
+    "--layout",
+    "--out",
+    "--members",
+    "--region",
+    "--set",
+    "--publish",
+    "--day",
+    "--hub",
+    "-",
+    "x",
+    "roll",
+    "99999999999999999999",
+    "-1",
+    "2024",
+    "guangxi",
+    "yunfu",
+    "a=b",
+    "guangxi/avg_wage/2024=1e30",
+    "2024-13-01",
+    "../..",
+    "",
+]
 
 
 @pytest.fixture(scope="module")
@@ -137,8 +207,14 @@ def home(tmp_path_factory):
     """
     folder = tmp_path_factory.mktemp("home")
     env = {"HOME": str(folder), "XDG_DATA_HOME": str(folder / "data")}
-    done = subprocess.run([sys.executable, "-m", "desktop_app", "verify"], capture_output=True, text=True, cwd=folder,
-                          env={**env, "PATH": "/usr/bin:/bin"}, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "desktop_app", "verify"],
+        capture_output=True,
+        text=True,
+        cwd=folder,
+        env={**env, "PATH": "/usr/bin:/bin"},
+        timeout=300,
+    )
     assert done.returncode == 0 and "首次运行" in done.stderr, done.stderr
     return folder
 
@@ -178,6 +254,9 @@ def test_a_real_process_gives_one_line_too(tmp_path, doc):
         path.write_text(doc)
     else:
         path.write_text(json.dumps({**EXAMPLE, **doc}, default=str))
-    result = subprocess.run([sys.executable, "-m", "desktop_app", "quote", str(path)], capture_output=True, text=True,
-                            cwd=ROOT, timeout=60)
-    assert result.returncode == 2 and result.stdout == "" and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "desktop_app", "quote", str(path)], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert result.returncode == 2 and result.stdout == "" and len(result.stderr.strip().splitlines()) == 1, (
+        result.stderr
+    )

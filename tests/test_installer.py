@@ -30,18 +30,46 @@ def spec_names() -> tuple[str, set[str]]:
 @pytest.mark.slow
 def test_the_frozen_build_settles_a_visit_and_prints_a_receipt(tmp_path):
     dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN", "--distpath", str(dist),
-                    "--workpath", str(tmp_path / "work"), str(SPEC)], check=True, cwd=ROOT, capture_output=True)
-    made = subprocess.run(["sh", str(ROOT / "installers/linux/make-bundle.sh"), str(dist), str(tmp_path / "out")],
-                          check=True, cwd=ROOT, capture_output=True, text=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "PyInstaller",
+            "--noconfirm",
+            "--log-level",
+            "WARN",
+            "--distpath",
+            str(dist),
+            "--workpath",
+            str(tmp_path / "work"),
+            str(SPEC),
+        ],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+    )
+    made = subprocess.run(
+        ["sh", str(ROOT / "installers/linux/make-bundle.sh"), str(dist), str(tmp_path / "out")],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     tarball = Path(made.stdout.strip().splitlines()[-1])
     with tarfile.open(tarball) as archive:
         safe = {"filter": "tar"} if hasattr(tarfile, "data_filter") else {}  # Python >= 3.11.4 checks members
         archive.extractall(tmp_path / "unpacked", **safe)
     [bundle] = (tmp_path / "unpacked").iterdir()
-    assert {"gongji-front-desk", "desktop-app", "install.sh", "gongji-front-desk.desktop"} <= {p.name for p in bundle.iterdir()}
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path / "home"), "PYTHONPATH": "",
-           "GONGJI_PASSWORD": "123456"}  # the demo cashier's
+    assert {"gongji-front-desk", "desktop-app", "install.sh", "gongji-front-desk.desktop"} <= {
+        p.name for p in bundle.iterdir()
+    }
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "HOME": str(tmp_path / "home"),
+        "PYTHONPATH": "",
+        "GONGJI_PASSWORD": "123456",
+    }  # the demo cashier's
     app = [str(bundle / "desktop-app")]
     db = tmp_path / "clinic.db"
 
@@ -51,8 +79,15 @@ def test_the_frozen_build_settles_a_visit_and_prints_a_receipt(tmp_path):
         return done.stdout
 
     run("demo-data", "--db", str(db), "--members", "300")
-    shown = json.loads(subprocess.run([str(bundle / "gongji-front-desk"), "--db", str(db), "--self-test"], env=env,
-                                      capture_output=True, text=True, timeout=120).stdout)
+    shown = json.loads(
+        subprocess.run(
+            [str(bundle / "gongji-front-desk"), "--db", str(db), "--self-test"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
+    )
     assert shown["ok"] and shown["rules"].startswith("规则 guangxi@") and shown["font"] == "WenQuanYi Micro Hei"
     assert shown["qt_in_chinese"]  # Qt's own buttons (确定, 取消) from the bundled translation
     assert shown["qt"] == pinned()["PySide6-Essentials"]  # the build carries the verified Qt (pyproject.toml's pin)

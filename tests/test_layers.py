@@ -14,8 +14,22 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "desktop_app"
-IO_MODULES = {"os", "io", "pathlib", "sqlite3", "sqlite_utils", "yaml", "socket", "subprocess", "shutil",
-              "urllib", "http", "requests", "httpx", "time"}
+IO_MODULES = {
+    "os",
+    "io",
+    "pathlib",
+    "sqlite3",
+    "sqlite_utils",
+    "yaml",
+    "socket",
+    "subprocess",
+    "shutil",
+    "urllib",
+    "http",
+    "requests",
+    "httpx",
+    "time",
+}
 
 # Each layer and the layers it may import (itself always).  Read bottom-up: domain is at the bottom.
 ALLOWED = {
@@ -31,8 +45,20 @@ ALLOWED = {
     "services": {"domain", "policy", "rule_files", "resources", "store", "receipts", "sync.protocol", "sync.client"},
     "hub": {"domain", "policy", "rule_files", "resources", "sync.protocol", "log"},
     "ui": {"domain", "resources", "services", "log"},
-    "cli": {"domain", "policy", "rule_files", "resources", "store", "receipts", "sync.protocol", "sync.client",
-            "services", "hub", "ui", "log"},
+    "cli": {
+        "domain",
+        "policy",
+        "rule_files",
+        "resources",
+        "store",
+        "receipts",
+        "sync.protocol",
+        "sync.client",
+        "services",
+        "hub",
+        "ui",
+        "log",
+    },
     "__main__": {"cli"},
 }
 

@@ -32,17 +32,25 @@ def offline_for(db, hours: float | None) -> None:
 
 
 def visit(db, psn: str) -> dict:
-    code = db.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' AND category = 'A' "
-                           "ORDER BY price DESC LIMIT 1").fetchone()[0]
-    return checkout.confirm(db, {"member": {"psn_no": psn}, "date": TODAY.isoformat(),
-                                 "items": [{"code": code, "quantity": 12}]}, "shouyin", today=TODAY)
+    code = db.conn.execute(
+        "SELECT code FROM catalogue WHERE item_kind = 'drug' AND category = 'A' ORDER BY price DESC LIMIT 1"
+    ).fetchone()[0]
+    return checkout.confirm(
+        db,
+        {"member": {"psn_no": psn}, "date": TODAY.isoformat(), "items": [{"code": code, "quantity": 12}]},
+        "shouyin",
+        today=TODAY,
+    )
 
 
 def fresh_member(db) -> str:
     """A member whose deductible is met and whose cap is far from used, so the fund would pay a lot."""
-    return db.conn.execute("SELECT m.psn_no FROM members m WHERE m.scheme = 'combined' AND NOT EXISTS "
-                           "(SELECT 1 FROM usage u WHERE u.psn_no = m.psn_no AND u.year = ? AND u.counter = 'pool') "
-                           "ORDER BY psn_no LIMIT 1", (TODAY.year,)).fetchone()[0]
+    return db.conn.execute(
+        "SELECT m.psn_no FROM members m WHERE m.scheme = 'combined' AND NOT EXISTS "
+        "(SELECT 1 FROM usage u WHERE u.psn_no = m.psn_no AND u.year = ? AND u.counter = 'pool') "
+        "ORDER BY psn_no LIMIT 1",
+        (TODAY.year,),
+    ).fetchone()[0]
 
 
 def test_an_offline_only_desk_has_no_limits(db):
@@ -63,8 +71,10 @@ def test_per_visit_ceiling_and_per_member_allowance(db):
     out = visit(db, psn)
     assert any("离线结算" in w for w in out["warnings"])
     note = next(i for i, line in enumerate(out["explanation"]) if "先行支付" in line)
-    assert "现金支付" in out["explanation"][note + 1:][-1]  # the cut comes before who pays the rest
-    assert Decimal(out["hifp_pay"]) + Decimal(out["acct_pay"]) + Decimal(out["psn_cash_pay"]) == Decimal(out["medfee_sumamt"])
+    assert "现金支付" in out["explanation"][note + 1 :][-1]  # the cut comes before who pays the rest
+    assert Decimal(out["hifp_pay"]) + Decimal(out["acct_pay"]) + Decimal(out["psn_cash_pay"]) == Decimal(
+        out["medfee_sumamt"]
+    )
     assert verify(db.conn) == []
 
 

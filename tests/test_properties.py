@@ -12,11 +12,16 @@ from desktop_app.domain.money import ZERO
 from desktop_app.services.quote import quote_case
 
 PUBLISHED_XIAN = {
-    "deductible_employed": "300.00", "deductible_retired": "200.00",
-    "fund_share_level1_employed": "0.70", "fund_share_level1_retired": "0.75",
-    "fund_share_level2_employed": "0.60", "fund_share_level2_retired": "0.65",
-    "fund_share_level3_employed": "0.50", "fund_share_level3_retired": "0.55",
-    "annual_cap_employed": "2000.00", "annual_cap_retired": "2500.00",
+    "deductible_employed": "300.00",
+    "deductible_retired": "200.00",
+    "fund_share_level1_employed": "0.70",
+    "fund_share_level1_retired": "0.75",
+    "fund_share_level2_employed": "0.60",
+    "fund_share_level2_retired": "0.65",
+    "fund_share_level3_employed": "0.50",
+    "fund_share_level3_retired": "0.55",
+    "annual_cap_employed": "2000.00",
+    "annual_cap_retired": "2500.00",
 }
 
 money = st.integers(min_value=0, max_value=300_000).map(lambda fen: f"{Decimal(fen) / 100:.2f}")
@@ -33,7 +38,9 @@ def cases(draw):
     region = draw(st.sampled_from(["guangxi", "yunfu", "sichuan-provincial", "xian", "henan-city-draft"]))
     year = {"guangxi": 2024, "yunfu": 2024, "sichuan-provincial": 2024, "xian": 2024, "henan-city-draft": 2022}[region]
     date = f"{year}-{draw(st.integers(8, 12)):02d}-{draw(st.integers(1, 28)):02d}"
-    kind = draw(st.sampled_from(["hospital", "township_health_centre", "community_health_centre", "clinic", "pharmacy"]))
+    kind = draw(
+        st.sampled_from(["hospital", "township_health_centre", "community_health_centre", "clinic", "pharmacy"])
+    )
     facility = {"kind": kind, "id": "H001"}
     if kind != "pharmacy":
         facility["level"] = draw(st.sampled_from([1, 2, 3]))
@@ -50,13 +57,23 @@ def cases(draw):
         "inpatient": draw(st.booleans()),
         "designated_facility": draw(st.sampled_from(["H001", "H002"])),
     }
-    usage = {"deductible_paid": draw(money), "pool_paid": draw(money),
-             "programme_paid": {"hypertension": draw(money), "diabetes": draw(money)}}
+    usage = {
+        "deductible_paid": draw(money),
+        "pool_paid": draw(money),
+        "programme_paid": {"hypertension": draw(money), "diabetes": draw(money)},
+    }
     published = {"avg_wage": {"2022": "90000.00"}}
     published.update({k: {str(year): v} for k, v in PUBLISHED_XIAN.items()})
-    return {"region": region, "date": date, "facility": facility, "member": member, "usage": usage,
-            "visit": {"emergency": draw(st.booleans()), "referral": draw(st.booleans())},
-            "published": published, "items": items}
+    return {
+        "region": region,
+        "date": date,
+        "facility": facility,
+        "member": member,
+        "usage": usage,
+        "visit": {"emergency": draw(st.booleans()), "referral": draw(st.booleans())},
+        "published": published,
+        "items": items,
+    }
 
 
 def settle(data):
@@ -70,8 +87,17 @@ SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[Heal
 @given(cases())
 def test_amounts_add_up_and_are_never_negative(data):
     s = settle(data)
-    amounts = [s.total, s.fully_self_paid, s.self_pay_first, s.in_scope, s.deductible_this_visit,
-               s.fund_ordinary, s.fund_total, s.member_share, *s.fund_by_programme.values()]
+    amounts = [
+        s.total,
+        s.fully_self_paid,
+        s.self_pay_first,
+        s.in_scope,
+        s.deductible_this_visit,
+        s.fund_ordinary,
+        s.fund_total,
+        s.member_share,
+        *s.fund_by_programme.values(),
+    ]
     assert all(a >= ZERO for a in amounts)
     assert all(a == a.quantize(Decimal("0.01")) for a in amounts)
     assert s.fund_total + s.member_share == s.total
@@ -96,7 +122,9 @@ def test_more_fund_used_never_raises_the_fund_share(data, extra_pool, extra_prog
     before = settle(data)
     data["usage"]["pool_paid"] = str(Decimal(data["usage"]["pool_paid"]) + Decimal(extra_pool))
     for name in ("hypertension", "diabetes"):
-        data["usage"]["programme_paid"][name] = str(Decimal(data["usage"]["programme_paid"][name]) + Decimal(extra_programme))
+        data["usage"]["programme_paid"][name] = str(
+            Decimal(data["usage"]["programme_paid"][name]) + Decimal(extra_programme)
+        )
     after = settle(data)
     assert after.fund_total <= before.fund_total
 

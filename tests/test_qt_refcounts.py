@@ -23,8 +23,8 @@ from PySide6.QtWidgets import QApplication
 
 from desktop_app.services import card as cards
 from desktop_app.services import checkout, daybook
-from desktop_app.services.desk import Shown
 from desktop_app.services.cart import CartLine
+from desktop_app.services.desk import Shown
 from desktop_app.ui.dialogs import DayEndDialog, HistoryDialog
 from tests.store_fixtures import copy_db
 from tests.test_window import TODAY, open_window, settle_one
@@ -49,8 +49,10 @@ def assert_keeps_none(name: str, fn, rounds: int = ROUNDS) -> None:
             QApplication.processEvents()
             lost = before - sys.getrefcount(None)
             if lost > SLACK:
-                pytest.fail(f"{name}: None lost {lost} references in {i} rounds; this Qt binding leaks "
-                            f"(see pyproject.toml's pin)")
+                pytest.fail(
+                    f"{name}: None lost {lost} references in {i} rounds; this Qt binding leaks "
+                    f"(see pyproject.toml's pin)"
+                )
     gc.collect()
     lost = before - sys.getrefcount(None)
     assert lost <= SLACK, f"{name}: None lost {lost} references in {rounds} rounds"
@@ -73,7 +75,8 @@ def window(templates, tmp_path, qtbot):
 def test_the_visit_table_refresh_keeps_none(window):
     w, db = window
     for code, name, category, price in db.conn.execute(
-            "SELECT code, name, category, price FROM catalogue ORDER BY code LIMIT 5"):
+        "SELECT code, name, category, price FROM catalogue ORDER BY code LIMIT 5"
+    ):
         w.cart.add(CartLine(code, name, category, Decimal(price) / 100, Decimal("2")))
     assert_keeps_none("visit table refresh", w.visit.refresh)
 
@@ -83,8 +86,13 @@ def test_the_member_card_and_payment_panel_keep_none(window):
     owner = db.conn.execute("SELECT owner_psn_no FROM family_links LIMIT 1").fetchone()[0]
     card = cards.member_card(db.conn, owner, TODAY)
     code = db.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' LIMIT 1").fetchone()[0]
-    quote = Shown.of(checkout.build_quote(
-        db.conn, {"member": {"psn_no": owner}, "date": TODAY.isoformat(), "items": [{"code": code, "quantity": 2}]}, TODAY))
+    quote = Shown.of(
+        checkout.build_quote(
+            db.conn,
+            {"member": {"psn_no": owner}, "date": TODAY.isoformat(), "items": [{"code": code, "quantity": 2}]},
+            TODAY,
+        )
+    )
 
     def member_and_payment():
         w.member.show_card(card)

@@ -16,8 +16,18 @@ from desktop_app.services import checkout, receipts
 from tests.store_fixtures import TODAY, copy_db
 
 ROOT = Path(__file__).resolve().parents[1]
-AMOUNTS = ("medfee_sumamt", "fulamt_ownpay_amt", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc", "hifp_pay",
-           "acct_pay", "acct_mulaid_pay", "psn_cash_pay", "balc")
+AMOUNTS = (
+    "medfee_sumamt",
+    "fulamt_ownpay_amt",
+    "preselfpay_amt",
+    "inscp_scp_amt",
+    "act_pay_dedc",
+    "hifp_pay",
+    "acct_pay",
+    "acct_mulaid_pay",
+    "psn_cash_pay",
+    "balc",
+)
 
 
 @pytest.fixture
@@ -30,11 +40,15 @@ def family_pair(conn):
     return conn.execute(
         "SELECT f.relative_psn_no, f.owner_psn_no FROM family_links f JOIN members o ON o.psn_no = f.owner_psn_no "
         "JOIN members m ON m.psn_no = f.relative_psn_no WHERE f.relation = 'spouse' AND o.account_balance > 100000 "
-        "AND m.scheme = 'combined' AND m.account_balance BETWEEN 100 AND 30000 ORDER BY m.account_balance DESC LIMIT 1").fetchone()
+        "AND m.scheme = 'combined' AND m.account_balance BETWEEN 100 AND 30000 ORDER BY m.account_balance DESC LIMIT 1"
+    ).fetchone()
 
 
 def codes(conn, n, order="length(name) DESC"):
-    return [r[0] for r in conn.execute(f"SELECT code FROM catalogue WHERE item_kind = 'drug' ORDER BY {order} LIMIT ?", (n,))]
+    return [
+        r[0]
+        for r in conn.execute(f"SELECT code FROM catalogue WHERE item_kind = 'drug' ORDER BY {order} LIMIT ?", (n,))
+    ]
 
 
 def settle(db, items, family=True):
@@ -87,11 +101,27 @@ def test_every_figure_the_masked_id_and_the_items_are_on_the_receipt(db, tmp_pat
         assert flat(item["name"]) in flat_text
         assert item["det_item_fee_sumamt"] in text and item["pric"] in text
     payer = db.conn.execute("SELECT name FROM members WHERE psn_no = ?", (out["family_payer"],)).fetchone()[0]
-    for words in ("医疗费总额", "全自费", "先行自付", "符合政策范围", "本次起付线", "统筹基金支付", "个人账户支付",
-                  f"共济账户支付（{payer}）", "现金支付", "个人账户余额", "年度限额剩余", out["psn_name"],
-                  "离线结算，尚未上传医保中心", out["uuid"], "shouyin"):
+    for words in (
+        "医疗费总额",
+        "全自费",
+        "先行自付",
+        "符合政策范围",
+        "本次起付线",
+        "统筹基金支付",
+        "个人账户支付",
+        f"共济账户支付（{payer}）",
+        "现金支付",
+        "个人账户余额",
+        "年度限额剩余",
+        out["psn_name"],
+        "离线结算，尚未上传医保中心",
+        out["uuid"],
+        "shouyin",
+    ):
         assert flat(words) in flat_text, words
-    assert qr_payloads(pdf, tmp_path) == [out["uuid"]] if layout == "roll" else out["uuid"] in qr_payloads(pdf, tmp_path)
+    assert (
+        qr_payloads(pdf, tmp_path) == [out["uuid"]] if layout == "roll" else out["uuid"] in qr_payloads(pdf, tmp_path)
+    )
 
 
 def test_a_refund_prints_its_own_slip_naming_the_original(db, tmp_path):
@@ -128,7 +158,7 @@ def overlaps(page: pypdf.PageObject) -> list[tuple[str, str]]:
     right, top = float(page.mediabox.width), float(page.mediabox.height)
     clashes = [(text, "off the page") for x0, y0, x1, y1, text in boxes if x0 < 0 or y0 < 0 or x1 > right or y1 > top]
     for i, a in enumerate(boxes):
-        for b in boxes[i + 1:]:
+        for b in boxes[i + 1 :]:
             if a[0] < b[2] - 0.5 and b[0] < a[2] - 0.5 and a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5:
                 clashes.append((a[4], b[4]))
     return clashes
@@ -148,11 +178,15 @@ def test_sixty_long_items_flow_without_overlap(db, tmp_path):
     with db.conn:
         for n in range(60):
             name = f"复方丹参滴丸（薄膜衣）规格 27毫克×180丸 第{n}号 广州白云山和记黄埔中药有限公司生产"
-            catalogue.upsert(db.conn, catalogue.CatalogueItem(**{**vars(item), "code": f"LONG{n:02d}", "name": name,
-                                                                 "barcode": None}))
+            catalogue.upsert(
+                db.conn,
+                catalogue.CatalogueItem(**{**vars(item), "code": f"LONG{n:02d}", "name": name, "barcode": None}),
+            )
     out = settle(db, [{"code": f"LONG{n:02d}", "quantity": 1} for n in range(60)], family=False)
     small = settle(db, [{"code": "LONG00", "quantity": 1}], family=False)
-    roll, roll_small = (pypdf.PdfReader(_stream(receipts.render(db.conn, u, "roll"))) for u in (out["uuid"], small["uuid"]))
+    roll, roll_small = (
+        pypdf.PdfReader(_stream(receipts.render(db.conn, u, "roll"))) for u in (out["uuid"], small["uuid"])
+    )
     a5 = pypdf.PdfReader(_stream(receipts.render(db.conn, out["uuid"], "a5")))
     assert len(roll.pages) == 1 and roll.pages[0].mediabox.height > 4 * roll_small.pages[0].mediabox.height
     assert len(a5.pages) >= 3
@@ -164,8 +198,11 @@ def test_sixty_long_items_flow_without_overlap(db, tmp_path):
     for page_number, page in enumerate(a5.pages, 1):
         assert f"第 {page_number} 页 / 共 {len(a5.pages)} 页" in page.extract_text()
     # Rasterise what a person would look at; poppler must read every page.
-    subprocess.run(["pdftoppm", "-r", "60", "-png", "-", str(tmp_path / "a5")], input=receipts.render(db.conn, out["uuid"], "a5"),
-                   check=True)
+    subprocess.run(
+        ["pdftoppm", "-r", "60", "-png", "-", str(tmp_path / "a5")],
+        input=receipts.render(db.conn, out["uuid"], "a5"),
+        check=True,
+    )
     assert len(list(tmp_path.glob("a5*.png"))) == len(a5.pages)
 
 
@@ -174,12 +211,22 @@ def test_the_receipt_command(db, tmp_path):
     path = db.conn.execute("PRAGMA database_list").fetchone()[2]
     db.conn.close()
     run = [sys.executable, "-m", "desktop_app", "receipt", "--db", path]
-    ok = subprocess.run([*run, "--layout", "a5", "--out", str(tmp_path / "a.pdf"), out["uuid"]], capture_output=True,
-                        text=True, cwd=ROOT)
+    ok = subprocess.run(
+        [*run, "--layout", "a5", "--out", str(tmp_path / "a.pdf"), out["uuid"]],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert ok.returncode == 0, ok.stderr
     assert out["uuid"] in text_of((tmp_path / "a.pdf").read_bytes())
-    missing = subprocess.run([*run, "--out", str(tmp_path / "b.pdf"), "no-such-uuid"], capture_output=True, text=True, cwd=ROOT)
+    missing = subprocess.run(
+        [*run, "--out", str(tmp_path / "b.pdf"), "no-such-uuid"], capture_output=True, text=True, cwd=ROOT
+    )
     assert missing.returncode == 2 and "uuid" in missing.stderr and not (tmp_path / "b.pdf").exists()
-    bad = subprocess.run([*run, "--layout", "a4", "--out", str(tmp_path / "c.pdf"), out["uuid"]], capture_output=True,
-                         text=True, cwd=ROOT)
+    bad = subprocess.run(
+        [*run, "--layout", "a4", "--out", str(tmp_path / "c.pdf"), out["uuid"]],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert bad.returncode == 2 and "a4" in bad.stderr

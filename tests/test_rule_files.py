@@ -98,33 +98,64 @@ def _load_error(root: Path, region: str) -> RulesError:
 BROKEN = [
     ("no unit", "parameters.yaml", lambda d: d["deductible_amount"].pop("unit"), "deductible_amount.unit"),
     ("wrong unit", "parameters.yaml", lambda d: d["annual_cap"].update(unit="ratio"), "annual_cap.unit"),
-    ("no reference", "parameters.yaml", lambda d: d["fund_share"]["values"][0].pop("reference"),
-     "fund_share.values[0].reference"),
-    ("no article", "parameters.yaml", lambda d: d["fund_share"]["values"][0]["reference"].pop("article"),
-     "fund_share.values[0].reference.article"),
-    ("unknown document", "parameters.yaml",
-     lambda d: d["fund_share"]["values"][0]["reference"].update(document="nope"),
-     "fund_share.values[0].reference.document"),
+    (
+        "no reference",
+        "parameters.yaml",
+        lambda d: d["fund_share"]["values"][0].pop("reference"),
+        "fund_share.values[0].reference",
+    ),
+    (
+        "no article",
+        "parameters.yaml",
+        lambda d: d["fund_share"]["values"][0]["reference"].pop("article"),
+        "fund_share.values[0].reference.article",
+    ),
+    (
+        "unknown document",
+        "parameters.yaml",
+        lambda d: d["fund_share"]["values"][0]["reference"].update(document="nope"),
+        "fund_share.values[0].reference.document",
+    ),
     ("no from date", "parameters.yaml", lambda d: d["scope"]["values"][0].pop("from"), "scope.values[0].from"),
     ("no to", "parameters.yaml", lambda d: d["scope"]["values"][0].pop("to"), "scope.values[0].to"),
-    ("bad date", "parameters.yaml", lambda d: d["scope"]["values"][0].update({"from": "2022-02-30"}),
-     "scope.values[0].from"),
-    ("float money", "parameters.yaml",
-     lambda d: d["deductible_amount"]["values"][0]["value"].update(employed=600.5),
-     "deductible_amount.values[0].value.employed"),
-    ("ratio above one", "parameters.yaml",
-     lambda d: d["fund_share"]["values"][0]["value"][0].update(employed="1.5"),
-     "fund_share.values[0].value[0].employed"),
-    ("unknown facility kind", "parameters.yaml",
-     lambda d: d["pooling_facility_kinds"]["values"][0]["value"].append("spa"),
-     "pooling_facility_kinds.values[0].value[4]"),
+    (
+        "bad date",
+        "parameters.yaml",
+        lambda d: d["scope"]["values"][0].update({"from": "2022-02-30"}),
+        "scope.values[0].from",
+    ),
+    (
+        "float money",
+        "parameters.yaml",
+        lambda d: d["deductible_amount"]["values"][0]["value"].update(employed=600.5),
+        "deductible_amount.values[0].value.employed",
+    ),
+    (
+        "ratio above one",
+        "parameters.yaml",
+        lambda d: d["fund_share"]["values"][0]["value"][0].update(employed="1.5"),
+        "fund_share.values[0].value[0].employed",
+    ),
+    (
+        "unknown facility kind",
+        "parameters.yaml",
+        lambda d: d["pooling_facility_kinds"]["values"][0]["value"].append("spa"),
+        "pooling_facility_kinds.values[0].value[4]",
+    ),
     ("unknown parameter", "parameters.yaml", lambda d: d.update(deductable={}), "deductable"),
     ("missing required parameter", "parameters.yaml", lambda d: d.pop("annual_cap"), "annual_cap"),
-    ("overlapping versions", "parameters.yaml",
-     lambda d: d["scope"]["values"].append(dict(d["scope"]["values"][0], **{"from": dt.date(2023, 1, 1)})),
-     "scope.values"),
-    ("to before from", "parameters.yaml", lambda d: d["scope"]["values"][0].update(to=dt.date(2020, 1, 1)),
-     "scope.values[0].to"),
+    (
+        "overlapping versions",
+        "parameters.yaml",
+        lambda d: d["scope"]["values"].append(dict(d["scope"]["values"][0], **{"from": dt.date(2023, 1, 1)})),
+        "scope.values",
+    ),
+    (
+        "to before from",
+        "parameters.yaml",
+        lambda d: d["scope"]["values"][0].update(to=dt.date(2020, 1, 1)),
+        "scope.values[0].to",
+    ),
     ("region name differs from folder", "region.yaml", lambda d: d.update(region="guangdong"), "region"),
 ]
 
@@ -157,6 +188,7 @@ def test_a_gap_between_versions_is_refused_on_the_gap(rules_copy):
     def close_early(d):
         d["annual_cap"]["values"][0]["to"] = dt.date(2023, 12, 31)
         d["annual_cap"]["values"].append({**d["annual_cap"]["values"][0], "from": dt.date(2024, 2, 1), "to": None})
+
     _edit(rules_copy, "guangxi", "parameters.yaml", close_early)
     book = load_region("guangxi", rules_copy)
     assert book.at(dt.date(2024, 2, 1))

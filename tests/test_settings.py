@@ -61,31 +61,43 @@ def test_catalogue_import_adds_items_with_an_audit_entry(db, tmp_path):
     from desktop_app.store import catalogue
 
     csv = tmp_path / "目录.csv"
-    csv.write_text(HEADER + "T001,测试片 0.5g*24片,B,0.10,12.50,,盒,,drug,1,6901234567890\n"
-                   "T002,体检套餐,C,1,200,,次,,wellness,1,\n", encoding="utf-8-sig")
+    csv.write_text(
+        HEADER + "T001,测试片 0.5g*24片,B,0.10,12.50,,盒,,drug,1,6901234567890\n"
+        "T002,体检套餐,C,1,200,,次,,wellness,1,\n",
+        encoding="utf-8-sig",
+    )
     n, a = catalogue_rows(db), audit_rows(db)
     assert settings.import_catalogue(db, "admin", "admin123", csv) == 2
     assert catalogue_rows(db) == n + 2 and audit_rows(db) == a + 1
     item = catalogue.get(db.conn, "6901234567890")
-    assert (item.code, item.category, item.selfpay_ratio, item.price) == ("T001", "B", Decimal("0.10"), Decimal("12.50"))
+    assert (item.code, item.category, item.selfpay_ratio, item.price) == (
+        "T001",
+        "B",
+        Decimal("0.10"),
+        Decimal("12.50"),
+    )
     # Wellness is never paid from the account: the region's rule (account_excluded_item_kinds), applied at
     # settlement whatever the catalogue's own flag says.
     from desktop_app.services.checkout import build_quote
 
-    psn = db.conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' AND account_balance > 50000 "
-                          "LIMIT 1").fetchone()[0]
+    psn = db.conn.execute(
+        "SELECT psn_no FROM members WHERE scheme = 'combined' AND account_balance > 50000 LIMIT 1"
+    ).fetchone()[0]
     quote = build_quote(db.conn, {"member": {"psn_no": psn}, "items": [{"code": "T002", "quantity": 1}]})
     assert catalogue.get(db.conn, "T002").item_kind == "wellness"
     assert quote.payment.own_account == 0 and quote.payment.cash == Decimal("200.00")
     assert verify(db.conn) == []
 
 
-@pytest.mark.parametrize("row, field", [
-    ("T003,坏价格,A,0,-1,,盒,,drug,1,", "catalogue.csv 第 3 行"),
-    ("T003,坏类别,D,0,1,,盒,,drug,1,", "catalogue.csv 第 3 行 category"),
-    ("T003,坏两病,A,0,1,,盒,gout,drug,1,", "catalogue.csv 第 3 行 programme"),
-    (",无编码,A,0,1,,盒,,drug,1,", "catalogue.csv 第 3 行 code"),
-])
+@pytest.mark.parametrize(
+    "row, field",
+    [
+        ("T003,坏价格,A,0,-1,,盒,,drug,1,", "catalogue.csv 第 3 行"),
+        ("T003,坏类别,D,0,1,,盒,,drug,1,", "catalogue.csv 第 3 行 category"),
+        ("T003,坏两病,A,0,1,,盒,gout,drug,1,", "catalogue.csv 第 3 行 programme"),
+        (",无编码,A,0,1,,盒,,drug,1,", "catalogue.csv 第 3 行 code"),
+    ],
+)
 def test_a_bad_catalogue_row_names_its_line_and_writes_nothing(db, tmp_path, row, field):
     csv = tmp_path / "c.csv"
     csv.write_text(HEADER + "T001,好的,A,0,1,,盒,,drug,1,\n" + row + "\n", encoding="utf-8")
@@ -123,8 +135,22 @@ def test_settings_and_catalogue_import_from_the_command_line(db, tmp_path, monke
     monkeypatch.setenv("GONGJI_PASSWORD", "admin123")
     assert main(["catalogue-import", "--db", str(path), "--operator", "admin", str(csv)]) == 0
     assert json.loads(capsys.readouterr().out)["imported"] == 1
-    assert main(["settings", "--db", str(path), "--operator", "admin", "--set", "facility.level=2",
-                 "--publish", "yunfu/avg_wage/2022=90000"]) == 0
+    assert (
+        main(
+            [
+                "settings",
+                "--db",
+                str(path),
+                "--operator",
+                "admin",
+                "--set",
+                "facility.level=2",
+                "--publish",
+                "yunfu/avg_wage/2022=90000",
+            ]
+        )
+        == 0
+    )
     shown = json.loads(capsys.readouterr().out)
     assert shown["settings"]["facility.level"] == "2"
     assert shown["published_figures"]["yunfu"]["avg_wage"]["2022"] == "90000.00"
@@ -155,7 +181,7 @@ def test_a_supervisor_adds_a_cashier(db, tmp_path, monkeypatch, capsys):
     assert verify(db.conn) == []
 
 
-@pytest.mark.parametrize("name", ["=HYPERLINK(\"http://x\",\"点我\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "a,b\"c"])
+@pytest.mark.parametrize("name", ['=HYPERLINK("http://x","点我")', "+1+1", "-2+3", "@SUM(A1)", "\tx", 'a,b"c'])
 def test_the_day_end_csv_never_carries_a_live_formula(db, tmp_path, name):
     """An operator named like a formula is text in the day-end CSV, whatever the spreadsheet."""
     import csv

@@ -99,10 +99,15 @@ def closed(qtbot, window, dialog) -> None:
 @pytest.mark.slow
 def test_five_hundred_visits_in_a_row(templates, tmp_path, qtbot, capsys):
     db = copy_db(templates, "guangxi", tmp_path / "desk.db")
-    people = [r[0] for r in db.conn.execute(
-        "SELECT psn_no FROM members WHERE scheme = 'combined' ORDER BY psn_no LIMIT 60")]
-    codes = [r[0] for r in db.conn.execute(
-        "SELECT code FROM catalogue WHERE item_kind IN ('drug', 'service') ORDER BY code LIMIT 40")]
+    people = [
+        r[0] for r in db.conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' ORDER BY psn_no LIMIT 60")
+    ]
+    codes = [
+        r[0]
+        for r in db.conn.execute(
+            "SELECT code FROM catalogue WHERE item_kind IN ('drug', 'service') ORDER BY code LIMIT 40"
+        )
+    ]
     before = db.conn.execute("SELECT count(*) FROM settlements").fetchone()[0]
     window = open_window(qtbot, tmp_path / "desk.db")
     gc.collect()
@@ -126,9 +131,11 @@ def test_five_hundred_visits_in_a_row(templates, tmp_path, qtbot, capsys):
     finally:
         window.shutdown()
     with capsys.disabled():
-        print(f"\n500-visit soak: RSS {rss.get(100, 0):.1f} MB at visit 100, {rss.get(500, 0):.1f} MB at visit 500 "
-              f"(growth {rss.get(500, 0) - rss.get(100, 0):+.1f} MB, bound {RSS_GROWTH_MB} MB); "
-              + ", ".join(f"{k}: {v:.1f}" for k, v in sorted(rss.items())))
+        print(
+            f"\n500-visit soak: RSS {rss.get(100, 0):.1f} MB at visit 100, {rss.get(500, 0):.1f} MB at visit 500 "
+            f"(growth {rss.get(500, 0) - rss.get(100, 0):+.1f} MB, bound {RSS_GROWTH_MB} MB); "
+            + ", ".join(f"{k}: {v:.1f}" for k, v in sorted(rss.items()))
+        )
     count = db.conn.execute("SELECT count(*) FROM settlements").fetchone()[0]
     assert count == before + VISITS + refunds
     assert rss[500] - rss[100] < RSS_GROWTH_MB

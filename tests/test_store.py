@@ -30,8 +30,15 @@ def test_demo_database_verifies(db):
     assert db.conn.execute("SELECT count(*) FROM settlements").fetchone()[0] > 250
 
 
-@pytest.mark.parametrize("sql", ["UPDATE settlements SET hifp_pay = 0", "DELETE FROM settlements",
-                                 "UPDATE audit_log SET operator = 'x'", "DELETE FROM account_entries"])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE settlements SET hifp_pay = 0",
+        "DELETE FROM settlements",
+        "UPDATE audit_log SET operator = 'x'",
+        "DELETE FROM account_entries",
+    ],
+)
 def test_journal_audit_and_ledger_are_append_only(db, sql):
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         db.conn.execute(sql)
@@ -57,17 +64,29 @@ def test_verify_detects_usage_that_differs_from_the_journal(db):
 
 def test_verify_command_exit_code(db, tmp_path):
     path = tmp_path / "desk.db"
-    ok = subprocess.run([sys.executable, "-m", "desktop_app", "verify", "--db", str(path)], capture_output=True, text=True)
+    ok = subprocess.run(
+        [sys.executable, "-m", "desktop_app", "verify", "--db", str(path)], capture_output=True, text=True
+    )
     assert ok.returncode == 0, ok.stderr
     db.conn.execute("UPDATE members SET account_balance = account_balance + 1 WHERE rowid = 1")
-    bad = subprocess.run([sys.executable, "-m", "desktop_app", "verify", "--db", str(path)], capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "desktop_app", "verify", "--db", str(path)], capture_output=True, text=True
+    )
     assert bad.returncode == 1 and "account:" in bad.stderr
 
 
 def test_a_new_migration_backs_up_first_and_runs_in_its_own_transaction(db, tmp_path, monkeypatch):
     path = tmp_path / "desk.db"
-    checkout.confirm(db, {"member": {"psn_no": db.conn.execute("SELECT psn_no FROM members LIMIT 1").fetchone()[0]},
-                          "date": TODAY.isoformat(), "items": [{"code": "FW000"}]}, "shouyin", today=TODAY)
+    checkout.confirm(
+        db,
+        {
+            "member": {"psn_no": db.conn.execute("SELECT psn_no FROM members LIMIT 1").fetchone()[0]},
+            "date": TODAY.isoformat(),
+            "items": [{"code": "FW000"}],
+        },
+        "shouyin",
+        today=TODAY,
+    )
     db.conn.close()
 
     def broken(conn):
@@ -91,8 +110,12 @@ def test_backup_while_open_is_a_verified_copy(templates, tmp_path):
 
     db = copy_db(templates, "guangxi", tmp_path / "desk.db")  # held open, as the window does
     assert main(["backup", "--db", str(tmp_path / "desk.db"), "--out", str(tmp_path / "copy.db")]) == 0
-    assert main(["backup", "--db", str(tmp_path / "desk.db"), "--out", str(tmp_path / "copy.db")]) == 2  # never overwrites
+    assert (
+        main(["backup", "--db", str(tmp_path / "desk.db"), "--out", str(tmp_path / "copy.db")]) == 2
+    )  # never overwrites
     copy = connect(tmp_path / "copy.db")
     assert verify(copy.conn) == []
-    assert copy.conn.execute("SELECT count(*) FROM settlements").fetchone() == db.conn.execute(
-        "SELECT count(*) FROM settlements").fetchone()
+    assert (
+        copy.conn.execute("SELECT count(*) FROM settlements").fetchone()
+        == db.conn.execute("SELECT count(*) FROM settlements").fetchone()
+    )

@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 from desktop_app.hub import accounts, checks, desks, schema
 from desktop_app.hub.recompute import CAP_REASON
 from desktop_app.services import checkout
-from desktop_app.sync.client import HubClient, SyncError, SyncReport, sync, unsent
 from desktop_app.services.verify import verify
 from desktop_app.store import journal
 from desktop_app.store.db import connect
+from desktop_app.sync.client import HubClient, SyncError, SyncReport, sync, unsent
 from tests.hub_fixtures import free_port, seeded_hub
 from tests.store_fixtures import AT, TODAY
 
@@ -42,8 +42,11 @@ class World:
 
     def rows(self, uuids) -> dict[str, int]:
         with self.engine.connect() as conn:
-            found = conn.execute(select(schema.settlements.c.uuid, func.count()).where(schema.settlements.c.uuid.in_(list(uuids)))
-                                 .group_by(schema.settlements.c.uuid)).all()
+            found = conn.execute(
+                select(schema.settlements.c.uuid, func.count())
+                .where(schema.settlements.c.uuid.in_(list(uuids)))
+                .group_by(schema.settlements.c.uuid)
+            ).all()
         return dict(found)
 
     def close(self) -> None:
@@ -61,18 +64,29 @@ def world(templates, tmp_path, hub_url):
 
 
 def member(db, where: str = "1") -> str:
-    return db.conn.execute(f"SELECT psn_no FROM members WHERE scheme = 'combined' AND {where} ORDER BY psn_no LIMIT 1").fetchone()[0]
+    return db.conn.execute(
+        f"SELECT psn_no FROM members WHERE scheme = 'combined' AND {where} ORDER BY psn_no LIMIT 1"
+    ).fetchone()[0]
 
 
 def expensive(db, n: int = 1) -> list[str]:
-    return [r[0] for r in db.conn.execute(
-        "SELECT code FROM catalogue WHERE item_kind = 'drug' AND category = 'A' ORDER BY price DESC LIMIT ?", (n,))]
+    return [
+        r[0]
+        for r in db.conn.execute(
+            "SELECT code FROM catalogue WHERE item_kind = 'drug' AND category = 'A' ORDER BY price DESC LIMIT ?", (n,)
+        )
+    ]
 
 
 def settle(db, psn: str, quantity: int = 2, code: str | None = None) -> dict:
     code = code or expensive(db)[0]
-    return checkout.confirm(db, {"member": {"psn_no": psn}, "date": TODAY.isoformat(),
-                                 "items": [{"code": code, "quantity": quantity}]}, "shouyin", today=TODAY, at=AT)
+    return checkout.confirm(
+        db,
+        {"member": {"psn_no": psn}, "date": TODAY.isoformat(), "items": [{"code": code, "quantity": quantity}]},
+        "shouyin",
+        today=TODAY,
+        at=AT,
+    )
 
 
 def all_well(world: World) -> None:
@@ -87,7 +101,9 @@ def test_replaying_the_outbox_three_times_leaves_one_row_per_uuid(world):
     first = world.sync("A")
     assert (first.pushed, first.applied, first.duplicates) == (3, 3, 0)
     for _ in range(2):
-        db.conn.execute("UPDATE outbox SET sent_at = NULL WHERE uuid IN (?, ?, ?)", uuids)  # as if every answer was lost
+        db.conn.execute(
+            "UPDATE outbox SET sent_at = NULL WHERE uuid IN (?, ?, ?)", uuids
+        )  # as if every answer was lost
         again = world.sync("A")
         assert (again.pushed, again.duplicates) == (3, 3)
     assert world.rows(uuids) == dict.fromkeys(uuids, 1)
@@ -230,15 +246,21 @@ def test_killing_the_hub_mid_push_loses_nothing(world):
 def test_two_desks_offline_past_the_cap_produce_a_recorded_clawback(world):
     a, b = world.desks["A"], world.desks["B"]
     psn = member(a, "status = 'employed'")
-    first = settle(a, psn, 60)   # each alone uses what is left of the cap …
+    first = settle(a, psn, 60)  # each alone uses what is left of the cap …
     second = settle(b, psn, 60)  # … and the other desk does not know
     assert first["cap_left"] == second["cap_left"] == "0.00"
     world.sync("A")
     report = world.sync("B")
     [review] = report.reviews
-    assert {k: review[k] for k in ("uuid", "review", "amount")} == {"uuid": second["uuid"], "review": "clawback",
-                                                                   "amount": second["hifp_pay"]}
-    assert review["reason"].startswith(CAP_REASON) and f"统筹基金 收款台 {second['hifp_pay']} / 中心 0.00" in review["reason"]
+    assert {k: review[k] for k in ("uuid", "review", "amount")} == {
+        "uuid": second["uuid"],
+        "review": "clawback",
+        "amount": second["hifp_pay"],
+    }
+    assert (
+        review["reason"].startswith(CAP_REASON)
+        and f"统筹基金 收款台 {second['hifp_pay']} / 中心 0.00" in review["reason"]
+    )
     assert [c["uuid"] for c in checks.clawbacks(world.engine)] == [second["uuid"]]
     notice = b.conn.execute("SELECT kind, amount FROM sync_notices WHERE uuid = ?", (second["uuid"],)).fetchone()
     assert notice == ("clawback", journal.get(b.conn, second["uuid"]).hifp_pay)
@@ -256,12 +278,16 @@ def test_a_change_that_commits_late_is_still_pulled(world):
     world.sync("A")
     psn_one, psn_two = [r[0] for r in db.conn.execute("SELECT psn_no FROM members ORDER BY psn_no LIMIT 2")]
     with world.engine.connect() as conn:
-        rows = {r.psn_no: (json.loads(r.data), r.account_balance) for r in conn.execute(
-            select(schema.members).where(schema.members.c.psn_no.in_([psn_one, psn_two])))}
+        rows = {
+            r.psn_no: (json.loads(r.data), r.account_balance)
+            for r in conn.execute(select(schema.members).where(schema.members.c.psn_no.in_([psn_one, psn_two])))
+        }
     slow = schema.writing(world.engine)
     conn = slow.__enter__()
     accounts.put_member(conn, {**rows[psn_one][0], "name": "迟到甲"}, rows[psn_one][1])  # numbered, not yet committed
-    later = threading.Thread(target=lambda: _put(world.engine, {**rows[psn_two][0], "name": "随后乙"}, rows[psn_two][1]))
+    later = threading.Thread(
+        target=lambda: _put(world.engine, {**rows[psn_two][0], "name": "随后乙"}, rows[psn_two][1])
+    )
     later.start()
     time.sleep(0.3)
     world.sync("A")  # pulls while the first change is still open
@@ -295,8 +321,11 @@ def test_a_bad_or_foreign_token_is_refused(world):
     world.sync("A")  # the foreign attempt did not claim the UUID
     assert world.rows([uuid]) == {uuid: 1}
     elsewhere = desks.register_desk(world.engine, "desk-S", "S51000000001", "sichuan-provincial", {"kind": "hospital"})
-    seen = httpx.get(f"{world.hub.url}/v1/changes", params={"cursor": 0, "limit": 5000},
-                     headers={"Authorization": f"Bearer {elsewhere}"}).json()["changes"]
+    seen = httpx.get(
+        f"{world.hub.url}/v1/changes",
+        params={"cursor": 0, "limit": 5000},
+        headers={"Authorization": f"Bearer {elsewhere}"},
+    ).json()["changes"]
     assert seen and not [c for c in seen if c["kind"] in ("member", "usage")]
     assert httpx.get(f"{world.hub.url}/v1/changes", headers={"Authorization": "Bearer nope"}).status_code == 401
     desks.revoke_desk(world.engine, "desk-A")  # a stolen desk
@@ -335,9 +364,11 @@ def test_an_offline_limited_settlement_is_recorded_for_reimbursement(world):
     with db.conn:
         stale = dt.datetime.now().astimezone() - dt.timedelta(hours=3)
         config.put(db.conn, "sync.last_ok", stale.isoformat(timespec="seconds"))
-    psn = db.conn.execute("SELECT m.psn_no FROM members m WHERE m.scheme = 'combined' AND NOT EXISTS (SELECT 1 FROM usage u "
-                          "WHERE u.psn_no = m.psn_no AND u.year = ? AND u.counter = 'pool') ORDER BY psn_no LIMIT 1",
-                          (TODAY.year,)).fetchone()[0]
+    psn = db.conn.execute(
+        "SELECT m.psn_no FROM members m WHERE m.scheme = 'combined' AND NOT EXISTS (SELECT 1 FROM usage u "
+        "WHERE u.psn_no = m.psn_no AND u.year = ? AND u.counter = 'pool') ORDER BY psn_no LIMIT 1",
+        (TODAY.year,),
+    ).fetchone()[0]
     out = settle(db, psn, 12)
     assert out["hifp_pay"] == "200.00"
     report = world.sync("A")
@@ -349,9 +380,13 @@ def test_an_offline_limited_settlement_is_recorded_for_reimbursement(world):
 
 def test_an_account_spent_twice_offline_is_flagged_and_the_desk_never_shows_a_negative_balance(world):
     a, b = world.desks["A"], world.desks["B"]
-    psn = a.conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' AND account_balance BETWEEN 5000 AND 20000 "
-                         "ORDER BY psn_no LIMIT 1").fetchone()[0]
-    code = a.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' ORDER BY price DESC LIMIT 1").fetchone()[0]
+    psn = a.conn.execute(
+        "SELECT psn_no FROM members WHERE scheme = 'combined' AND account_balance BETWEEN 5000 AND 20000 "
+        "ORDER BY psn_no LIMIT 1"
+    ).fetchone()[0]
+    code = a.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' ORDER BY price DESC LIMIT 1").fetchone()[
+        0
+    ]
     first, second = settle(a, psn, 3, code), settle(b, psn, 3, code)
     assert first["balc"] == second["balc"] == "0.00"  # each desk spent the whole account
     world.sync("A")
@@ -372,26 +407,37 @@ def test_a_skewed_desk_clock_is_reported_and_the_hub_decides_the_year(world):
     settle(db, member(db))
     [record] = unsent(db.conn, 10)
     ahead = dt.datetime.now().astimezone() + dt.timedelta(days=400)
-    wrong_year = record.model_copy(update={"desk_created_at": ahead.isoformat(timespec="seconds"), "year": ahead.year,
-                                           "visit_date": ahead.date().isoformat(),  # the desk's (wrong) today
-                                           "uuid": "00000000-0000-4000-8000-000000000001"})
+    wrong_year = record.model_copy(
+        update={
+            "desk_created_at": ahead.isoformat(timespec="seconds"),
+            "year": ahead.year,
+            "visit_date": ahead.date().isoformat(),  # the desk's (wrong) today
+            "uuid": "00000000-0000-4000-8000-000000000001",
+        }
+    )
     request = PushRequest(desk_clock=ahead.isoformat(timespec="seconds"), records=[wrong_year])
-    answer = httpx.post(f"{world.hub.url}/v1/push", content=request.model_dump_json(),
-                        headers={"Authorization": f"Bearer {world.tokens['A']}", "Content-Type": "application/json"}).json()
+    answer = httpx.post(
+        f"{world.hub.url}/v1/push",
+        content=request.model_dump_json(),
+        headers={"Authorization": f"Bearer {world.tokens['A']}", "Content-Type": "application/json"},
+    ).json()
     assert answer["clock_skew_seconds"] > 399 * 86400
     [result] = answer["results"]
     assert result["status"] == "set_aside" and "时钟偏差" in result["reason"]
     report = world.sync("A")  # the desk's own, correctly dated entry goes through; its clock is fine
     assert report.applied == 1 and abs(report.clock_skew_seconds) < 60 and report.warnings == []
     with world.engine.connect() as conn:  # the hub keeps each entry's clock reading
-        assert abs(conn.execute(select(schema.settlements.c.clock_skew_seconds)).scalar_one() - report.clock_skew_seconds) <= 1
+        assert (
+            abs(conn.execute(select(schema.settlements.c.clock_skew_seconds)).scalar_one() - report.clock_skew_seconds)
+            <= 1
+        )
 
 
 def test_a_local_entry_outside_the_protocol_is_set_aside_at_the_desk_and_the_rest_go_on(world):
     """An entry the protocol refuses (here: an amount above its ceiling) never blocks the desk's sync."""
-    from desktop_app.sync.protocol import MAX_FEN
-
     import uuid as uuidlib
+
+    from desktop_app.sync.protocol import MAX_FEN
 
     db = world.desks["A"]
     model = settle(db, member(db))
@@ -399,14 +445,20 @@ def test_a_local_entry_outside_the_protocol_is_set_aside_at_the_desk_and_the_res
     columns = [r[1] for r in db.conn.execute("PRAGMA table_info(settlements)")]
     source = {"uuid": "?", "medfee_sumamt": "medfee_sumamt + ?", "psn_cash_pay": "psn_cash_pay + ?"}
     with db.conn:
-        db.conn.execute(f"INSERT INTO settlements ({', '.join(columns)}) SELECT {', '.join(source.get(c, c) for c in columns)} "
-                        "FROM settlements WHERE uuid = ?", (big["uuid"], MAX_FEN, MAX_FEN, model["uuid"]))
+        db.conn.execute(
+            f"INSERT INTO settlements ({', '.join(columns)}) SELECT {', '.join(source.get(c, c) for c in columns)} "
+            "FROM settlements WHERE uuid = ?",
+            (big["uuid"], MAX_FEN, MAX_FEN, model["uuid"]),
+        )
         db.conn.execute("INSERT INTO outbox (uuid, kind, created_at) VALUES (?, 'settlement', ?)", (big["uuid"], AT))
     fine = settle(db, member(db, "psn_no > (SELECT min(psn_no) FROM members)"))
     report = world.sync("A")
     [aside] = report.set_aside
     assert aside["uuid"] == big["uuid"] and "medfee_sumamt" in aside["reason"] and "未上传" in aside["reason"]
-    assert report.applied == 2 and world.rows([fine["uuid"], big["uuid"], model["uuid"]]) == {fine["uuid"]: 1, model["uuid"]: 1}
+    assert report.applied == 2 and world.rows([fine["uuid"], big["uuid"], model["uuid"]]) == {
+        fine["uuid"]: 1,
+        model["uuid"]: 1,
+    }
     notice = db.conn.execute("SELECT kind FROM sync_notices WHERE uuid = ?", (big["uuid"],)).fetchone()
     assert notice == ("set_aside",) and unsent(db.conn, 10) == []
 
@@ -426,10 +478,13 @@ def test_a_rewritten_audit_chain_is_refused_by_the_hub_and_caught_by_verify(worl
     with sqlite3.connect(path) as conn:  # rewrite: change an early entry, then recompute every hash after it
         for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
             conn.execute(f"DROP TRIGGER {name}")
-        conn.execute("UPDATE audit_log SET operator = 'ghost' WHERE id = (SELECT min(id) FROM audit_log WHERE action = 'settle')")
+        conn.execute(
+            "UPDATE audit_log SET operator = 'ghost' WHERE id = (SELECT min(id) FROM audit_log WHERE action = 'settle')"
+        )
         prev = audit.GENESIS
         for id_, at, operator, action, subject, detail in conn.execute(
-                "SELECT id, at, operator, action, subject, detail FROM audit_log ORDER BY id").fetchall():
+            "SELECT id, at, operator, action, subject, detail FROM audit_log ORDER BY id"
+        ).fetchall():
             digest = audit._digest(prev, at, operator, action, subject, detail)
             conn.execute("UPDATE audit_log SET prev_hash = ?, hash = ? WHERE id = ?", (prev, digest, id_))
             prev = digest

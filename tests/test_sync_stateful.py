@@ -26,13 +26,13 @@ from sqlalchemy import func, select
 from desktop_app.domain.errors import GongjiError
 from desktop_app.domain.money import to_fen
 from desktop_app.domain.vocabulary import AMOUNTS, COUNTERS
-from desktop_app.hub import push as hub_push
 from desktop_app.hub import checks, importer, schema
 from desktop_app.hub import desks as hub_desks
+from desktop_app.hub import push as hub_push
 from desktop_app.services import checkout
-from desktop_app.sync.client import HubClient, SyncError, sync, unsent
 from desktop_app.services.verify import verify
 from desktop_app.store.db import connect
+from desktop_app.sync.client import HubClient, SyncError, sync, unsent
 from tests.hub_fixtures import seeded_hub
 from tests.store_fixtures import AT, TODAY
 
@@ -51,34 +51,63 @@ def test_desks_and_hub_stay_consistent(templates, tmp_path_factory):
         shutil.copy(templates["guangxi"], root / f"{name}.db")
         desks[name] = connect(root / f"{name}.db")
         tokens[name] = hub_desks.register_desk(engine, f"desk-{name}", FACILITY["id"], "guangxi", FACILITY)
-    people = [r[0] for r in desks["A"].conn.execute(
-        "SELECT psn_no FROM members WHERE scheme = 'combined' ORDER BY psn_no LIMIT 6")]
-    codes = [r[0] for r in desks["A"].conn.execute(
-        "SELECT code FROM catalogue WHERE item_kind = 'drug' ORDER BY price DESC LIMIT 3")]
+    people = [
+        r[0]
+        for r in desks["A"].conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' ORDER BY psn_no LIMIT 6")
+    ]
+    codes = [
+        r[0]
+        for r in desks["A"].conn.execute(
+            "SELECT code FROM catalogue WHERE item_kind = 'drug' ORDER BY price DESC LIMIT 3"
+        )
+    ]
     replays = iter(range(1_000_000))
 
     def crafted(desk: str, who: int, code: str, quantity: str, payer, tamper: str, delta: int, original) -> dict:
         """A record as a malicious desk would send it: honest facts and figures, then one thing changed."""
-        facts = {"member": {"psn_no": people[who]}, "date": TODAY.isoformat(),
-                 "items": [{"code": code, "quantity": 1}], "payment": {"family_payer": payer} if payer else None}
+        facts = {
+            "member": {"psn_no": people[who]},
+            "date": TODAY.isoformat(),
+            "items": [{"code": code, "quantity": 1}],
+            "payment": {"family_payer": payer} if payer else None,
+        }
         try:
-            q = checkout.quote_dict(checkout.build_quote(desks[desk].conn, {k: v for k, v in facts.items() if v}, TODAY))
+            q = checkout.quote_dict(
+                checkout.build_quote(desks[desk].conn, {k: v for k, v in facts.items() if v}, TODAY)
+            )
             claim = {k: to_fen(Decimal(q[k])) for k in AMOUNTS}
-            counters = {"deductible": to_fen(Decimal(q["act_pay_dedc"])), "pool": to_fen(Decimal(q["ordinary_pool_pay"])),
-                        **{f"programme_{n}": to_fen(Decimal(v)) for n, v in q["programme_pay"].items()}}
+            counters = {
+                "deductible": to_fen(Decimal(q["act_pay_dedc"])),
+                "pool": to_fen(Decimal(q["ordinary_pool_pay"])),
+                **{f"programme_{n}": to_fen(Decimal(v)) for n, v in q["programme_pay"].items()},
+            }
         except GongjiError:  # a payer the region does not allow: the claim is made up
             claim, counters = {k: 0 for k in AMOUNTS}, {}
-        record = {"uuid": str(uuidlib.uuid4()), "kind": "settlement", "psn_no": people[who], "year": TODAY.year,
-                  "visit_date": TODAY.isoformat(), "region": "guangxi", "facility_id": FACILITY["id"], "device": "evil",
-                  "operator": "evil", "desk_created_at": AT, **claim, **{c: counters.get(c, 0) for c in COUNTERS},
-                  "family_payer": payer, "items": [{"code": code, "quantity": quantity}]}
+        record = {
+            "uuid": str(uuidlib.uuid4()),
+            "kind": "settlement",
+            "psn_no": people[who],
+            "year": TODAY.year,
+            "visit_date": TODAY.isoformat(),
+            "region": "guangxi",
+            "facility_id": FACILITY["id"],
+            "device": "evil",
+            "operator": "evil",
+            "desk_created_at": AT,
+            **claim,
+            **{c: counters.get(c, 0) for c in COUNTERS},
+            "family_payer": payer,
+            "items": [{"code": code, "quantity": quantity}],
+        }
         if tamper in AMOUNTS or tamper in COUNTERS:
             record[tamper] += delta
         elif tamper == "shift_to_account":
             record["acct_pay"] += record["psn_cash_pay"]
             record["psn_cash_pay"] = 0
         elif tamper == "refund" and original is not None:
-            record.update(kind="refund", original_uuid=original, **{k: -delta % 10**7 * -1 for k in (*AMOUNTS, *COUNTERS)})
+            record.update(
+                kind="refund", original_uuid=original, **{k: -delta % 10**7 * -1 for k in (*AMOUNTS, *COUNTERS)}
+            )
             record["medfee_sumamt"] = sum(record[k] for k in AMOUNTS[1:])
         elif tamper == "no_items":
             record["items"] = []
@@ -100,9 +129,11 @@ def test_desks_and_hub_stay_consistent(templates, tmp_path_factory):
                 assert result.status == "applied", result
             fields = [schema.settlements.c[f] for f in ("uuid", *AMOUNTS, *COUNTERS, "family_payer")]
             with engine.connect() as live, fresh.connect() as again:
-                for query in (select(*fields).order_by(schema.settlements.c.uuid),
-                              select(schema.usage).order_by(schema.usage.c.psn_no, schema.usage.c.year, schema.usage.c.counter),
-                              select(schema.members.c.psn_no, schema.members.c.account_balance).order_by(schema.members.c.psn_no)):
+                for query in (
+                    select(*fields).order_by(schema.settlements.c.uuid),
+                    select(schema.usage).order_by(schema.usage.c.psn_no, schema.usage.c.year, schema.usage.c.counter),
+                    select(schema.members.c.psn_no, schema.members.c.account_balance).order_by(schema.members.c.psn_no),
+                ):
                     assert live.execute(query).all() == again.execute(query).all()
         finally:
             fresh.dispose()
@@ -115,11 +146,24 @@ def test_desks_and_hub_stay_consistent(templates, tmp_path_factory):
                 hub.start()
             self.hub_up = True
 
-        @rule(desk=st.sampled_from(DESKS), who=st.integers(0, len(people) - 1), code=st.sampled_from(codes),
-              quantity=st.integers(1, 30))
+        @rule(
+            desk=st.sampled_from(DESKS),
+            who=st.integers(0, len(people) - 1),
+            code=st.sampled_from(codes),
+            quantity=st.integers(1, 30),
+        )
         def settle(self, desk, who, code, quantity) -> None:
-            out = checkout.confirm(desks[desk], {"member": {"psn_no": people[who]}, "date": TODAY.isoformat(),
-                                                 "items": [{"code": code, "quantity": quantity}]}, "shouyin", today=TODAY, at=AT)
+            out = checkout.confirm(
+                desks[desk],
+                {
+                    "member": {"psn_no": people[who]},
+                    "date": TODAY.isoformat(),
+                    "items": [{"code": code, "quantity": quantity}],
+                },
+                "shouyin",
+                today=TODAY,
+                at=AT,
+            )
             self.settled[desk].append(out["uuid"])
 
         @precondition(lambda self: any(self.settled.values()))
@@ -150,20 +194,34 @@ def test_desks_and_hub_stay_consistent(templates, tmp_path_factory):
                     client.close()
 
         @precondition(lambda self: self.hub_up)
-        @rule(desk=st.sampled_from(DESKS), who=st.integers(0, len(people) - 1), code=st.sampled_from([*codes, "NO-SUCH"]),
-              quantity=st.sampled_from(["1", "3", "0.5", "NaN", "-2", "1e9"]),
-              payer=st.one_of(st.none(), st.sampled_from([*people, "99999999"])),
-              tamper=st.sampled_from([*AMOUNTS, *COUNTERS, "shift_to_account", "refund", "no_items", "future", "none"]),
-              delta=st.integers(-2**63, 2**63), pick=st.integers(0, 10_000))
+        @rule(
+            desk=st.sampled_from(DESKS),
+            who=st.integers(0, len(people) - 1),
+            code=st.sampled_from([*codes, "NO-SUCH"]),
+            quantity=st.sampled_from(["1", "3", "0.5", "NaN", "-2", "1e9"]),
+            payer=st.one_of(st.none(), st.sampled_from([*people, "99999999"])),
+            tamper=st.sampled_from([*AMOUNTS, *COUNTERS, "shift_to_account", "refund", "no_items", "future", "none"]),
+            delta=st.integers(-(2**63), 2**63),
+            pick=st.integers(0, 10_000),
+        )
         def malicious_desk(self, desk, who, code, quantity, payer, tamper, delta, pick) -> None:
             """A valid token, crafted records: the hub may apply only its own figures, or set the record aside."""
             with engine.connect() as conn:
-                originals = list(conn.execute(select(schema.settlements.c.uuid).where(schema.settlements.c.kind == "settlement")
-                                              .order_by(schema.settlements.c.uuid)).scalars())
+                originals = list(
+                    conn.execute(
+                        select(schema.settlements.c.uuid)
+                        .where(schema.settlements.c.kind == "settlement")
+                        .order_by(schema.settlements.c.uuid)
+                    ).scalars()
+                )
             original = originals[pick % len(originals)] if originals else None
             record = crafted(desk, who, code, quantity, payer, tamper, delta, original)
-            response = httpx.post(f"{hub.url}/v1/push", json={"protocol": 1, "desk_clock": AT, "records": [record]},
-                                  headers={"Authorization": f"Bearer {tokens[desk]}"}, timeout=60)
+            response = httpx.post(
+                f"{hub.url}/v1/push",
+                json={"protocol": 1, "desk_clock": AT, "records": [record]},
+                headers={"Authorization": f"Bearer {tokens[desk]}"},
+                timeout=60,
+            )
             assert response.status_code == 200, response.text
             [result] = response.json()["results"]
             assert result["status"] == "set_aside" and result["reason"] or result["status"] == "applied"
@@ -184,8 +242,11 @@ def test_desks_and_hub_stay_consistent(templates, tmp_path_factory):
         def consistent(self) -> None:
             assert checks.check(engine) == []
             with engine.connect() as conn:
-                counted = dict(conn.execute(select(schema.settlements.c.uuid, func.count())
-                                            .group_by(schema.settlements.c.uuid)).all())
+                counted = dict(
+                    conn.execute(
+                        select(schema.settlements.c.uuid, func.count()).group_by(schema.settlements.c.uuid)
+                    ).all()
+                )
             for name, db in desks.items():
                 assert verify(db.conn) == []
                 acked = [u for (u,) in db.conn.execute("SELECT uuid FROM outbox WHERE status = 'applied'")]
@@ -194,8 +255,9 @@ def test_desks_and_hub_stay_consistent(templates, tmp_path_factory):
         def teardown(self) -> None:
             replayed_equal()
 
-    Counter.TestCase.settings = settings(max_examples=6, stateful_step_count=14, deadline=None,
-                                         suppress_health_check=list(HealthCheck))
+    Counter.TestCase.settings = settings(
+        max_examples=6, stateful_step_count=14, deadline=None, suppress_health_check=list(HealthCheck)
+    )
     try:
         Counter.TestCase().runTest()
     finally:

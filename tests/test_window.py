@@ -76,32 +76,36 @@ def family_case(conn):
     return conn.execute(
         "SELECT m.certno, f.owner_psn_no, o.name FROM family_links f JOIN members o ON o.psn_no = f.owner_psn_no "
         "JOIN members m ON m.psn_no = f.relative_psn_no WHERE f.relation = 'spouse' AND o.account_balance > 100000 "
-        "AND m.scheme = 'combined' AND m.account_balance < 5000 LIMIT 1").fetchone()
+        "AND m.scheme = 'combined' AND m.account_balance < 5000 LIMIT 1"
+    ).fetchone()
 
 
 def test_a_whole_checkout_with_the_keyboard_alone(desk, qtbot):
     window, db = desk
     certno, payer, payer_name = family_case(db.conn)
     drug_code, drug_name = db.conn.execute(
-        "SELECT code, name FROM catalogue WHERE item_kind = 'drug' ORDER BY price DESC LIMIT 1").fetchone()
-    other = db.conn.execute("SELECT name FROM catalogue WHERE item_kind = 'drug' AND name NOT LIKE ? ORDER BY name LIMIT 1",
-                            (drug_name[:2] + "%",)).fetchone()[0]
+        "SELECT code, name FROM catalogue WHERE item_kind = 'drug' ORDER BY price DESC LIMIT 1"
+    ).fetchone()
+    other = db.conn.execute(
+        "SELECT name FROM catalogue WHERE item_kind = 'drug' AND name NOT LIKE ? ORDER BY name LIMIT 1",
+        (drug_name[:2] + "%",),
+    ).fetchone()[0]
     assert QApplication.focusWidget() is window.member.lookup
-    qtbot.keyClicks(window.member.lookup, certno)           # a scanner types the ID number …
-    key(qtbot, window, Qt.Key_Return)                       # … and ends with Enter
+    qtbot.keyClicks(window.member.lookup, certno)  # a scanner types the ID number …
+    key(qtbot, window, Qt.Key_Return)  # … and ends with Enter
     qtbot.waitUntil(lambda: window.cart.psn_no is not None)
     assert window.member.fields["certno"].text() == certno[:6] + "********" + certno[-4:]
     assert QApplication.focusWidget() is window.visit.entry  # Enter moved on to the items
     qtbot.keyClicks(window.visit.entry, f"3*{drug_code}")
     key(qtbot, window, Qt.Key_Return)
     qtbot.waitUntil(lambda: len(window.cart.lines) == 1)
-    type_chinese(window.visit.entry, other[:3])              # a name, typed through the input method
+    type_chinese(window.visit.entry, other[:3])  # a name, typed through the input method
     qtbot.waitUntil(lambda: window.visit.suggestions.isVisible())
     key(qtbot, window, Qt.Key_Down)
     key(qtbot, window, Qt.Key_Return)
     qtbot.waitUntil(lambda: len(window.cart.lines) == 2)
     assert window.cart.lines[0].quantity == 3
-    key(qtbot, window, Qt.Key_F4)                            # family payer: F4, then the arrow keys
+    key(qtbot, window, Qt.Key_F4)  # family payer: F4, then the arrow keys
     assert QApplication.focusWidget() is window.payment.family
     key(qtbot, window, Qt.Key_Down)
     assert window.payment.family_payer == payer
@@ -114,7 +118,9 @@ def test_a_whole_checkout_with_the_keyboard_alone(desk, qtbot):
         key(qtbot, window, Qt.Key_F12)
     out = settled.args[0]
     assert out["acct_mulaid_pay"] == quote["acct_mulaid_pay"] and out["family_payer"] == payer
-    row = db.conn.execute("SELECT medfee_sumamt, acct_mulaid_pay FROM settlements WHERE uuid = ?", (out["uuid"],)).fetchone()
+    row = db.conn.execute(
+        "SELECT medfee_sumamt, acct_mulaid_pay FROM settlements WHERE uuid = ?", (out["uuid"],)
+    ).fetchone()
     assert row[1] > 0
     receipt = window.receipt_folder / f"{out['uuid']}.pdf"
     assert window.last_receipt == receipt
@@ -127,7 +133,7 @@ def test_a_whole_checkout_with_the_keyboard_alone(desk, qtbot):
 def test_refused_input_is_shown_and_nothing_is_written(desk, qtbot):
     window, db = desk
     before = db.conn.execute("SELECT count(*) FROM settlements").fetchone()[0]
-    qtbot.keyClicks(window.member.lookup, "110101199003070012")   # the check digit should be 1
+    qtbot.keyClicks(window.member.lookup, "110101199003070012")  # the check digit should be 1
     key(qtbot, window, Qt.Key_Return)
     qtbot.waitUntil(lambda: window.member.message.isVisible())
     shown = window.member.message.text()  # says what is wrong, with the number masked as on a receipt
@@ -163,29 +169,41 @@ def test_a_pharmacy_sale_needs_a_prescription(pharmacy, qtbot):
     window, db = pharmacy
     assert window.prescription.isVisible()
     psn = db.conn.execute("SELECT psn_no FROM members ORDER BY psn_no LIMIT 1").fetchone()[0]
-    code = db.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' AND category = 'A' LIMIT 1").fetchone()[0]
+    code = db.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' AND category = 'A' LIMIT 1").fetchone()[
+        0
+    ]
     member_and_item(qtbot, window, psn, code)
-    key(qtbot, window, Qt.Key_F12)                                   # no prescription yet: refused, and says why
+    key(qtbot, window, Qt.Key_F12)  # no prescription yet: refused, and says why
     qtbot.waitUntil(lambda: "外配处方" in window.payment.message.text())
     assert db.conn.execute("SELECT count(*) FROM prescriptions").fetchone()[0] == 0
     key(qtbot, window, Qt.Key_F9)
-    for field, text in (("institution", "四川省人民医院"), ("doctor", "李医生"), ("number", "RX20240615001"),
-                        ("diagnosis", "原发性高血压")):
+    for field, text in (
+        ("institution", "四川省人民医院"),
+        ("doctor", "李医生"),
+        ("number", "RX20240615001"),
+        ("diagnosis", "原发性高血压"),
+    ):
         assert QApplication.focusWidget() is window.prescription.edits[field]
         type_chinese(window.prescription.edits[field], text)
         key(qtbot, window, Qt.Key_Return)
     with qtbot.waitSignal(window.settled, timeout=10000) as settled:
         key(qtbot, window, Qt.Key_F12)
     uuid = settled.args[0]["uuid"]
-    assert db.conn.execute("SELECT institution, number FROM prescriptions WHERE settlement_uuid = ?", (uuid,)).fetchone() == \
-        ("四川省人民医院", "RX20240615001")
+    assert db.conn.execute(
+        "SELECT institution, number FROM prescriptions WHERE settlement_uuid = ?", (uuid,)
+    ).fetchone() == ("四川省人民医院", "RX20240615001")
 
 
 def settle_one(db, psn=None):
     psn = psn or db.conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' LIMIT 1").fetchone()[0]
     code = db.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' LIMIT 1").fetchone()[0]
-    return confirm(db, {"member": {"psn_no": psn}, "date": TODAY.isoformat(), "items": [{"code": code, "quantity": 2}]},
-                   "shouyin", today=TODAY, at=f"{TODAY.isoformat()}T10:15:00+08:00")
+    return confirm(
+        db,
+        {"member": {"psn_no": psn}, "date": TODAY.isoformat(), "items": [{"code": code, "quantity": 2}]},
+        "shouyin",
+        today=TODAY,
+        at=f"{TODAY.isoformat()}T10:15:00+08:00",
+    )
 
 
 def test_a_refund_with_the_supervisor_password_prints_a_refund_slip(desk, qtbot):
@@ -198,13 +216,15 @@ def test_a_refund_with_the_supervisor_password_prints_a_refund_slip(desk, qtbot)
     dialog.table.selectRow(next(i for i, r in enumerate(dialog.rows) if r.uuid == out["uuid"]))
     qtbot.keyClick(dialog.table, Qt.Key_F8)
     qtbot.waitUntil(lambda: getattr(dialog, "auth", None) is not None and dialog.auth.isVisible())
-    qtbot.keyClicks(dialog.auth.name, "shouyin")                      # a cashier may not refund
+    qtbot.keyClicks(dialog.auth.name, "shouyin")  # a cashier may not refund
     qtbot.keyClick(dialog.auth.name, Qt.Key_Return)
     qtbot.keyClicks(dialog.auth.password, "123456")
     qtbot.keyClick(dialog.auth.password, Qt.Key_Return)
     qtbot.waitUntil(lambda: dialog.message.isVisible())
     assert "主管" in dialog.message.text()
-    assert db.conn.execute("SELECT count(*) FROM settlements WHERE original_uuid = ?", (out["uuid"],)).fetchone()[0] == 0
+    assert (
+        db.conn.execute("SELECT count(*) FROM settlements WHERE original_uuid = ?", (out["uuid"],)).fetchone()[0] == 0
+    )
     qtbot.keyClick(dialog.table, Qt.Key_F8)
     qtbot.waitUntil(lambda: dialog.auth.isVisible())
     qtbot.keyClicks(dialog.auth.name, "admin")
@@ -218,7 +238,7 @@ def test_a_refund_with_the_supervisor_password_prints_a_refund_slip(desk, qtbot)
     assert "退费" in text and out["uuid"] in text
     qtbot.waitUntil(lambda: any(r.uuid == refund for r in dialog.rows))
     dialog.table.selectRow(next(i for i, r in enumerate(dialog.rows) if r.uuid == out["uuid"]))
-    qtbot.keyClick(dialog.table, Qt.Key_F8)                           # a second refund is refused at once
+    qtbot.keyClick(dialog.table, Qt.Key_F8)  # a second refund is refused at once
     assert "已退费" in dialog.message.text() and not dialog.auth.isVisible()
 
 
@@ -268,8 +288,9 @@ def test_the_day_end_report(desk, qtbot):
 
 def count(db, kind: str) -> int:
     day, next_day = TODAY.isoformat(), (TODAY + dt.timedelta(days=1)).isoformat()
-    return db.conn.execute("SELECT count(*) FROM settlements WHERE kind = ? AND created_at >= ? AND created_at < ?",
-                           (kind, day, next_day)).fetchone()[0]
+    return db.conn.execute(
+        "SELECT count(*) FROM settlements WHERE kind = ? AND created_at >= ? AND created_at < ?", (kind, day, next_day)
+    ).fetchone()[0]
 
 
 def test_the_window_never_waits_on_the_database(desk, qtbot):
@@ -288,8 +309,13 @@ def test_the_window_syncs_with_the_hub_in_the_background(templates, tmp_path, qt
     hub = seeded_hub(f"sqlite:///{tmp_path / 'hub.db'}", templates["guangxi"], tmp_path / "hub.log")
     try:
         engine = schema.engine_for(f"sqlite:///{tmp_path / 'hub.db'}")
-        token = desks.register_desk(engine, "desk-W", "H45010300001", "guangxi",
-                                    {"kind": "community_health_centre", "level": 1, "id": "H45010300001"})
+        token = desks.register_desk(
+            engine,
+            "desk-W",
+            "H45010300001",
+            "guangxi",
+            {"kind": "community_health_centre", "level": 1, "id": "H45010300001"},
+        )
         engine.dispose()
         db = copy_db(templates, "guangxi", tmp_path / "desk.db")
         with db.conn:
@@ -299,8 +325,9 @@ def test_the_window_syncs_with_the_hub_in_the_background(templates, tmp_path, qt
         window = open_window(qtbot, tmp_path / "desk.db")
         assert "未上传 1 笔" in window.sync_label.text()
         key(qtbot, window, Qt.Key_F5)
-        qtbot.waitUntil(lambda: "上次同步" in window.sync_label.text() and "未上传 0 笔" in window.sync_label.text(),
-                        timeout=20000)
+        qtbot.waitUntil(
+            lambda: "上次同步" in window.sync_label.text() and "未上传 0 笔" in window.sync_label.text(), timeout=20000
+        )
         key(qtbot, window, Qt.Key_F7)
         dialog = window.dialog
         qtbot.keyClick(dialog, Qt.Key_F6)  # 对账
@@ -371,17 +398,18 @@ def supervisor_answers(qtbot, window, name: str, password: str) -> None:
 def test_a_price_above_the_catalogue_needs_a_supervisor_at_that_moment(desk, qtbot):
     window, db = desk
     psn = db.conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' LIMIT 1").fetchone()[0]
-    code, fen = db.conn.execute("SELECT code, price FROM catalogue WHERE item_kind = 'service' AND price < 8000 "
-                                "AND price_cap IS NULL LIMIT 1").fetchone()
+    code, fen = db.conn.execute(
+        "SELECT code, price FROM catalogue WHERE item_kind = 'service' AND price < 8000 AND price_cap IS NULL LIMIT 1"
+    ).fetchone()
     member_and_item(qtbot, window, psn, code)
     line = window.cart.lines[0]
-    window.visit.table.item(0, 4).setText("12.5x")            # a typo: refused, the price stays
+    window.visit.table.item(0, 4).setText("12.5x")  # a typo: refused, the price stays
     assert "单价" in window.visit.message.text() and line.unit_price == line.catalogue_price
     lower = f"{(fen - 100) / 100:.2f}"
-    window.visit.table.item(0, 4).setText(lower)              # below the catalogue: the cashier's own call
+    window.visit.table.item(0, 4).setText(lower)  # below the catalogue: the cashier's own call
     assert str(line.unit_price) == lower and window.cart.approval is None
-    window.visit.table.item(0, 4).setText("88.80")            # above: a supervisor, now
-    supervisor_answers(qtbot, window, "shouyin", "123456")      # a cashier cannot approve it
+    window.visit.table.item(0, 4).setText("88.80")  # above: a supervisor, now
+    supervisor_answers(qtbot, window, "shouyin", "123456")  # a cashier cannot approve it
     qtbot.waitUntil(lambda: "未改价" in window.visit.message.text())
     assert "主管" in window.visit.message.text() and str(line.unit_price) == lower
     window.visit.table.item(0, 4).setText("88.80")
@@ -393,8 +421,9 @@ def test_a_price_above_the_catalogue_needs_a_supervisor_at_that_moment(desk, qtb
         key(qtbot, window, Qt.Key_F12)
     out = settled.args[0]
     assert out["items"][0]["pric"] == "88.80" and out["items"][0]["catalogue_pric"] == f"{fen / 100:.2f}"
-    operator, detail = db.conn.execute("SELECT operator, detail FROM audit_log WHERE action = 'price_override' "
-                                       "AND subject = ?", (out["uuid"],)).fetchone()
+    operator, detail = db.conn.execute(
+        "SELECT operator, detail FROM audit_log WHERE action = 'price_override' AND subject = ?", (out["uuid"],)
+    ).fetchone()
     assert operator == "admin" and '"cashier": "shouyin"' in detail and window.PRICE_REASONS[0] in detail
     text = "".join(p.extract_text() for p in pypdf.PdfReader(window.receipt_folder / f"{out['uuid']}.pdf").pages)
     assert "主管 admin 授权" in text and window.PRICE_REASONS[0] in text

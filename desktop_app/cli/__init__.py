@@ -50,7 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GongjiError as exc:
         return _fail(args, str(exc), EXIT_INPUT)
     except sqlite3.Error as exc:  # a full disk, a locked or read-only file: the transaction rolled back
-        return _fail(args, f"数据库无法完成操作（{exc}），没有写入任何数据；请检查磁盘空间、文件权限，或稍后重试", EXIT_INPUT)
+        return _fail(
+            args, f"数据库无法完成操作（{exc}），没有写入任何数据；请检查磁盘空间、文件权限，或稍后重试", EXIT_INPUT
+        )
     except OSError as exc:  # a folder or file the command had to write
         where = f"：{exc.filename}" if exc.filename else ""
         return _fail(args, f"无法读写文件{where}（{exc.strerror or exc}）；请检查磁盘空间与权限", EXIT_INPUT)

@@ -48,8 +48,11 @@ def print_committed(out: dict) -> int:
         print_json(out)
         sys.stdout.flush()
     except (OSError, ValueError) as exc:
-        print(f"desktop-app: 已结算并写入（结算号 {out['uuid']}），但结果无法输出（{exc}）。请勿重新结算："
-              f"用同一 request_id 重试可取回结果，或在当日结算中查看。", file=sys.stderr)
+        print(
+            f"desktop-app: 已结算并写入（结算号 {out['uuid']}），但结果无法输出（{exc}）。请勿重新结算："
+            f"用同一 request_id 重试可取回结果，或在当日结算中查看。",
+            file=sys.stderr,
+        )
         return EXIT_COMMITTED
     return EXIT_OK
 

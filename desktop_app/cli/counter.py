@@ -23,8 +23,11 @@ def cmd_checkout(args: argparse.Namespace) -> int:
     password = secret("GONGJI_PASSWORD", f"操作员 {args.operator} 的密码：", f"操作员 {args.operator} 的密码")
     approval = None
     if args.supervisor:
-        approval = Approval(args.supervisor, secret("GONGJI_SUPERVISOR_PASSWORD", f"主管 {args.supervisor} 的密码：",
-                                                    f"主管 {args.supervisor} 的密码"), args.reason or "")
+        approval = Approval(
+            args.supervisor,
+            secret("GONGJI_SUPERVISOR_PASSWORD", f"主管 {args.supervisor} 的密码：", f"主管 {args.supervisor} 的密码"),
+            args.reason or "",
+        )
     out = confirm(open_db(args.db), case, args.operator, password=password, approval=approval)
     return print_committed(out)
 
@@ -44,16 +47,23 @@ def cmd_usage(args: argparse.Namespace) -> int:
     db = open_db(args.db)
     member = find_member(db.conn, {"psn_no": args.member}, "member")
     usage = journal.usage(db.conn, member.psn_no, args.year)
-    print_json({"psn_no": member.psn_no, "year": args.year, "deductible_paid": fmt(usage.deductible_paid),
-                "pool_paid": fmt(usage.pool_paid),
-                "programme_paid": {k: fmt(v) for k, v in usage.programme_paid.items()}})
+    print_json(
+        {
+            "psn_no": member.psn_no,
+            "year": args.year,
+            "deductible_paid": fmt(usage.deductible_paid),
+            "pool_paid": fmt(usage.pool_paid),
+            "programme_paid": {k: fmt(v) for k, v in usage.programme_paid.items()},
+        }
+    )
     return EXIT_OK
 
 
 def cmd_receipt(args: argparse.Namespace) -> int:
     from ..services import receipts
 
-    out = receipts.write(open_db(args.db).conn, args.uuid, args.layout, Path(args.out),
-                         copy_note="补打" if args.reprint else None)
+    out = receipts.write(
+        open_db(args.db).conn, args.uuid, args.layout, Path(args.out), copy_note="补打" if args.reprint else None
+    )
     print_json({"uuid": args.uuid, "layout": args.layout, "out": str(out), "bytes": out.stat().st_size})
     return EXIT_OK

@@ -24,8 +24,17 @@ def _register_desk(engine, args: argparse.Namespace) -> int:
 
     if not (args.desk and args.facility and args.region):
         raise CommandError("register-desk 需要 --desk、--facility、--region（以及 --kind 等机构属性）")
-    facility = {k: v for k, v in (("kind", args.kind), ("level", args.level), ("grade", args.grade),
-                                  ("tier", args.tier), ("id", args.facility)) if v is not None}
+    facility = {
+        k: v
+        for k, v in (
+            ("kind", args.kind),
+            ("level", args.level),
+            ("grade", args.grade),
+            ("tier", args.tier),
+            ("id", args.facility),
+        )
+        if v is not None
+    }
     token = desks.register_desk(engine, args.desk, args.facility, args.region, facility)
     print_json({"desk_id": args.desk, "token": token, "note": "令牌只显示这一次，请在收款台设置中录入"})
     return EXIT_OK

@@ -8,5 +8,8 @@ import argparse
 def cmd_window(args: argparse.Namespace) -> int:
     from ..ui.app import main as window_main
 
-    return window_main((["--db", args.db] if args.db else []) + (["--demo"] if args.demo else [])
-                       + (["--self-test"] if args.self_test else []))
+    return window_main(
+        (["--db", args.db] if args.db else [])
+        + (["--demo"] if args.demo else [])
+        + (["--self-test"] if args.self_test else [])
+    )

@@ -104,8 +104,19 @@ _FACILITY_KEYS = {"kind", "level", "grade", "tier", "id"}
 _MEMBER_KEYS = {"status", "scheme", "programmes", "inpatient", "designated_facility"}
 _USAGE_KEYS = {"deductible_paid", "pool_paid", "programme_paid"}
 _VISIT_KEYS = {"emergency", "referral"}
-_ITEM_KEYS = {"code", "name", "amount", "category", "selfpay_ratio", "programme", "quantity", "unit_price", "price_cap",
-              "item_kind", "account_payable"}
+_ITEM_KEYS = {
+    "code",
+    "name",
+    "amount",
+    "category",
+    "selfpay_ratio",
+    "programme",
+    "quantity",
+    "unit_price",
+    "price_cap",
+    "item_kind",
+    "account_payable",
+}
 
 
 def parse_case(data: object) -> Case:
@@ -130,8 +141,9 @@ def _payment(value: object) -> PaymentFacts | None:
     use_account = obj.get("use_account", True)
     if not isinstance(use_account, bool):
         raise InputError("payment.use_account", use_account, "须为 true 或 false")
-    offline = (None if obj.get("offline_fund") is None
-               else parse_amount_field(obj["offline_fund"], "payment.offline_fund"))
+    offline = (
+        None if obj.get("offline_fund") is None else parse_amount_field(obj["offline_fund"], "payment.offline_fund")
+    )
     facts = PaymentFacts(parse_amount_field(obj["balance"], "payment.balance"), use_account, offline_fund=offline)
     if obj.get("family") is None:
         return facts
@@ -139,8 +151,12 @@ def _payment(value: object) -> PaymentFacts | None:
     relation = family.get("relation")
     if relation is not None and not isinstance(relation, str):
         raise InputError("payment.family.relation", relation, "须为关系名称（spouse、child …）或省略")
-    return replace(facts, family_payer=_text(family["payer"], "payment.family.payer"), family_relation=relation,
-                   family_balance=parse_amount_field(family["balance"], "payment.family.balance"))
+    return replace(
+        facts,
+        family_payer=_text(family["payer"], "payment.family.payer"),
+        family_relation=relation,
+        family_balance=parse_amount_field(family["balance"], "payment.family.balance"),
+    )
 
 
 def _mapping(value: object, path: str, keys: set[str], required: tuple[str, ...] = ()) -> Mapping:
@@ -148,8 +164,11 @@ def _mapping(value: object, path: str, keys: set[str], required: tuple[str, ...]
         raise InputError(path, value, "须为对象（JSON object）")
     for key in value:
         if key not in keys:
-            raise InputError(f"{path}.{key}" if path != "case" else str(key), value[key],
-                             f"未知字段；可用字段：{', '.join(sorted(keys))}")
+            raise InputError(
+                f"{path}.{key}" if path != "case" else str(key),
+                value[key],
+                f"未知字段；可用字段：{', '.join(sorted(keys))}",
+            )
     for key in required:
         if key not in value or value[key] is None:
             raise InputError(f"{path}.{key}" if path != "case" else key, None, "必填字段缺失")
@@ -231,10 +250,8 @@ def _member(value: object) -> Member:
     scheme = _choice(obj.get("scheme", "combined"), "member.scheme", SCHEMES)
     programmes_raw = obj.get("programmes") or []
     if not isinstance(programmes_raw, list):
-        raise InputError("member.programmes", programmes_raw, "须为列表，如 [\"hypertension\"]")
-    programmes = frozenset(
-        _choice(p, f"member.programmes[{i}]", PROGRAMMES) for i, p in enumerate(programmes_raw)
-    )
+        raise InputError("member.programmes", programmes_raw, '须为列表，如 ["hypertension"]')
+    programmes = frozenset(_choice(p, f"member.programmes[{i}]", PROGRAMMES) for i, p in enumerate(programmes_raw))
     return Member(
         status=status,
         scheme=scheme,
@@ -251,7 +268,7 @@ def _usage(value: object) -> Usage:
     programme_paid: dict[str, Decimal] = {}
     raw = obj.get("programme_paid") or {}
     if not isinstance(raw, Mapping):
-        raise InputError("usage.programme_paid", raw, "须为对象，如 {\"hypertension\": \"0.00\"}")
+        raise InputError("usage.programme_paid", raw, '须为对象，如 {"hypertension": "0.00"}')
     for name, amount in raw.items():
         _choice(name, f"usage.programme_paid.{name}", PROGRAMMES)
         programme_paid[name] = parse_amount_field(amount, f"usage.programme_paid.{name}")
@@ -303,13 +320,13 @@ def _item(value: object, path: str) -> Item:
     quantity = Decimal("1")
     if obj.get("quantity") is not None:
         quantity = _number(obj["quantity"], f"{path}.quantity", positive=True)
-    unit_price = (parse_amount_field(obj["unit_price"], f"{path}.unit_price")
-                  if obj.get("unit_price") is not None else None)
+    unit_price = (
+        parse_amount_field(obj["unit_price"], f"{path}.unit_price") if obj.get("unit_price") is not None else None
+    )
     if obj.get("amount") is not None:
         amount = parse_amount_field(obj["amount"], f"{path}.amount")
         if unit_price is not None and quantity * unit_price != amount:
-            raise InputError(f"{path}.amount", obj["amount"],
-                             f"与 数量 × 单价 = {quantity * unit_price} 不符")
+            raise InputError(f"{path}.amount", obj["amount"], f"与 数量 × 单价 = {quantity * unit_price} 不符")
     elif unit_price is not None:
         amount = quantity * unit_price
         if amount != amount.quantize(Decimal("0.01")):

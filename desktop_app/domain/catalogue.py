@@ -9,7 +9,6 @@ from decimal import Decimal
 from .money import from_fen
 
 
-
 def cashier_ceiling(price: Decimal, price_cap: Decimal | None) -> Decimal:
     """The highest unit price a cashier may type alone: the catalogue's price, or its cap if lower."""
     return price if price_cap is None else min(price, price_cap)
@@ -30,16 +29,32 @@ class CatalogueItem:
     barcode: str | None
 
     @classmethod
-    def from_row(cls, d: Mapping) -> "CatalogueItem":
+    def from_row(cls, d: Mapping) -> CatalogueItem:
         """From a stored row or feed entry (prices in fen)."""
-        return cls(d["code"], d["name"], d["category"], Decimal(str(d["selfpay_ratio"])), from_fen(d["price"]),
-                   None if d["price_cap"] is None else from_fen(d["price_cap"]), d["unit"], d["programme"],
-                   d["item_kind"], bool(d["account_payable"]), d["barcode"])
+        return cls(
+            d["code"],
+            d["name"],
+            d["category"],
+            Decimal(str(d["selfpay_ratio"])),
+            from_fen(d["price"]),
+            None if d["price_cap"] is None else from_fen(d["price_cap"]),
+            d["unit"],
+            d["programme"],
+            d["item_kind"],
+            bool(d["account_payable"]),
+            d["barcode"],
+        )
 
     def visit_line(self, quantity: object, unit_price: Decimal | None) -> dict:
         """The engine's item for ``quantity`` of this at ``unit_price`` (the catalogue price when None)."""
-        line = {"code": self.code, "name": self.name, "category": self.category, "quantity": quantity,
-                "unit_price": str(self.price if unit_price is None else unit_price), "programme": self.programme}
+        line = {
+            "code": self.code,
+            "name": self.name,
+            "category": self.category,
+            "quantity": quantity,
+            "unit_price": str(self.price if unit_price is None else unit_price),
+            "programme": self.programme,
+        }
         if self.category == "B":
             line["selfpay_ratio"] = str(self.selfpay_ratio)
         if self.price_cap is not None:

@@ -47,14 +47,21 @@ class Prescription:
 
 
 MAX_VALID_DAYS = 3
-_PRESCRIPTION_FIELDS = {"institution": "开具机构", "doctor": "医师", "issued": "开具日期",
-                        "number": "处方号", "diagnosis": "诊断"}
+_PRESCRIPTION_FIELDS = {
+    "institution": "开具机构",
+    "doctor": "医师",
+    "issued": "开具日期",
+    "number": "处方号",
+    "diagnosis": "诊断",
+}
 
 
 def parse_prescription(raw: object, visit_date: dt.date) -> Prescription:
     """Validate a prescription for a sale on ``visit_date``; refuse an incomplete or expired one."""
     if not isinstance(raw, dict):
-        raise InputError("prescription", raw, "定点零售药店门诊统筹结算须录入外配处方（开具机构、医师、日期、处方号、诊断）")
+        raise InputError(
+            "prescription", raw, "定点零售药店门诊统筹结算须录入外配处方（开具机构、医师、日期、处方号、诊断）"
+        )
     unknown = set(raw) - set(_PRESCRIPTION_FIELDS) - {"valid_days"}
     if unknown:
         raise InputError(f"prescription.{sorted(unknown)[0]}", raw[sorted(unknown)[0]], "未知字段")
@@ -68,12 +75,23 @@ def parse_prescription(raw: object, visit_date: dt.date) -> Prescription:
         raise InputError("prescription.issued", raw["issued"], "须为日期 YYYY-MM-DD") from None
     valid_days = raw.get("valid_days", 1)
     if not isinstance(valid_days, int) or isinstance(valid_days, bool) or not 1 <= valid_days <= MAX_VALID_DAYS:
-        raise InputError("prescription.valid_days", valid_days, f"处方有效期须为 1 至 {MAX_VALID_DAYS} 天（处方管理办法第十八条）")
-    p = Prescription(raw["institution"].strip(), raw["doctor"].strip(), issued, raw["number"].strip(),
-                     raw["diagnosis"].strip(), valid_days)
+        raise InputError(
+            "prescription.valid_days", valid_days, f"处方有效期须为 1 至 {MAX_VALID_DAYS} 天（处方管理办法第十八条）"
+        )
+    p = Prescription(
+        raw["institution"].strip(),
+        raw["doctor"].strip(),
+        issued,
+        raw["number"].strip(),
+        raw["diagnosis"].strip(),
+        valid_days,
+    )
     if issued > visit_date:
         raise InputError("prescription.issued", raw["issued"], f"开具日期晚于购药日期 {visit_date}")
     if p.expires() < visit_date:
-        raise InputError("prescription.issued", raw["issued"],
-                         f"处方已过期：{issued} 开具，有效 {valid_days} 天，至 {p.expires()} 止")
+        raise InputError(
+            "prescription.issued",
+            raw["issued"],
+            f"处方已过期：{issued} 开具，有效 {valid_days} 天，至 {p.expires()} 止",
+        )
     return p

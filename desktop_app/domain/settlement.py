@@ -9,7 +9,6 @@ from decimal import Decimal
 from .money import fmt, fmt_ratio
 
 
-
 @dataclass(frozen=True)
 class ItemSplit:
     """How one item's amount divides before the fund is applied."""

@@ -44,10 +44,35 @@ CATEGORY_SHORT = {"A": "甲", "B": "乙", "C": "丙"}
 ITEM_KINDS = ("drug", "service", "material", "public_health", "fitness", "wellness")
 
 # Stored columns: the catalogue's (prices in fen) and the member cache's; the desk's tables and the hub's feed.
-CATALOGUE_COLUMNS = ("code", "name", "category", "selfpay_ratio", "price", "price_cap", "unit", "programme",
-                     "item_kind", "account_payable", "barcode")
-MEMBER_COLUMNS = ("psn_no", "certno", "name", "sex", "birth_date", "insutype", "status", "status_since", "scheme",
-                  "region", "civil_servant", "programmes", "designated_facility", "account_balance")
+CATALOGUE_COLUMNS = (
+    "code",
+    "name",
+    "category",
+    "selfpay_ratio",
+    "price",
+    "price_cap",
+    "unit",
+    "programme",
+    "item_kind",
+    "account_payable",
+    "barcode",
+)
+MEMBER_COLUMNS = (
+    "psn_no",
+    "certno",
+    "name",
+    "sex",
+    "birth_date",
+    "insutype",
+    "status",
+    "status_since",
+    "scheme",
+    "region",
+    "civil_servant",
+    "programmes",
+    "designated_facility",
+    "account_balance",
+)
 
 # The journal's figures at the boundary, in fen: one entry's amounts, and the yearly usage counters it moves.
 AMOUNTS = ("medfee_sumamt", "hifp_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay")

@@ -7,8 +7,17 @@ import datetime as dt
 from fastapi import Depends, FastAPI, Header, HTTPException, Query
 
 from ..domain.clock import now_iso
-from ..sync.protocol import (PROTOCOL_VERSION, AuditChain, AuditHead, DeskInfo, PullResponse, PushBatch, PushResponse,
-                             ReconcileResponse, aware_time)
+from ..sync.protocol import (
+    PROTOCOL_VERSION,
+    AuditChain,
+    AuditHead,
+    DeskInfo,
+    PullResponse,
+    PushBatch,
+    PushResponse,
+    ReconcileResponse,
+    aware_time,
+)
 from . import desks, pull
 from . import push as hub_push
 from .desks import Desk
@@ -19,8 +28,11 @@ MAX_PAGE = 5000
 
 def create_app(url: str) -> FastAPI:
     engine = engine_for(url)
-    app = FastAPI(title="共济前台 中心服务", version=f"protocol {PROTOCOL_VERSION}",
-                  description="收款台上传结算、下载参保人与目录变更、对账。每个收款台以自己的令牌访问。")
+    app = FastAPI(
+        title="共济前台 中心服务",
+        version=f"protocol {PROTOCOL_VERSION}",
+        description="收款台上传结算、下载参保人与目录变更、对账。每个收款台以自己的令牌访问。",
+    )
     app.state.engine = engine
 
     def desk(authorization: str = Header(default="")) -> Desk:
@@ -42,11 +54,14 @@ def create_app(url: str) -> FastAPI:
     def push(request: PushBatch, d: Desk = Depends(desk)) -> PushResponse:
         """Each record is checked and settled on its own; a bad one is set aside with its reason."""
         if request.protocol != PROTOCOL_VERSION:
-            raise HTTPException(status_code=400, detail=f"协议版本 {request.protocol} 不受支持（中心为 {PROTOCOL_VERSION}）")
+            raise HTTPException(
+                status_code=400, detail=f"协议版本 {request.protocol} 不受支持（中心为 {PROTOCOL_VERSION}）"
+            )
         skew = _clock_skew(request.desk_clock)
         results = hub_push.push(engine, d, request.records, now_iso(), skew)
-        return PushResponse(server_time=now_iso(), clock_skew_seconds=None if skew is None else round(skew, 1),
-                            results=results)
+        return PushResponse(
+            server_time=now_iso(), clock_skew_seconds=None if skew is None else round(skew, 1), results=results
+        )
 
     @app.post("/v1/audit", response_model=AuditHead)
     def audit(chain: AuditChain, d: Desk = Depends(desk)) -> AuditHead:
@@ -63,8 +78,9 @@ def create_app(url: str) -> FastAPI:
         return AuditHead(id=head[0], hash=head[1]) if head else AuditHead()
 
     @app.get("/v1/changes", response_model=PullResponse)
-    def changes(cursor: int = Query(0, ge=0), limit: int = Query(1000, ge=1, le=MAX_PAGE),
-                d: Desk = Depends(desk)) -> PullResponse:
+    def changes(
+        cursor: int = Query(0, ge=0), limit: int = Query(1000, ge=1, le=MAX_PAGE), d: Desk = Depends(desk)
+    ) -> PullResponse:
         found, next_cursor, more = pull.changes_since(engine, d, cursor, limit)
         return PullResponse(server_time=now_iso(), changes=found, next_cursor=next_cursor, more=more)
 
@@ -81,7 +97,7 @@ def _clock_skew(desk_clock: str) -> float | None:
     Then the year is judged by each record's own time against the hub's clock.
     """
     try:
-        return (aware_time(desk_clock, "desk_clock") - dt.datetime.now(dt.timezone.utc)).total_seconds()
+        return (aware_time(desk_clock, "desk_clock") - dt.datetime.now(dt.UTC)).total_seconds()
     except ValueError:
         return None
 

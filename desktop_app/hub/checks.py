@@ -33,8 +33,9 @@ def _usage_problems(conn: Connection) -> list[str]:
     for r in conn.execute(select(opening_usage)):
         expected[(r.psn_no, r.year, r.counter)] = r.amount
     sums = [func.sum(settlements.c[c]) for c in COUNTERS]
-    for psn_no, year, *amounts in conn.execute(select(settlements.c.psn_no, settlements.c.year, *sums)
-                                               .group_by(settlements.c.psn_no, settlements.c.year)):
+    for psn_no, year, *amounts in conn.execute(
+        select(settlements.c.psn_no, settlements.c.year, *sums).group_by(settlements.c.psn_no, settlements.c.year)
+    ):
         for counter, amount in zip(COUNTERS, amounts):
             if amount:
                 key = (psn_no, year, counter)
@@ -52,12 +53,15 @@ def _balance_problems(conn: Connection) -> list[str]:
     """Balance = opening balance − the account payments of the journal (own and family); none negative."""
     problems = []
     spent: dict[str, int] = {}
-    for psn_no, amount in conn.execute(select(settlements.c.psn_no, func.sum(settlements.c.acct_pay))
-                                       .group_by(settlements.c.psn_no)):
+    for psn_no, amount in conn.execute(
+        select(settlements.c.psn_no, func.sum(settlements.c.acct_pay)).group_by(settlements.c.psn_no)
+    ):
         spent[psn_no] = spent.get(psn_no, 0) + int(amount or 0)
-    for psn_no, amount in conn.execute(select(settlements.c.family_payer, func.sum(settlements.c.acct_mulaid_pay))
-                                       .where(settlements.c.family_payer.is_not(None))
-                                       .group_by(settlements.c.family_payer)):
+    for psn_no, amount in conn.execute(
+        select(settlements.c.family_payer, func.sum(settlements.c.acct_mulaid_pay))
+        .where(settlements.c.family_payer.is_not(None))
+        .group_by(settlements.c.family_payer)
+    ):
         spent[psn_no] = spent.get(psn_no, 0) + int(amount or 0)
     opening = dict(conn.execute(select(opening_balances.c.psn_no, opening_balances.c.amount)).all())
     for psn_no, balance in conn.execute(select(members.c.psn_no, members.c.account_balance)):
@@ -73,13 +77,17 @@ def _journal_problems(conn: Connection) -> list[str]:
     """Every entry's payment split adds up to its total; every refund is its original negated."""
     problems = []
     amounts = [settlements.c[c] for c in AMOUNTS]  # the total, then who paid it
-    for row in conn.execute(select(settlements.c.uuid, *amounts).where(
-            amounts[1] + amounts[2] + amounts[3] + amounts[4] != amounts[0])):
+    for row in conn.execute(
+        select(settlements.c.uuid, *amounts).where(amounts[1] + amounts[2] + amounts[3] + amounts[4] != amounts[0])
+    ):
         problems.append(f"settlement {row.uuid}: the payment split does not add up")
     original = settlements.alias("original")
     fields = (*AMOUNTS, *COUNTERS)
-    for row in conn.execute(select(settlements.c.uuid, *(settlements.c[f] + original.c[f] for f in fields))
-                            .join(original, original.c.uuid == settlements.c.original_uuid)):
+    for row in conn.execute(
+        select(settlements.c.uuid, *(settlements.c[f] + original.c[f] for f in fields)).join(
+            original, original.c.uuid == settlements.c.original_uuid
+        )
+    ):
         if any(row[1:]):
             problems.append(f"refund {row.uuid}: does not negate its original exactly")
     return problems
@@ -88,6 +96,7 @@ def _journal_problems(conn: Connection) -> list[str]:
 def for_review(engine: Engine) -> dict[str, list[dict]]:
     """What a fund auditor goes through: clawbacks, differences, set-aside and rejected records, with their reasons."""
     with engine.connect() as conn:
+
         def rows(query) -> list[dict]:
             return [dict(r._mapping) for r in conn.execute(query)]
 
@@ -96,10 +105,16 @@ def for_review(engine: Engine) -> dict[str, list[dict]]:
         return {
             "clawbacks": rows(select(*review).where(s.review == "clawback").order_by(s.uuid)),
             "differences": rows(select(*review).where(s.review == "difference").order_by(s.uuid)),
-            "set_aside": rows(select(set_aside.c.uuid, set_aside.c.desk_id, set_aside.c.reason, set_aside.c.received_at)
-                              .order_by(set_aside.c.received_at, set_aside.c.uuid)),
-            "rejected": rows(select(rejected.c.id, rejected.c.desk_id, rejected.c.reason, rejected.c.received_at)
-                             .order_by(rejected.c.id)),
+            "set_aside": rows(
+                select(set_aside.c.uuid, set_aside.c.desk_id, set_aside.c.reason, set_aside.c.received_at).order_by(
+                    set_aside.c.received_at, set_aside.c.uuid
+                )
+            ),
+            "rejected": rows(
+                select(rejected.c.id, rejected.c.desk_id, rejected.c.reason, rejected.c.received_at).order_by(
+                    rejected.c.id
+                )
+            ),
         }
 
 

@@ -44,9 +44,16 @@ def register_desk(engine: Engine, desk_id: str, facility_id: str, region: str, f
     with writing(engine) as conn:
         if conn.execute(select(desks.c.desk_id).where(desks.c.desk_id == desk_id)).first():
             raise HubError(f"收款台 {desk_id} 已登记；如需更换令牌请先注销")
-        conn.execute(insert(desks).values(desk_id=desk_id, facility_id=facility_id, region=region,
-                                          facility=json.dumps(facility), token_hash=_token_hash(token),
-                                          created_at=now_iso()))
+        conn.execute(
+            insert(desks).values(
+                desk_id=desk_id,
+                facility_id=facility_id,
+                region=region,
+                facility=json.dumps(facility),
+                token_hash=_token_hash(token),
+                created_at=now_iso(),
+            )
+        )
     return token
 
 
@@ -75,8 +82,9 @@ class AuditConflict(HubError):
 def audit_head(engine: Engine, desk: Desk) -> tuple[int, str] | None:
     """(id, hash) of the desk's audit-chain head as the hub last recorded it, or None before its first sync."""
     with engine.connect() as conn:
-        row = conn.execute(select(audit_heads.c.id, audit_heads.c.hash)
-                           .where(audit_heads.c.desk_id == desk.desk_id)).first()
+        row = conn.execute(
+            select(audit_heads.c.id, audit_heads.c.hash).where(audit_heads.c.desk_id == desk.desk_id)
+        ).first()
     return (row.id, row.hash) if row else None
 
 
@@ -89,8 +97,10 @@ def extend_audit(engine: Engine, desk: Desk, links: list) -> int:
     if row is not None:
         seen = next((link for link in links if link.id == row[0]), None)
         if seen is None or seen.hash != row[1]:
-            raise AuditConflict(f"收款台 {desk.desk_id} 的审计链与中心保存的第 {row[0]} 条不符（本机记录可能被删改或重写）："
-                                "中心拒收，请停止使用该收款台并联系医保中心")
+            raise AuditConflict(
+                f"收款台 {desk.desk_id} 的审计链与中心保存的第 {row[0]} 条不符（本机记录可能被删改或重写）："
+                "中心拒收，请停止使用该收款台并联系医保中心"
+            )
     head = links[-1]
     if row == (head.id, head.hash):
         return head.id
@@ -108,12 +118,19 @@ def extend_audit(engine: Engine, desk: Desk, links: list) -> int:
                         conn.execute(text("SET LOCAL lock_timeout = '2s'"))
                     values = {"id": head.id, "hash": head.hash, "at": now_iso()}
                     if row is None:
-                        done = conn.execute(insert_for(conn, audit_heads).values(desk_id=desk.desk_id, **values)
-                                            .on_conflict_do_nothing().returning(h.desk_id)).first()
+                        done = conn.execute(
+                            insert_for(conn, audit_heads)
+                            .values(desk_id=desk.desk_id, **values)
+                            .on_conflict_do_nothing()
+                            .returning(h.desk_id)
+                        ).first()
                     else:
-                        done = conn.execute(update(audit_heads).where((h.desk_id == desk.desk_id) & (h.id == row[0]) &
-                                                                      (h.hash == row[1])).values(**values)
-                                            .returning(h.desk_id)).first()
+                        done = conn.execute(
+                            update(audit_heads)
+                            .where((h.desk_id == desk.desk_id) & (h.id == row[0]) & (h.hash == row[1]))
+                            .values(**values)
+                            .returning(h.desk_id)
+                        ).first()
             finally:
                 if conn.dialect.name == "sqlite":
                     conn.connection.driver_connection.execute("PRAGMA busy_timeout=60000")

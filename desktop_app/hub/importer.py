@@ -17,8 +17,20 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..domain.clock import now_iso
 from ..domain.vocabulary import CATALOGUE_COLUMNS, MEMBER_COLUMNS
-from .schema import (catalogue, changes, family_links, inpatient_episodes, insert_for, members, opening_balances,
-                     opening_usage, publish, published, usage, writing)
+from .schema import (
+    catalogue,
+    changes,
+    family_links,
+    inpatient_episodes,
+    insert_for,
+    members,
+    opening_balances,
+    opening_usage,
+    publish,
+    published,
+    usage,
+    writing,
+)
 
 
 def import_desk_database(engine: Engine, path: str, batch: int = 5000) -> dict:
@@ -32,8 +44,12 @@ def import_desk_database(engine: Engine, path: str, batch: int = 5000) -> dict:
     counts["members"] = _import_members(engine, source, batch)
     export = _Export.read(source)
     _import_the_rest(engine, export, batch)
-    counts.update(family_links=len(export.links), catalogue=len(export.items), published=len(export.figures),
-                  usage=len(export.usage))
+    counts.update(
+        family_links=len(export.links),
+        catalogue=len(export.items),
+        published=len(export.figures),
+        usage=len(export.usage),
+    )
     source.close()
     return counts
 
@@ -56,8 +72,9 @@ def _import_members(engine: Engine, source: sqlite3.Connection, batch: int) -> i
         people, feed = _member_rows(fields, rows, now_iso())
         with writing(engine) as conn:
             _upsert_many(conn, members, people)
-            _upsert_many(conn, opening_balances,
-                         [{"psn_no": p["psn_no"], "amount": p["account_balance"]} for p in people])
+            _upsert_many(
+                conn, opening_balances, [{"psn_no": p["psn_no"], "amount": p["account_balance"]} for p in people]
+            )
             conn.execute(insert(changes), feed)
         count += len(rows)
     return count
@@ -70,8 +87,14 @@ def _member_rows(fields: list[str], rows: list[tuple], at: str) -> tuple[list[di
         data = dict(zip(fields, values))
         data["programmes"] = json.loads(data["programmes"])
         data["civil_servant"] = bool(data["civil_servant"])
-        people.append({"psn_no": data["psn_no"], "region": data["region"], "data": json.dumps(data, ensure_ascii=False),
-                       "account_balance": balance})
+        people.append(
+            {
+                "psn_no": data["psn_no"],
+                "region": data["region"],
+                "data": json.dumps(data, ensure_ascii=False),
+                "account_balance": balance,
+            }
+        )
         feed.append(_change("member", data["psn_no"], data["region"], at, {**data, "account_balance": balance}))
     return people, feed
 
@@ -91,15 +114,18 @@ class _Export:
     usage: list[tuple]  # member, year, counter, amount: the opening usage
 
     @classmethod
-    def read(cls, source: sqlite3.Connection) -> "_Export":
+    def read(cls, source: sqlite3.Connection) -> _Export:
         return cls(
             region_of=dict(source.execute("SELECT psn_no, region FROM members")),
             links=source.execute("SELECT owner_psn_no, relative_psn_no, relation FROM family_links").fetchall(),
             stays=source.execute("SELECT psn_no, admitted, discharged FROM inpatient_episodes").fetchall(),
-            items=[dict(zip(CATALOGUE_COLUMNS, row))
-                   for row in source.execute(f"SELECT {', '.join(CATALOGUE_COLUMNS)} FROM catalogue")],
+            items=[
+                dict(zip(CATALOGUE_COLUMNS, row))
+                for row in source.execute(f"SELECT {', '.join(CATALOGUE_COLUMNS)} FROM catalogue")
+            ],
             figures=source.execute("SELECT region, name, year, value FROM published_figures").fetchall(),
-            usage=source.execute("SELECT psn_no, year, counter, amount FROM usage").fetchall())
+            usage=source.execute("SELECT psn_no, year, counter, amount FROM usage").fetchall(),
+        )
 
 
 def _import_the_rest(engine: Engine, export: _Export, batch: int) -> None:
@@ -107,18 +133,24 @@ def _import_the_rest(engine: Engine, export: _Export, batch: int) -> None:
     usage_rows = [{"psn_no": p, "year": y, "counter": c, "amount": a} for p, y, c, a in export.usage]
     feed = _feed_of_the_rest(export, now_iso())
     with writing(engine) as conn:
-        _upsert_many(conn, family_links, [{"owner_psn_no": o, "relative_psn_no": r, "relation": rel}
-                                          for o, r, rel in export.links])
-        _upsert_many(conn, inpatient_episodes, [{"psn_no": p, "admitted": a, "discharged": d}
-                                                for p, a, d in export.stays])
-        _upsert_many(conn, catalogue, [{"code": d["code"], "data": json.dumps(d, ensure_ascii=False)}
-                                       for d in export.items])
-        _upsert_many(conn, published, [{"region": r, "name": n, "year": y, "value": v}
-                                       for r, n, y, v in export.figures])
+        _upsert_many(
+            conn,
+            family_links,
+            [{"owner_psn_no": o, "relative_psn_no": r, "relation": rel} for o, r, rel in export.links],
+        )
+        _upsert_many(
+            conn, inpatient_episodes, [{"psn_no": p, "admitted": a, "discharged": d} for p, a, d in export.stays]
+        )
+        _upsert_many(
+            conn, catalogue, [{"code": d["code"], "data": json.dumps(d, ensure_ascii=False)} for d in export.items]
+        )
+        _upsert_many(
+            conn, published, [{"region": r, "name": n, "year": y, "value": v} for r, n, y, v in export.figures]
+        )
         _upsert_many(conn, opening_usage, usage_rows)
         _upsert_many(conn, usage, usage_rows)
         for start in range(0, len(feed), batch):
-            conn.execute(insert(changes), feed[start:start + batch])
+            conn.execute(insert(changes), feed[start : start + batch])
 
 
 def _feed_of_the_rest(export: _Export, at: str) -> list[dict]:
@@ -127,13 +159,25 @@ def _feed_of_the_rest(export: _Export, at: str) -> list[dict]:
     for psn_no, year, counter, amount in export.usage:
         totals.setdefault((psn_no, year), {})[counter] = amount
     region_of = export.region_of
-    rows = [_change("family_link", f"{o}/{r}", region_of.get(r, "*"), at,
-                    {"owner_psn_no": o, "relative_psn_no": r, "relation": rel}) for o, r, rel in export.links]
+    rows = [
+        _change(
+            "family_link",
+            f"{o}/{r}",
+            region_of.get(r, "*"),
+            at,
+            {"owner_psn_no": o, "relative_psn_no": r, "relation": rel},
+        )
+        for o, r, rel in export.links
+    ]
     rows += [_change("catalogue_item", d["code"], "*", at, d) for d in export.items]
-    rows += [_change("published_figure", f"{r}/{n}/{y}", r, at, {"region": r, "name": n, "year": y, "value": v})
-             for r, n, y, v in export.figures]
-    rows += [_change("usage", f"{p}/{y}", region_of.get(p, "*"), at, {"psn_no": p, "year": y, "counters": c})
-             for (p, y), c in totals.items()]
+    rows += [
+        _change("published_figure", f"{r}/{n}/{y}", r, at, {"region": r, "name": n, "year": y, "value": v})
+        for r, n, y, v in export.figures
+    ]
+    rows += [
+        _change("usage", f"{p}/{y}", region_of.get(p, "*"), at, {"psn_no": p, "year": y, "counters": c})
+        for (p, y), c in totals.items()
+    ]
     return rows
 
 

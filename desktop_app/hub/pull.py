@@ -20,8 +20,12 @@ from .schema import changes, settlements
 def changes_since(engine: Engine, desk: Desk, cursor: int, limit: int) -> tuple[list[Change], int, bool]:
     """Changes after ``cursor`` that this desk may see (its region, and region-free data), in commit order."""
     with engine.connect() as conn:
-        rows = conn.execute(select(changes).where((changes.c.seq > cursor) & changes.c.region.in_([desk.region, "*"]))
-                            .order_by(changes.c.seq).limit(limit + 1)).all()
+        rows = conn.execute(
+            select(changes)
+            .where((changes.c.seq > cursor) & changes.c.region.in_([desk.region, "*"]))
+            .order_by(changes.c.seq)
+            .limit(limit + 1)
+        ).all()
     more = len(rows) > limit
     rows = rows[:limit]
     found = [Change(seq=r.seq, kind=r.kind, key=r.key, data=json.loads(r.data)) for r in rows]
@@ -31,11 +35,25 @@ def changes_since(engine: Engine, desk: Desk, cursor: int, limit: int) -> tuple[
 def day_sums(engine: Engine, desk: Desk, day: str) -> DaySums:
     """对账: the count, the sums and the UUIDs of what this desk settled on ``day`` (the date on the desk's clock)."""
     with engine.connect() as conn:
-        rows = conn.execute(select(settlements.c.uuid, settlements.c.medfee_sumamt, settlements.c.hifp_pay,
-                                   settlements.c.acct_pay, settlements.c.acct_mulaid_pay, settlements.c.psn_cash_pay)
-                            .where((settlements.c.desk_id == desk.desk_id) & (settlements.c.day == day))
-                            .order_by(settlements.c.uuid)).all()
-    return DaySums(day=day, count=len(rows), medfee_sumamt=sum(r.medfee_sumamt for r in rows),
-                   hifp_pay=sum(r.hifp_pay for r in rows), acct_pay=sum(r.acct_pay for r in rows),
-                   acct_mulaid_pay=sum(r.acct_mulaid_pay for r in rows), psn_cash_pay=sum(r.psn_cash_pay for r in rows),
-                   uuids=[r.uuid for r in rows])
+        rows = conn.execute(
+            select(
+                settlements.c.uuid,
+                settlements.c.medfee_sumamt,
+                settlements.c.hifp_pay,
+                settlements.c.acct_pay,
+                settlements.c.acct_mulaid_pay,
+                settlements.c.psn_cash_pay,
+            )
+            .where((settlements.c.desk_id == desk.desk_id) & (settlements.c.day == day))
+            .order_by(settlements.c.uuid)
+        ).all()
+    return DaySums(
+        day=day,
+        count=len(rows),
+        medfee_sumamt=sum(r.medfee_sumamt for r in rows),
+        hifp_pay=sum(r.hifp_pay for r in rows),
+        acct_pay=sum(r.acct_pay for r in rows),
+        acct_mulaid_pay=sum(r.acct_mulaid_pay for r in rows),
+        psn_cash_pay=sum(r.psn_cash_pay for r in rows),
+        uuids=[r.uuid for r in rows],
+    )

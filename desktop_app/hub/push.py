@@ -34,8 +34,9 @@ log = logging.getLogger("gongji.hub")
 DAY = dt.timedelta(days=1)
 
 
-def push(engine: Engine, desk: Desk, records: Iterable[dict | SettlementRecord], received_at: str,
-         skew_seconds: float | None) -> list[PushResult]:
+def push(
+    engine: Engine, desk: Desk, records: Iterable[dict | SettlementRecord], received_at: str, skew_seconds: float | None
+) -> list[PushResult]:
     """Apply a batch in one transaction, each record under its own savepoint; every record set aside is logged."""
     with writing(engine) as conn:
         results = [_push_one(conn, desk, raw, received_at, skew_seconds) for raw in records]
@@ -48,21 +49,28 @@ def push(engine: Engine, desk: Desk, records: Iterable[dict | SettlementRecord],
 def _stored_result(conn: Connection, uuid: str) -> tuple[str, PushResult] | None:
     """(desk that sent it, the result recorded the first time), or None for a new UUID."""
     s = settlements
-    row = conn.execute(select(s.c.desk_id, s.c.server_seq, s.c.review, s.c.review_amount, s.c.review_reason)
-                       .where(s.c.uuid == uuid)).first()
+    row = conn.execute(
+        select(s.c.desk_id, s.c.server_seq, s.c.review, s.c.review_amount, s.c.review_reason).where(s.c.uuid == uuid)
+    ).first()
     if row:
-        return row.desk_id, PushResult(uuid=uuid, status="applied", duplicate=True, server_seq=row.server_seq,
-                                       review=row.review, review_amount=row.review_amount,
-                                       review_reason=row.review_reason)
-    row = conn.execute(select(set_aside.c.desk_id, set_aside.c.reason)
-                       .where(set_aside.c.uuid == uuid)).first()
+        return row.desk_id, PushResult(
+            uuid=uuid,
+            status="applied",
+            duplicate=True,
+            server_seq=row.server_seq,
+            review=row.review,
+            review_amount=row.review_amount,
+            review_reason=row.review_reason,
+        )
+    row = conn.execute(select(set_aside.c.desk_id, set_aside.c.reason).where(set_aside.c.uuid == uuid)).first()
     if row:
         return row.desk_id, PushResult(uuid=uuid, status="set_aside", duplicate=True, reason=row.reason)
     return None
 
 
-def _push_one(conn: Connection, desk: Desk, raw: dict | SettlementRecord, received_at: str,
-              skew: float | None) -> PushResult:
+def _push_one(
+    conn: Connection, desk: Desk, raw: dict | SettlementRecord, received_at: str, skew: float | None
+) -> PushResult:
     try:
         record = raw if isinstance(raw, SettlementRecord) else SettlementRecord.model_validate(raw)
     except ValidationError as exc:
@@ -72,8 +80,11 @@ def _push_one(conn: Connection, desk: Desk, raw: dict | SettlementRecord, receiv
         return _retry_answer(stored, desk, record.uuid)
     if record.region != desk.region or (record.facility_id and record.facility_id != desk.facility_id):
         # Not stored: another facility's desk must not be able to claim (or block) this UUID.
-        return PushResult(uuid=record.uuid, status="set_aside",
-                          reason=f"收款台 {desk.desk_id} 只能上传本机构（{desk.facility_id}，{desk.region}）的结算")
+        return PushResult(
+            uuid=record.uuid,
+            status="set_aside",
+            reason=f"收款台 {desk.desk_id} 只能上传本机构（{desk.facility_id}，{desk.region}）的结算",
+        )
     original = None
     if record.kind == "refund":
         original = conn.execute(select(settlements).where(settlements.c.uuid == record.original_uuid)).first()
@@ -86,8 +97,9 @@ def _push_one(conn: Connection, desk: Desk, raw: dict | SettlementRecord, receiv
     return _set_aside(conn, desk, record.uuid, reason, record.model_dump_json(), received_at)
 
 
-def _apply_or_reason(conn: Connection, desk: Desk, record: SettlementRecord, original, received_at: str,
-                     skew: float | None) -> PushResult | str:
+def _apply_or_reason(
+    conn: Connection, desk: Desk, record: SettlementRecord, original, received_at: str, skew: float | None
+) -> PushResult | str:
     """Apply the record under its own savepoint: its result, or why it cannot be applied (and nothing of it kept).
 
     Only what says the record cannot be applied becomes a reason.  Anything else is a fault of the hub's,
@@ -115,8 +127,11 @@ def _apply_or_reason(conn: Connection, desk: Desk, record: SettlementRecord, ori
 
 def _set_aside(conn: Connection, desk: Desk, uuid: str, reason: str, text: str, received_at: str) -> PushResult:
     """Keep the record for review under its UUID, with its reason; applied nowhere (the first reason stays)."""
-    conn.execute(insert_for(conn, set_aside).values(
-        uuid=uuid, desk_id=desk.desk_id, reason=reason, record=text, received_at=received_at).on_conflict_do_nothing())
+    conn.execute(
+        insert_for(conn, set_aside)
+        .values(uuid=uuid, desk_id=desk.desk_id, reason=reason, record=text, received_at=received_at)
+        .on_conflict_do_nothing()
+    )
     return PushResult(uuid=uuid, status="set_aside", reason=reason)
 
 
@@ -151,7 +166,7 @@ def _refusal(desk: Desk, record: SettlementRecord, original, skew: float | None)
         return "支付拆分之和不等于医疗费总额"
     created = aware_time(record.desk_created_at, "desk_created_at")
     corrected = created - dt.timedelta(seconds=skew or 0)  # the hub's clock decides
-    if corrected > dt.datetime.now(dt.timezone.utc) + DAY:
+    if corrected > dt.datetime.now(dt.UTC) + DAY:
         return f"结算时间 {record.desk_created_at} 晚于中心时间，需人工复核"
     if record.kind == "refund":
         return _refund_refusal(desk, record, original)
@@ -176,8 +191,9 @@ def _refund_refusal(desk: Desk, record: SettlementRecord, original) -> str | Non
     return None
 
 
-def _apply(conn: Connection, desk: Desk, record: SettlementRecord, original, received_at: str,
-           skew: float | None) -> PushResult:
+def _apply(
+    conn: Connection, desk: Desk, record: SettlementRecord, original, received_at: str, skew: float | None
+) -> PushResult:
     """Store the entry with the hub's own figures, move the counters and balances by them, and publish both."""
     if record.kind == "settlement":
         figures = hub_figures(conn, desk, record)
@@ -190,24 +206,53 @@ def _apply(conn: Connection, desk: Desk, record: SettlementRecord, original, rec
     verdict = review(record, figures)
     s = settlements
     amounts = figures.amounts()
-    inserted = conn.execute(insert_for(conn, s).values(
-        uuid=record.uuid, desk_id=desk.desk_id, facility_id=desk.facility_id, kind=record.kind,
-        original_uuid=record.original_uuid, psn_no=record.psn_no, year=record.year, visit_date=record.visit_date,
-        day=record.desk_created_at[:10], desk_created_at=record.desk_created_at, received_at=received_at,
-        clock_skew_seconds=round(skew or 0), **amounts, family_payer=family_payer,
-        record=record.model_dump_json(), review=verdict[0], review_amount=verdict[1], review_reason=verdict[2])
-        .on_conflict_do_nothing().returning(s.c.uuid)).first()
+    inserted = conn.execute(
+        insert_for(conn, s)
+        .values(
+            uuid=record.uuid,
+            desk_id=desk.desk_id,
+            facility_id=desk.facility_id,
+            kind=record.kind,
+            original_uuid=record.original_uuid,
+            psn_no=record.psn_no,
+            year=record.year,
+            visit_date=record.visit_date,
+            day=record.desk_created_at[:10],
+            desk_created_at=record.desk_created_at,
+            received_at=received_at,
+            clock_skew_seconds=round(skew or 0),
+            **amounts,
+            family_payer=family_payer,
+            record=record.model_dump_json(),
+            review=verdict[0],
+            review_amount=verdict[1],
+            review_reason=verdict[2],
+        )
+        .on_conflict_do_nothing()
+        .returning(s.c.uuid)
+    ).first()
     if inserted is None:  # the key (or the original's one refund) was taken; RETURNING is reliable, rowcount is not
         raise _Duplicate
     for counter in COUNTERS:
         if amounts[counter]:
             add_usage(conn, record.psn_no, record.year, counter, amounts[counter])
     usage_now = usage_before(conn, record.psn_no, record.year)
-    seq = publish(conn, "usage", f"{record.psn_no}/{record.year}", desk.region,
-                  {"psn_no": record.psn_no, "year": record.year, "counters": usage_now})
+    seq = publish(
+        conn,
+        "usage",
+        f"{record.psn_no}/{record.year}",
+        desk.region,
+        {"psn_no": record.psn_no, "year": record.year, "counters": usage_now},
+    )
     for owner, amount in ((record.psn_no, figures.acct_pay), (family_payer, figures.acct_mulaid_pay)):
         if owner and amount:
             spend(conn, owner, amount)
     conn.execute(update(s).where(s.c.uuid == record.uuid).values(server_seq=seq))
-    return PushResult(uuid=record.uuid, status="applied", server_seq=seq, review=verdict[0], review_amount=verdict[1],
-                      review_reason=verdict[2])  # a retry reads the same from the row
+    return PushResult(
+        uuid=record.uuid,
+        status="applied",
+        server_seq=seq,
+        review=verdict[0],
+        review_amount=verdict[1],
+        review_reason=verdict[2],
+    )  # a retry reads the same from the row

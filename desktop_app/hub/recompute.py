@@ -56,7 +56,7 @@ class Figures:
     def amounts(self) -> dict[str, int]:
         return {k: v for k, v in asdict(self).items() if k != "cap_exhausted"}
 
-    def negated(self) -> "Figures":
+    def negated(self) -> Figures:
         return Figures(**{k: -v for k, v in self.amounts().items()})
 
     def adds_up(self) -> bool:
@@ -90,28 +90,58 @@ def _figures(conn: Connection, desk: Desk, record: SettlementRecord) -> Figures:
         if found is None:
             raise Unsettleable(f"中心目录没有项目 {line.code}")
         lines.append(CatalogueItem.from_row(json.loads(found.data)))
-    items = [item.visit_line(line.quantity, None if line.unit_price is None else Decimal(line.unit_price))
-             for item, line in zip(lines, record.items)]
-    probe = parse_case({"region": desk.region, "date": record.visit_date, "facility": desk.facility,
-                        "member": {"status": member["status"]}, "items": items})
+    items = [
+        item.visit_line(line.quantity, None if line.unit_price is None else Decimal(line.unit_price))
+        for item, line in zip(lines, record.items)
+    ]
+    probe = parse_case(
+        {
+            "region": desk.region,
+            "date": record.visit_date,
+            "facility": desk.facility,
+            "member": {"status": member["status"]},
+            "items": items,
+        }
+    )
     before = usage_before(conn, record.psn_no, record.year)
     published_figures: dict[str, dict[str, Decimal]] = {}  # the region's, by name and year
     for r in conn.execute(select(published).where(published.c.region == desk.region)):
         published_figures.setdefault(r.name, {})[r.year] = Decimal(r.value)
-    case = Case(region=desk.region, date=dt.date.fromisoformat(record.visit_date), facility=probe.facility,
-                member=Member(member["status"], member["scheme"], frozenset(member["programmes"]),
-                              inpatient_on(conn, record.psn_no, record.visit_date), member.get("designated_facility")),
-                items=probe.items,
-                usage=Usage(from_fen(before.get("deductible", 0)), from_fen(before.get("pool", 0)),
-                            {"hypertension": from_fen(before.get("programme_hypertension", 0)),
-                             "diabetes": from_fen(before.get("programme_diabetes", 0))}),
-                visit=parse_visit(record.visit or None), published=published_figures)
+    case = Case(
+        region=desk.region,
+        date=dt.date.fromisoformat(record.visit_date),
+        facility=probe.facility,
+        member=Member(
+            member["status"],
+            member["scheme"],
+            frozenset(member["programmes"]),
+            inpatient_on(conn, record.psn_no, record.visit_date),
+            member.get("designated_facility"),
+        ),
+        items=probe.items,
+        usage=Usage(
+            from_fen(before.get("deductible", 0)),
+            from_fen(before.get("pool", 0)),
+            {
+                "hypertension": from_fen(before.get("programme_hypertension", 0)),
+                "diabetes": from_fen(before.get("programme_diabetes", 0)),
+            },
+        ),
+        visit=parse_visit(record.visit or None),
+        published=published_figures,
+    )
     rules = cached_region(desk.region, str(rules_dir())).at(case.date)
-    outcome = settle_visit(case, rules, lines, _accounts(conn, desk, record, member, row.account_balance),
-                           PayerChoice(record.use_account, record.family_payer))
+    outcome = settle_visit(
+        case,
+        rules,
+        lines,
+        _accounts(conn, desk, record, member, row.account_balance),
+        PayerChoice(record.use_account, record.family_payer),
+    )
     s = outcome.settlement
-    return Figures(**journal_figures(s, outcome.payment),
-                   cap_exhausted=s.cap_left_after is not None and s.cap_left_after == 0)
+    return Figures(
+        **journal_figures(s, outcome.payment), cap_exhausted=s.cap_left_after is not None and s.cap_left_after == 0
+    )
 
 
 def _accounts(conn: Connection, desk: Desk, record: SettlementRecord, member: dict, balance: int) -> Accounts:
@@ -123,10 +153,19 @@ def _accounts(conn: Connection, desk: Desk, record: SettlementRecord, member: di
         raise Unsettleable(f"中心没有共济支付人 {payer}")
     if owner.region != desk.region:
         raise Unsettleable(f"共济支付人 {payer} 属于 {owner.region}，不能在 {desk.region} 共济")
-    link = conn.execute(select(family_links.c.relation).where(
-        (family_links.c.owner_psn_no == payer) & (family_links.c.relative_psn_no == record.psn_no))).first()
-    return Accounts(record.psn_no, member["scheme"], from_fen(balance), from_fen(owner.account_balance),
-                    link.relation if link else None, json.loads(owner.data).get("name", ""))
+    link = conn.execute(
+        select(family_links.c.relation).where(
+            (family_links.c.owner_psn_no == payer) & (family_links.c.relative_psn_no == record.psn_no)
+        )
+    ).first()
+    return Accounts(
+        record.psn_no,
+        member["scheme"],
+        from_fen(balance),
+        from_fen(owner.account_balance),
+        link.relation if link else None,
+        json.loads(owner.data).get("name", ""),
+    )
 
 
 def review(record: SettlementRecord, hub: Figures) -> tuple[str | None, int, str | None]:
@@ -140,8 +179,11 @@ def review(record: SettlementRecord, hub: Figures) -> tuple[str | None, int, str
     claim = {k: getattr(record, k) for k in hub.amounts()}
     if claim == hub.amounts():
         return None, 0, None
-    detail = "，".join(f"{NAMES[k]} 收款台 {fmt(from_fen(claim[k]))} / 中心 {fmt(from_fen(v))}"
-                      for k, v in hub.amounts().items() if claim[k] != v)
+    detail = "，".join(
+        f"{NAMES[k]} 收款台 {fmt(from_fen(claim[k]))} / 中心 {fmt(from_fen(v))}"
+        for k, v in hub.amounts().items()
+        if claim[k] != v
+    )
     owed = hub.psn_cash_pay - record.psn_cash_pay
     if record.kind == "refund":
         return "difference", owed, f"退费金额与中心原结算不符，按中心原结算冲回（{detail}）"
@@ -161,6 +203,14 @@ def review(record: SettlementRecord, hub: Figures) -> tuple[str | None, int, str
     return kind, owed, f"{'；'.join(causes)}（{detail}）"
 
 
-NAMES = {"medfee_sumamt": "医疗费总额", "hifp_pay": "统筹基金", "acct_pay": "个人账户", "acct_mulaid_pay": "共济账户",
-         "psn_cash_pay": "现金", "deductible": "起付线累计", "pool": "统筹累计", "programme_hypertension": "高血压专项累计",
-         "programme_diabetes": "糖尿病专项累计"}
+NAMES = {
+    "medfee_sumamt": "医疗费总额",
+    "hifp_pay": "统筹基金",
+    "acct_pay": "个人账户",
+    "acct_mulaid_pay": "共济账户",
+    "psn_cash_pay": "现金",
+    "deductible": "起付线累计",
+    "pool": "统筹累计",
+    "programme_hypertension": "高血压专项累计",
+    "programme_diabetes": "糖尿病专项累计",
+}

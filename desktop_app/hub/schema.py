@@ -28,68 +28,134 @@ from ..domain.vocabulary import COUNTERS
 FEED_LOCK = 72_41_2024  # the advisory-lock key that orders the change feed on PostgreSQL
 
 metadata = MetaData()
-desks = Table("desks", metadata,  # each registered desk; its token is stored only as a hash
-              Column("desk_id", String(64), primary_key=True), Column("facility_id", String(64), nullable=False),
-              Column("region", String(64), nullable=False), Column("facility", Text, nullable=False),
-              Column("token_hash", String(64), nullable=False, unique=True),
-              Column("created_at", String(40), nullable=False))
-members = Table("members", metadata,
-                Column("psn_no", String(40), primary_key=True),
-                Column("region", String(64), nullable=False, index=True),
-                Column("data", Text, nullable=False), Column("account_balance", BigInteger, nullable=False))
-family_links = Table("family_links", metadata,
-                     Column("owner_psn_no", String(40), primary_key=True),
-                     Column("relative_psn_no", String(40), primary_key=True),
-                     Column("relation", String(20), nullable=False))
-catalogue = Table("catalogue", metadata,
-                  Column("code", String(64), primary_key=True), Column("data", Text, nullable=False))
-published = Table("published_figures", metadata,
-                  Column("region", String(64), primary_key=True), Column("name", String(64), primary_key=True),
-                  Column("year", String(4), primary_key=True), Column("value", String(40), nullable=False))
-inpatient_episodes = Table("inpatient_episodes", metadata,  # no ordinary pooling in hospital, where a document says so
-                           Column("psn_no", String(40), primary_key=True),
-                           Column("admitted", String(10), primary_key=True),
-                           Column("discharged", String(10)))
-opening_usage = Table("opening_usage", metadata,
-                      Column("psn_no", String(40), primary_key=True), Column("year", Integer, primary_key=True),
-                      Column("counter", String(40), primary_key=True), Column("amount", BigInteger, nullable=False))
-usage = Table("usage", metadata,
-              Column("psn_no", String(40), primary_key=True), Column("year", Integer, primary_key=True),
-              Column("counter", String(40), primary_key=True), Column("amount", BigInteger, nullable=False))
+desks = Table(
+    "desks",
+    metadata,  # each registered desk; its token is stored only as a hash
+    Column("desk_id", String(64), primary_key=True),
+    Column("facility_id", String(64), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("facility", Text, nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", String(40), nullable=False),
+)
+members = Table(
+    "members",
+    metadata,
+    Column("psn_no", String(40), primary_key=True),
+    Column("region", String(64), nullable=False, index=True),
+    Column("data", Text, nullable=False),
+    Column("account_balance", BigInteger, nullable=False),
+)
+family_links = Table(
+    "family_links",
+    metadata,
+    Column("owner_psn_no", String(40), primary_key=True),
+    Column("relative_psn_no", String(40), primary_key=True),
+    Column("relation", String(20), nullable=False),
+)
+catalogue = Table(
+    "catalogue", metadata, Column("code", String(64), primary_key=True), Column("data", Text, nullable=False)
+)
+published = Table(
+    "published_figures",
+    metadata,
+    Column("region", String(64), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("year", String(4), primary_key=True),
+    Column("value", String(40), nullable=False),
+)
+inpatient_episodes = Table(
+    "inpatient_episodes",
+    metadata,  # no ordinary pooling in hospital, where a document says so
+    Column("psn_no", String(40), primary_key=True),
+    Column("admitted", String(10), primary_key=True),
+    Column("discharged", String(10)),
+)
+opening_usage = Table(
+    "opening_usage",
+    metadata,
+    Column("psn_no", String(40), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("counter", String(40), primary_key=True),
+    Column("amount", BigInteger, nullable=False),
+)
+usage = Table(
+    "usage",
+    metadata,
+    Column("psn_no", String(40), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("counter", String(40), primary_key=True),
+    Column("amount", BigInteger, nullable=False),
+)
 settlements = Table(  # the journal: every entry applied, with the hub's own figures
-    "settlements", metadata,
+    "settlements",
+    metadata,
     Column("uuid", String(36), primary_key=True),  # the once-only key
-    Column("desk_id", String(64), nullable=False), Column("facility_id", String(64), nullable=False),
+    Column("desk_id", String(64), nullable=False),
+    Column("facility_id", String(64), nullable=False),
     Column("kind", String(12), nullable=False),
-    Column("original_uuid", String(36), unique=True), Column("psn_no", String(40), nullable=False, index=True),
-    Column("year", Integer, nullable=False), Column("visit_date", String(10), nullable=False),
-    Column("day", String(10), nullable=False), Column("desk_created_at", String(40), nullable=False),
+    Column("original_uuid", String(36), unique=True),
+    Column("psn_no", String(40), nullable=False, index=True),
+    Column("year", Integer, nullable=False),
+    Column("visit_date", String(10), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("desk_created_at", String(40), nullable=False),
     Column("received_at", String(40), nullable=False),
     Column("clock_skew_seconds", Integer, nullable=False, default=0),  # the desk's clock minus ours, when pushed
-    *(Column(name, BigInteger, nullable=False) for name in ("medfee_sumamt", "hifp_pay", "acct_pay", "acct_mulaid_pay",
-                                                            "psn_cash_pay", *COUNTERS)),
-    Column("family_payer", String(40)), Column("record", Text, nullable=False), Column("server_seq", Integer),
-    Column("review", String(12)), Column("review_amount", BigInteger, nullable=False, default=0),
-    Column("review_reason", Text))
-opening_balances = Table("opening_balances", metadata,  # balance = opening − what the hub's settlements spent
-                         Column("psn_no", String(40), primary_key=True), Column("amount", BigInteger, nullable=False))
-rejected = Table("rejected", metadata,  # records too malformed to be keyed by a UUID: kept for review, applied nowhere
-                 Column("id", Integer, primary_key=True, autoincrement=True),
-                 Column("desk_id", String(64), nullable=False),
-                 Column("reason", Text, nullable=False), Column("record", Text, nullable=False),
-                 Column("received_at", String(40), nullable=False))
-set_aside = Table("set_aside", metadata,  # records with a UUID that cannot be applied: kept for review with the reason
-                  Column("uuid", String(36), primary_key=True), Column("desk_id", String(64), nullable=False),
-                  Column("reason", Text, nullable=False), Column("record", Text, nullable=False),
-                  Column("received_at", String(40), nullable=False))
-audit_heads = Table("audit_heads", metadata,  # each desk's audit chain head, as last seen: the anchor outside its file
-                    Column("desk_id", String(64), primary_key=True), Column("id", BigInteger, nullable=False),
-                    Column("hash", String(64), nullable=False), Column("at", String(40), nullable=False))
-changes = Table("changes", metadata,  # the change feed desks pull, numbered in commit order
-                Column("seq", Integer, primary_key=True, autoincrement=True),
-                Column("kind", String(20), nullable=False),
-                Column("key", String(120), nullable=False), Column("region", String(64), nullable=False, index=True),
-                Column("data", Text, nullable=False), Column("at", String(40), nullable=False))
+    *(
+        Column(name, BigInteger, nullable=False)
+        for name in ("medfee_sumamt", "hifp_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay", *COUNTERS)
+    ),
+    Column("family_payer", String(40)),
+    Column("record", Text, nullable=False),
+    Column("server_seq", Integer),
+    Column("review", String(12)),
+    Column("review_amount", BigInteger, nullable=False, default=0),
+    Column("review_reason", Text),
+)
+opening_balances = Table(
+    "opening_balances",
+    metadata,  # balance = opening − what the hub's settlements spent
+    Column("psn_no", String(40), primary_key=True),
+    Column("amount", BigInteger, nullable=False),
+)
+rejected = Table(
+    "rejected",
+    metadata,  # records too malformed to be keyed by a UUID: kept for review, applied nowhere
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("desk_id", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("record", Text, nullable=False),
+    Column("received_at", String(40), nullable=False),
+)
+set_aside = Table(
+    "set_aside",
+    metadata,  # records with a UUID that cannot be applied: kept for review with the reason
+    Column("uuid", String(36), primary_key=True),
+    Column("desk_id", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("record", Text, nullable=False),
+    Column("received_at", String(40), nullable=False),
+)
+audit_heads = Table(
+    "audit_heads",
+    metadata,  # each desk's audit chain head, as last seen: the anchor outside its file
+    Column("desk_id", String(64), primary_key=True),
+    Column("id", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("at", String(40), nullable=False),
+)
+changes = Table(
+    "changes",
+    metadata,  # the change feed desks pull, numbered in commit order
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),
+    Column("key", String(120), nullable=False),
+    Column("region", String(64), nullable=False, index=True),
+    Column("data", Text, nullable=False),
+    Column("at", String(40), nullable=False),
+)
+
 
 class HubError(GongjiError):
     """The hub refused a request; the message says why."""
@@ -143,7 +209,7 @@ def _lock_feed(conn: Connection) -> None:
 
 def insert_for(conn: Connection, table: Table):
     """The dialect's INSERT (for ON CONFLICT clauses on SQLite and PostgreSQL alike)."""
-    return (postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table))
+    return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
 
 
 def upsert(conn: Connection, table: Table, row: dict) -> None:
@@ -151,12 +217,16 @@ def upsert(conn: Connection, table: Table, row: dict) -> None:
     keys = [c.name for c in table.primary_key.columns]
     stmt = insert_for(conn, table).values(**row)
     others = {k: stmt.excluded[k] for k in row if k not in keys}
-    conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=others) if others
-                 else stmt.on_conflict_do_nothing())
+    conn.execute(
+        stmt.on_conflict_do_update(index_elements=keys, set_=others) if others else stmt.on_conflict_do_nothing()
+    )
 
 
 def publish(conn: Connection, kind: str, key: str, region: str, data: dict) -> int:
     """Add an entry to the change feed (in the caller's feed-locked transaction); returns its number."""
-    result = conn.execute(insert(changes).values(kind=kind, key=key, region=region,
-                                                 data=json.dumps(data, ensure_ascii=False), at=now_iso()))
+    result = conn.execute(
+        insert(changes).values(
+            kind=kind, key=key, region=region, data=json.dumps(data, ensure_ascii=False), at=now_iso()
+        )
+    )
     return result.inserted_primary_key[0]

@@ -52,14 +52,18 @@ def settle(case: Case, rules: RuleVersion) -> Settlement:
     fully = sum((s.fully_self_paid for s in splits), ZERO)
     first = sum((s.self_pay_first for s in splits), ZERO)
     in_scope = sum((s.in_scope for s in splits), ZERO)
-    lines.append(f"费用分类：医疗费总额 {fmt(total)}，全自费 {fmt(fully)}（丙类及超限价部分），"
-                 f"先行自付 {fmt(first)}（乙类按比例），符合政策范围 {fmt(in_scope)}（{rules['scope'].cite()}）")
+    lines.append(
+        f"费用分类：医疗费总额 {fmt(total)}，全自费 {fmt(fully)}（丙类及超限价部分），"
+        f"先行自付 {fmt(first)}（乙类按比例），符合政策范围 {fmt(in_scope)}（{rules['scope'].cite()}）"
+    )
     if blocked:
         lines.append(blocked)
     elif not ordinary_open:
         kinds = rules["pooling_facility_kinds"]
-        lines.append(f"{FACILITY_KIND_NAMES[case.facility.kind]}未纳入本地区普通门诊统筹，"
-                     f"普通门诊统筹基金支付 0.00（{kinds.cite()}）")
+        lines.append(
+            f"{FACILITY_KIND_NAMES[case.facility.kind]}未纳入本地区普通门诊统筹，"
+            f"普通门诊统筹基金支付 0.00（{kinds.cite()}）"
+        )
 
     # Steps 3 to 5: the fund, ordinary and by programme; the member pays the rest.
     ordinary_scope = sum((s.in_scope for s in splits if s.route == ORDINARY), ZERO)
@@ -96,8 +100,11 @@ _STATUS_WORDS = {"draft": "征求意见稿", "framework": "框架性文件（具
 
 def _warnings(rules: RuleVersion) -> tuple[str, ...]:
     """One warning per document not in force: the figures are the office's to confirm."""
-    return tuple(f"{d.cite_as} 为{_STATUS_WORDS[d.status]}，结算结果以医保经办机构核定为准"
-                 for d in rules.documents if d.status != "in_force")
+    return tuple(
+        f"{d.cite_as} 为{_STATUS_WORDS[d.status]}，结算结果以医保经办机构核定为准"
+        for d in rules.documents
+        if d.status != "in_force"
+    )
 
 
 # --------------------------------------------------------------------------- items
@@ -109,14 +116,34 @@ def _split(item: Item, rules: RuleVersion, route: str) -> ItemSplit:
     if item.price_cap is not None:
         above_cap = max(ZERO, item.amount - item.price_cap * item.quantity)
     if item.category in scope["out_of_scope"]:
-        return ItemSplit(item.code, item.name, item.category, item.amount, item.amount, ZERO, ZERO, NONE,
-                         item.quantity, item.unit_price)
+        return ItemSplit(
+            item.code,
+            item.name,
+            item.category,
+            item.amount,
+            item.amount,
+            ZERO,
+            ZERO,
+            NONE,
+            item.quantity,
+            item.unit_price,
+        )
     base = item.amount - above_cap
     first = ZERO
     if item.category in scope["selfpay_first"]:
         first = round_fen(base * item.selfpay_ratio, STEP_ITEM_SELFPAY)
-    return ItemSplit(item.code, item.name, item.category, item.amount, above_cap, first, base - first, route,
-                     item.quantity, item.unit_price)
+    return ItemSplit(
+        item.code,
+        item.name,
+        item.category,
+        item.amount,
+        above_cap,
+        first,
+        base - first,
+        route,
+        item.quantity,
+        item.unit_price,
+    )
 
 
 def _route(item: Item, programmes: frozenset[str], ordinary_open: bool) -> str:
@@ -154,11 +181,16 @@ def _pooling_blocked(case: Case, rules: RuleVersion) -> str | None:
         if case.facility.id is None:
             raise InputError("facility.id", None, f"需要本机构编码以核对参保人选定的定点医疗机构（{chosen.cite()}）")
         if case.member.designated_facility is None:
-            raise InputError("member.designated_facility", None,
-                             f"需要参保人选定的定点医疗机构编码（{chosen.cite()}）；急救抢救请勾选急诊")
+            raise InputError(
+                "member.designated_facility",
+                None,
+                f"需要参保人选定的定点医疗机构编码（{chosen.cite()}）；急救抢救请勾选急诊",
+            )
         if case.member.designated_facility != case.facility.id:
-            return (f"本机构（{case.facility.id}）不是参保人选定的定点医疗机构（{case.member.designated_facility}），"
-                    f"且非急救抢救、未经转诊，统筹基金不予支付（{chosen.cite()}）")
+            return (
+                f"本机构（{case.facility.id}）不是参保人选定的定点医疗机构（{case.member.designated_facility}），"
+                f"且非急救抢救、未经转诊，统筹基金不予支付（{chosen.cite()}）"
+            )
     return None
 
 
@@ -173,8 +205,9 @@ class _Ordinary:
     cap: Decimal | None
 
 
-def _ordinary(case: Case, rules: RuleVersion, figures: PublishedFigures, base: Decimal,
-              lines: list[str], *, pooling: bool) -> _Ordinary:
+def _ordinary(
+    case: Case, rules: RuleVersion, figures: PublishedFigures, base: Decimal, lines: list[str], *, pooling: bool
+) -> _Ordinary:
     if not pooling:
         return _Ordinary(ZERO, ZERO, ZERO, None)
     status = case.member.status
@@ -189,8 +222,10 @@ def _ordinary(case: Case, rules: RuleVersion, figures: PublishedFigures, base: D
     cap_left = max(ZERO, cap - case.usage.pool_paid)
     fund = min(raw, cap_left)
     cap_ref = rules["annual_cap"]
-    lines.append(f"年度支付限额（{STATUS_NAMES[status]}，{SCHEME_NAMES[case.member.scheme]}）{fmt(cap)}："
-                 f"本年已支付 {fmt(case.usage.pool_paid)}，剩余 {fmt(cap_left)}（{cap_ref.cite()}）")
+    lines.append(
+        f"年度支付限额（{STATUS_NAMES[status]}，{SCHEME_NAMES[case.member.scheme]}）{fmt(cap)}："
+        f"本年已支付 {fmt(case.usage.pool_paid)}，剩余 {fmt(cap_left)}（{cap_ref.cite()}）"
+    )
     text = f"统筹基金支付：({fmt(base)} − 起付线 {fmt(deductible)}) × {percent(ratio)} = {fmt(raw)}"
     if fund < raw:
         text += f"，超过年度限额剩余，按 {fmt(fund)} 支付（{cap_ref.cite()}）"
@@ -206,13 +241,16 @@ def _deductible(case: Case, rules: RuleVersion, figures: PublishedFigures, base:
         lines.append(f"起付线：不设起付线，本次计入 0.00（{kind.cite()}）")
         return ZERO
     amount_param = rules["deductible_amount"]
-    threshold = figures.amount(amount_param.value[case.member.status], amount_param,
-                               f"起付线（{STATUS_NAMES[case.member.status]}）")
+    threshold = figures.amount(
+        amount_param.value[case.member.status], amount_param, f"起付线（{STATUS_NAMES[case.member.status]}）"
+    )
     if kind.value == "annual":
         left = max(ZERO, threshold - case.usage.deductible_paid)
         counted = min(base, left)
-        lines.append(f"起付线 {fmt(threshold)}（年度累计，{STATUS_NAMES[case.member.status]}）："
-                     f"本年已累计 {fmt(case.usage.deductible_paid)}，本次计入 {fmt(counted)}（{amount_param.cite()}）")
+        lines.append(
+            f"起付线 {fmt(threshold)}（年度累计，{STATUS_NAMES[case.member.status]}）："
+            f"本年已累计 {fmt(case.usage.deductible_paid)}，本次计入 {fmt(counted)}（{amount_param.cite()}）"
+        )
         return counted
     exempt = rules.get("deductible_exempt_facility_kinds")
     if exempt is not None and case.facility.kind in exempt.value:
@@ -227,8 +265,11 @@ def _cap(case: Case, rules: RuleVersion, figures: PublishedFigures) -> Decimal:
     cap = rules["annual_cap"]
     by_scheme = cap.value.get("any") or cap.value.get(case.member.scheme)
     if by_scheme is None:
-        raise InputError("member.scheme", case.member.scheme,
-                         f"本地区没有{SCHEME_NAMES[case.member.scheme]}参保人员的年度支付限额（{cap.cite()}）")
+        raise InputError(
+            "member.scheme",
+            case.member.scheme,
+            f"本地区没有{SCHEME_NAMES[case.member.scheme]}参保人员的年度支付限额（{cap.cite()}）",
+        )
     amount = figures.amount(by_scheme[case.member.status], cap, f"年度支付限额（{STATUS_NAMES[case.member.status]}）")
     factor = rules.get("annual_cap_factor")
     if factor is not None and factor.value != 1:
@@ -239,8 +280,9 @@ def _cap(case: Case, rules: RuleVersion, figures: PublishedFigures) -> Decimal:
 # --------------------------------------------------------------------------- programmes (两病)
 
 
-def _programme_pay(case: Case, rules: RuleVersion, splits: Iterable[ItemSplit],
-                   programmes: frozenset[str], lines: list[str]) -> dict[str, Decimal]:
+def _programme_pay(
+    case: Case, rules: RuleVersion, splits: Iterable[ItemSplit], programmes: frozenset[str], lines: list[str]
+) -> dict[str, Decimal]:
     if not programmes:
         return {}
     share = rules["programme_share"]
@@ -260,8 +302,10 @@ def _programme_pay(case: Case, rules: RuleVersion, splits: Iterable[ItemSplit],
         paid = min(raw, left)
         left -= paid
         result[name] = paid
-        text = (f"两病门诊用药（{PROGRAMME_NAMES[name]}）：不设起付线，{fmt(base)} × {percent(share.value)} = {fmt(raw)}"
-                f"（{share.cite()}）；年度限额 {fmt(cap)}（已备案：{names}），本年已支付 {fmt(used)}")
+        text = (
+            f"两病门诊用药（{PROGRAMME_NAMES[name]}）：不设起付线，{fmt(base)} × {percent(share.value)} = {fmt(raw)}"
+            f"（{share.cite()}）；年度限额 {fmt(cap)}（已备案：{names}），本年已支付 {fmt(used)}"
+        )
         if paid < raw:
             text += f"，按限额剩余支付 {fmt(paid)}（{caps.cite()}）"
         lines.append(text)
@@ -277,5 +321,8 @@ def _usage_after(usage: Usage, ordinary: _Ordinary, by_programme: dict[str, Deci
     programme_after = dict(usage.programme_paid)
     for name, paid in by_programme.items():
         programme_after[name] = usage.programme(name) + paid
-    return YearUsage(usage.deductible_paid + ordinary.deductible, usage.pool_paid + ordinary.fund,
-                     {p: programme_after.get(p, ZERO) for p in PROGRAMMES})
+    return YearUsage(
+        usage.deductible_paid + ordinary.deductible,
+        usage.pool_paid + ordinary.fund,
+        {p: programme_after.get(p, ZERO) for p in PROGRAMMES},
+    )

@@ -38,14 +38,19 @@ def fund_ratio(case: Case, rules: RuleVersion, figures: PublishedFigures, lines:
             if row["retired"] is not None:
                 lines.append(f"统筹支付比例：{row['label']}，退休 {percent(retired)}（{share.cite()}）")
             else:
-                lines.append(f"统筹支付比例：{row['label']}，在职 {percent(employed)}，退休人员提高 "
-                             f"{percent(increase.value)} 即 {percent(retired)}（{share.cite()}；{increase.cite()}）")
+                lines.append(
+                    f"统筹支付比例：{row['label']}，在职 {percent(employed)}，退休人员提高 "
+                    f"{percent(increase.value)} 即 {percent(retired)}（{share.cite()}；{increase.cite()}）"
+                )
             return retired
-    raise InputError("facility", _describe_facility(facility), f"本地区支付比例表中没有与之对应的一行（{share.cite()}）")
+    raise InputError(
+        "facility", _describe_facility(facility), f"本地区支付比例表中没有与之对应的一行（{share.cite()}）"
+    )
 
 
-def _resolve_row(row: dict, share: Resolved, increase: Resolved | None,
-                 figures: PublishedFigures) -> tuple[Decimal, Decimal]:
+def _resolve_row(
+    row: dict, share: Resolved, increase: Resolved | None, figures: PublishedFigures
+) -> tuple[Decimal, Decimal]:
     employed = figures.ratio(row["employed"], share, f"{row['label']} 在职支付比例")
     if row["retired"] is not None:
         retired = figures.ratio(row["retired"], share, f"{row['label']} 退休支付比例")
@@ -60,17 +65,24 @@ def _check_framework(table: list[tuple[Decimal, Decimal]], framework: Resolved) 
     for i, (employed, retired) in enumerate(table):
         for status, ratio in (("employed", employed), ("retired", retired)):
             if ratio < rules["min_fund_share"]:
-                raise FrameworkViolation(f"fund_share[{i}].{status}", str(ratio),
-                                         f"统筹基金支付比例不低于 {percent(rules['min_fund_share'])}（{cite}）")
+                raise FrameworkViolation(
+                    f"fund_share[{i}].{status}",
+                    str(ratio),
+                    f"统筹基金支付比例不低于 {percent(rules['min_fund_share'])}（{cite}）",
+                )
         if rules["retired_not_below_employed"] and retired < employed:
-            raise FrameworkViolation(f"fund_share[{i}].retired", str(retired),
-                                     f"待遇向退休人员倾斜，退休比例不得低于在职（{cite}）")
+            raise FrameworkViolation(
+                f"fund_share[{i}].retired", str(retired), f"待遇向退休人员倾斜，退休比例不得低于在职（{cite}）"
+            )
     if rules["grassroots_not_below_higher"]:
         for i in range(1, len(table)):
             for s, status in enumerate(("employed", "retired")):
                 if table[i][s] > table[i - 1][s]:
-                    raise FrameworkViolation(f"fund_share[{i}].{status}", str(table[i][s]),
-                                             f"基层（较低级别）医疗机构比例不得低于较高级别（{cite}）")
+                    raise FrameworkViolation(
+                        f"fund_share[{i}].{status}",
+                        str(table[i][s]),
+                        f"基层（较低级别）医疗机构比例不得低于较高级别（{cite}）",
+                    )
 
 
 def _matches(row: dict, facility: Facility, cite: str) -> bool:

@@ -34,11 +34,24 @@ def cut(s: Settlement, allowance: Allowance | None) -> Settlement:
         taken = min(left, programmes[name])
         programmes[name] -= taken
         left -= taken
-    usage = YearUsage(s.usage_after.deductible_paid, s.usage_after.pool_paid - ordinary_cut,
-                      {k: v - (s.fund_by_programme.get(k, ZERO) - programmes.get(k, ZERO))
-                       for k, v in s.usage_after.programme_paid.items()})
-    note = (f"{allowance.why}：本次统筹基金支付 {fmt(allowed)}，其余 {fmt(cut_by)} 由参保人先行支付，"
-            "联网后由经办机构核定补付")
-    return replace(s, fund_ordinary=s.fund_ordinary - ordinary_cut, fund_by_programme=programmes, usage_after=usage,
-                   cap_left_after=None if s.cap_left_after is None else s.cap_left_after + ordinary_cut,
-                   explanation=(*s.explanation, note), warnings=(*s.warnings, note))
+    usage = YearUsage(
+        s.usage_after.deductible_paid,
+        s.usage_after.pool_paid - ordinary_cut,
+        {
+            k: v - (s.fund_by_programme.get(k, ZERO) - programmes.get(k, ZERO))
+            for k, v in s.usage_after.programme_paid.items()
+        },
+    )
+    note = (
+        f"{allowance.why}：本次统筹基金支付 {fmt(allowed)}，其余 {fmt(cut_by)} 由参保人先行支付，"
+        "联网后由经办机构核定补付"
+    )
+    return replace(
+        s,
+        fund_ordinary=s.fund_ordinary - ordinary_cut,
+        fund_by_programme=programmes,
+        usage_after=usage,
+        cap_left_after=None if s.cap_left_after is None else s.cap_left_after + ordinary_cut,
+        explanation=(*s.explanation, note),
+        warnings=(*s.warnings, note),
+    )

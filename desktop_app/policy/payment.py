@@ -20,11 +20,10 @@ from decimal import Decimal
 from typing import Protocol
 
 from ..domain.errors import InputError
-from ..domain.vocabulary import RELATION_NAMES, SCHEMES_WITH_ACCOUNT
 from ..domain.money import ZERO, fmt
 from ..domain.settlement import Settlement
+from ..domain.vocabulary import RELATION_NAMES, SCHEMES_WITH_ACCOUNT
 from .rulebook import RuleVersion
-
 
 
 class ItemAccountRule(Protocol):
@@ -65,26 +64,44 @@ class Payment:
 
     def to_dict(self) -> dict:
         """The boundary form (national platform names, yuan strings)."""
-        return {"acct_pay": fmt(self.own_account), "acct_mulaid_pay": fmt(self.family_account),
-                "family_payer": self.family_payer, "psn_cash_pay": fmt(self.cash), "balc": fmt(self.balance_after),
-                "family_balc": None if self.family_balance_after is None else fmt(self.family_balance_after)}
+        return {
+            "acct_pay": fmt(self.own_account),
+            "acct_mulaid_pay": fmt(self.family_account),
+            "family_payer": self.family_payer,
+            "psn_cash_pay": fmt(self.cash),
+            "balc": fmt(self.balance_after),
+            "family_balc": None if self.family_balance_after is None else fmt(self.family_balance_after),
+        }
 
 
 def never_account(settlement: Settlement, lines: Sequence[ItemAccountRule], rules: RuleVersion) -> Decimal:
     """The part of the visit no personal account may pay (the whole amount of each such item)."""
     excluded = set(rules["account_excluded_item_kinds"].value)
-    return sum((s.amount for s, line in zip(settlement.items, lines, strict=True)
-                if not line.account_payable or line.item_kind in excluded), ZERO)
+    return sum(
+        (
+            s.amount
+            for s, line in zip(settlement.items, lines, strict=True)
+            if not line.account_payable or line.item_kind in excluded
+        ),
+        ZERO,
+    )
 
 
-def split(settlement: Settlement, lines: Sequence[ItemAccountRule], accounts: Accounts, choice: PayerChoice,
-          rules: RuleVersion) -> Payment:
+def split(
+    settlement: Settlement,
+    lines: Sequence[ItemAccountRule],
+    accounts: Accounts,
+    choice: PayerChoice,
+    rules: RuleVersion,
+) -> Payment:
     """The member's share divided into own account, family account and cash."""
     share = settlement.member_share
     blocked = never_account(settlement, lines, rules)
     payable = max(ZERO, share - blocked)
-    why = [f"个人负担 {fmt(share)}，其中个人账户不得支付 {fmt(blocked)}"
-           f"（{rules['account_excluded_item_kinds'].cite()}），账户可支付部分 {fmt(payable)}"]
+    why = [
+        f"个人负担 {fmt(share)}，其中个人账户不得支付 {fmt(blocked)}"
+        f"（{rules['account_excluded_item_kinds'].cite()}），账户可支付部分 {fmt(payable)}"
+    ]
     if accounts.scheme not in SCHEMES_WITH_ACCOUNT:
         own = ZERO
         why.append("单建统筹人员无个人账户，个人账户支付 0.00")
@@ -103,12 +120,17 @@ def split(settlement: Settlement, lines: Sequence[ItemAccountRule], accounts: Ac
         relation = accounts.family_relation
         if relation is None or relation not in allowed.value or accounts.family_balance is None:
             shown = RELATION_NAMES.get(relation, "无登记的亲属关系")
-            raise InputError("payment.family_payer", payer,
-                             f"{accounts.family_name or payer} 与参保人的关系（{shown}）不在本地区家庭共济范围内（{allowed.cite()}）")
+            raise InputError(
+                "payment.family_payer",
+                payer,
+                f"{accounts.family_name or payer} 与参保人的关系（{shown}）不在本地区家庭共济范围内（{allowed.cite()}）",
+            )
         family = min(max(accounts.family_balance, ZERO), payable - own)
         family_after = accounts.family_balance - family
-        why.append(f"家庭共济：{accounts.family_name or payer} 的个人账户支付 {fmt(family)}"
-                   f"（参保人是其{RELATION_NAMES[relation]}；{allowed.cite()}）")
+        why.append(
+            f"家庭共济：{accounts.family_name or payer} 的个人账户支付 {fmt(family)}"
+            f"（参保人是其{RELATION_NAMES[relation]}；{allowed.cite()}）"
+        )
     cash = share - own - family
     why.append(f"现金支付 {fmt(cash)} = 个人负担 {fmt(share)} − 本人账户 {fmt(own)} − 共济账户 {fmt(family)}")
     return Payment(own, family, payer, cash, accounts.balance - own, family_after, tuple(why))

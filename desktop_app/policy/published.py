@@ -33,8 +33,9 @@ class PublishedFigures:
         # ratio line of the explanation names the one row used.
         return self._resolve(value, param, meaning, "ratio", explain=False)
 
-    def _resolve(self, value: Decimal | Published, param: Resolved, meaning: str, unit: str,
-                 explain: bool = True) -> Decimal:
+    def _resolve(
+        self, value: Decimal | Published, param: Resolved, meaning: str, unit: str, explain: bool = True
+    ) -> Decimal:
         if not isinstance(value, Published):
             return value
         figure = self.rules.published[value.name]
@@ -49,12 +50,16 @@ class PublishedFigures:
             raise InputError(field, str(number), "比例须在 0 到 1 之间")
         if value.times is None:
             if explain:
-                self.lines.append(f"公布数值：{figure.meaning}（{year} 年）{_show(number, unit)}，"
-                                  f"用于{meaning}（{figure.reference.cite()}）")
+                self.lines.append(
+                    f"公布数值：{figure.meaning}（{year} 年）{_show(number, unit)}，"
+                    f"用于{meaning}（{figure.reference.cite()}）"
+                )
             return number
         result = round_fen(number * value.times, STEP_CAP)
-        self.lines.append(f"公布数值：{figure.meaning}（{year} 年）{fmt(number)} × {percent(value.times)} = {fmt(result)}，"
-                          f"即{meaning}（{figure.reference.cite()}）")
+        self.lines.append(
+            f"公布数值：{figure.meaning}（{year} 年）{fmt(number)} × {percent(value.times)} = {fmt(result)}，"
+            f"即{meaning}（{figure.reference.cite()}）"
+        )
         return result
 
 

@@ -18,12 +18,18 @@ from .rule_schema import DOCUMENT_STATUSES, SCHEMA, Field, RuleFile, Spec
 from .rulebook import Document, Parameter, ParameterVersion, PublishedFigure, Reference, RuleBook
 
 
-def build_rulebook(region_folder: str, region_doc: Any, region_file: str,
-                   params_doc: Any, params_file: str) -> RuleBook:
+def build_rulebook(
+    region_folder: str, region_doc: Any, region_file: str, params_doc: Any, params_file: str
+) -> RuleBook:
     """Validate a region's parsed ``region.yaml`` and ``parameters.yaml`` into a :class:`RuleBook`."""
     ctx = RuleFile(region_file)
-    region_doc = _expect_mapping(ctx, region_doc, "(top)", {"region", "name", "documents", "published_figures"},
-                                 required={"region", "name", "documents"})
+    region_doc = _expect_mapping(
+        ctx,
+        region_doc,
+        "(top)",
+        {"region", "name", "documents", "published_figures"},
+        required={"region", "name", "documents"},
+    )
     if region_doc["region"] != region_folder:
         raise ctx.fail("region", f"是 {region_doc['region']!r}，但所在文件夹是 {region_folder!r}")
     name = _expect_text(ctx, region_doc["name"], "name")
@@ -50,14 +56,23 @@ def _documents(ctx: RuleFile, raw: Any) -> dict[str, Document]:
     result = {}
     for key, doc in raw.items():
         path = f"documents.{key}"
-        doc = _expect_mapping(ctx, doc, path, {"cite_as", "title", "status", "source", "issued"},
-                              required={"cite_as", "title", "status", "source"})
+        doc = _expect_mapping(
+            ctx,
+            doc,
+            path,
+            {"cite_as", "title", "status", "source", "issued"},
+            required={"cite_as", "title", "status", "source"},
+        )
         status = doc["status"]
         if status not in DOCUMENT_STATUSES:
             raise ctx.fail(f"{path}.status", f"{status!r} 不是 {' / '.join(DOCUMENT_STATUSES)} 之一")
-        result[key] = Document(key, _expect_text(ctx, doc["cite_as"], f"{path}.cite_as"),
-                               _expect_text(ctx, doc["title"], f"{path}.title"), status,
-                               _expect_text(ctx, doc["source"], f"{path}.source"))
+        result[key] = Document(
+            key,
+            _expect_text(ctx, doc["cite_as"], f"{path}.cite_as"),
+            _expect_text(ctx, doc["title"], f"{path}.title"),
+            status,
+            _expect_text(ctx, doc["source"], f"{path}.source"),
+        )
     return result
 
 
@@ -66,8 +81,11 @@ def _reference(ctx: RuleFile, raw: Any, path: str, documents: Mapping[str, Docum
     if raw["document"] not in documents:
         raise ctx.fail(f"{path}.document", f"{raw['document']!r} 不在 region.yaml 的 documents 中")
     note = raw.get("note")
-    return Reference(documents[raw["document"]], _expect_text(ctx, raw["article"], f"{path}.article"),
-                     None if note is None else _expect_text(ctx, note, f"{path}.note"))
+    return Reference(
+        documents[raw["document"]],
+        _expect_text(ctx, raw["article"], f"{path}.article"),
+        None if note is None else _expect_text(ctx, note, f"{path}.note"),
+    )
 
 
 def _published_figures(ctx: RuleFile, raw: Any, documents: Mapping[str, Document]) -> dict[str, PublishedFigure]:
@@ -79,8 +97,12 @@ def _published_figures(ctx: RuleFile, raw: Any, documents: Mapping[str, Document
         fig = _expect_mapping(ctx, fig, path, keys, required=keys)
         if fig["unit"] not in ("CNY", "ratio"):
             raise ctx.fail(f"{path}.unit", f"{fig['unit']!r} 须为 CNY 或 ratio")
-        result[name] = PublishedFigure(name, fig["unit"], _expect_text(ctx, fig["meaning"], f"{path}.meaning"),
-                                       _reference(ctx, fig["reference"], f"{path}.reference", documents))
+        result[name] = PublishedFigure(
+            name,
+            fig["unit"],
+            _expect_text(ctx, fig["meaning"], f"{path}.meaning"),
+            _reference(ctx, fig["reference"], f"{path}.reference", documents),
+        )
     return result
 
 
@@ -94,8 +116,9 @@ def _parameter(ctx: RuleFile, name: str, spec: Spec, raw: Any, documents: Mappin
     versions = []
     for i, entry in enumerate(values):
         path = f"{name}.values[{i}]"
-        entry = _expect_mapping(ctx, entry, path, {"from", "to", "value", "reference"},
-                                required={"from", "value", "reference"})
+        entry = _expect_mapping(
+            ctx, entry, path, {"from", "to", "value", "reference"}, required={"from", "value", "reference"}
+        )
         if "to" not in entry:
             raise ctx.fail(f"{path}.to", "缺少 to（长期有效写 to: null）")
         start = _expect_date(ctx, entry["from"], f"{path}.from")
@@ -117,22 +140,29 @@ def _cross_checks(ctx: RuleFile, params: Mapping[str, Parameter]) -> None:
     programme_set = {"programme_facility_kinds", "programme_share", "programme_caps"}
     present = programme_set & set(params)
     if present and present != programme_set:
-        raise ctx.fail(", ".join(sorted(programme_set - present)),
-                       "两病参数须同时给出 programme_facility_kinds、programme_share、programme_caps")
+        raise ctx.fail(
+            ", ".join(sorted(programme_set - present)),
+            "两病参数须同时给出 programme_facility_kinds、programme_share、programme_caps",
+        )
     boundaries = sorted({v.start for p in params.values() for v in p.versions})
     for day in boundaries:
+
         def at(name: str) -> Any:
             p = params.get(name)
             v = p.at(day) if p else None
             return None if v is None else v.value
+
         kind = at("deductible_kind")
         if kind in ("annual", "per_visit") and "deductible_amount" in params and at("deductible_amount") is None:
             raise ctx.fail("deductible_amount", f"{day} 起起付线类型为 {kind}，但没有有效的起付线金额")
         if kind in ("annual", "per_visit") and "deductible_amount" not in params:
             raise ctx.fail("deductible_amount", f"起付线类型为 {kind}，须给出起付线金额")
         rows = at("fund_share") or ()
-        if any(row["retired"] is None for row in rows) and at("retired_increase") is None \
-                and "retired_increase" in params:
+        if (
+            any(row["retired"] is None for row in rows)
+            and at("retired_increase") is None
+            and "retired_increase" in params
+        ):
             raise ctx.fail("retired_increase", f"{day} 起有比例行未给出 retired，须有有效的 retired_increase")
         if any(row["retired"] is None for row in rows) and "retired_increase" not in params:
             raise ctx.fail("fund_share", "有比例行未给出 retired，且未定义 retired_increase")

@@ -19,7 +19,16 @@ from typing import Any
 from ..domain.errors import RulesError
 from ..domain.money import MoneyError, parse_amount, parse_ratio
 from ..domain.vocabulary import (
-    CATEGORIES, FACILITY_KINDS, GRADES, ITEM_KINDS, LEVELS, PROGRAMMES, RELATION_NAMES, SCHEMES, STATUSES, TIERS,
+    CATEGORIES,
+    FACILITY_KINDS,
+    GRADES,
+    ITEM_KINDS,
+    LEVELS,
+    PROGRAMMES,
+    RELATION_NAMES,
+    SCHEMES,
+    STATUSES,
+    TIERS,
 )
 from .rulebook import Published, PublishedFigure
 
@@ -48,7 +57,7 @@ class Field:
         self.ctx = ctx
         self.path = path
 
-    def sub(self, key: object) -> "Field":
+    def sub(self, key: object) -> Field:
         suffix = f"[{key}]" if isinstance(key, int) else f".{key}"
         return Field(self.ctx, self.path + suffix)
 
@@ -79,6 +88,7 @@ def _choice_list(choices: tuple) -> Checker:
             if item not in choices:
                 raise f.sub(i).fail(f"{item!r} 不是 {' / '.join(map(str, choices))} 之一")
         return tuple(raw)
+
     return check
 
 
@@ -87,6 +97,7 @@ def _enum(choices: tuple) -> Checker:
         if raw not in choices:
             raise f.fail(f"{raw!r} 不是 {' / '.join(choices)} 之一")
         return raw
+
     return check
 
 
@@ -98,6 +109,7 @@ def _bool(f: Field, raw: Any) -> bool:
 
 def _figure(unit: str) -> Checker:
     """A literal amount / ratio, or a reference to a published figure."""
+
     def check(f: Field, raw: Any) -> Decimal | Published:
         if isinstance(raw, Mapping):
             keys = set(raw)
@@ -118,17 +130,19 @@ def _figure(unit: str) -> Checker:
                 raise f.sub("published").fail(f"{name!r} 的单位是 {figure.unit}，此处需要 {unit}")
             return Published(name, offset, times)
         return _literal(unit)(f, raw)
+
     return check
 
 
 def _literal(unit: str) -> Checker:
     def check(f: Field, raw: Any) -> Decimal:
         if isinstance(raw, (float, bool)) or not isinstance(raw, (str, int)):
-            raise f.fail(f"须写成带引号的数字字符串，如 \"600.00\"，而不是 {raw!r}")
+            raise f.fail(f'须写成带引号的数字字符串，如 "600.00"，而不是 {raw!r}')
         try:
             return parse_amount(raw) if unit == "CNY" else parse_ratio(raw)
         except MoneyError as exc:
             raise f.fail(f"{raw!r}：{exc.reason}") from None
+
     return check
 
 
@@ -139,6 +153,7 @@ def _by_status(unit: str) -> Checker:
         if not isinstance(raw, Mapping) or set(raw) != set(STATUSES):
             raise f.fail("须分别给出 employed 与 retired")
         return {s: figure(f.sub(s), raw[s]) for s in STATUSES}
+
     return check
 
 
@@ -169,21 +184,23 @@ def _fund_share(f: Field, raw: Any) -> tuple[dict[str, Any], ...]:
                 raise rf.sub(key).fail("缺少此键")
         if not isinstance(row["label"], str) or not row["label"].strip():
             raise rf.sub("label").fail("须为非空字符串（用于说明，如 “二级医疗机构”）")
-        rows.append({
-            "kinds": _choice_list(FACILITY_KINDS)(rf.sub("kinds"), row["kinds"]),
-            "levels": _choice_list(LEVELS)(rf.sub("levels"), row["levels"]) if "levels" in row else None,
-            "grades": _choice_list(GRADES)(rf.sub("grades"), row["grades"]) if "grades" in row else None,
-            "tiers": _choice_list(TIERS)(rf.sub("tiers"), row["tiers"]) if "tiers" in row else None,
-            "label": row["label"],
-            "employed": ratio(rf.sub("employed"), row["employed"]),
-            "retired": ratio(rf.sub("retired"), row["retired"]) if "retired" in row else None,
-        })
+        rows.append(
+            {
+                "kinds": _choice_list(FACILITY_KINDS)(rf.sub("kinds"), row["kinds"]),
+                "levels": _choice_list(LEVELS)(rf.sub("levels"), row["levels"]) if "levels" in row else None,
+                "grades": _choice_list(GRADES)(rf.sub("grades"), row["grades"]) if "grades" in row else None,
+                "tiers": _choice_list(TIERS)(rf.sub("tiers"), row["tiers"]) if "tiers" in row else None,
+                "label": row["label"],
+                "employed": ratio(rf.sub("employed"), row["employed"]),
+                "retired": ratio(rf.sub("retired"), row["retired"]) if "retired" in row else None,
+            }
+        )
     return tuple(rows)
 
 
 def _programme_caps(f: Field, raw: Any) -> tuple[tuple[frozenset[str], Decimal], ...]:
     if not isinstance(raw, list) or not raw:
-        raise f.fail("须为非空列表：每行 {programmes: [...], cap: \"200.00\"}")
+        raise f.fail('须为非空列表：每行 {programmes: [...], cap: "200.00"}')
     result = []
     seen = set()
     for i, row in enumerate(raw):
@@ -203,8 +220,9 @@ def _scope(f: Field, raw: Any) -> dict[str, tuple]:
     if not isinstance(raw, Mapping) or set(raw) != keys:
         raise f.fail(f"须给出 {', '.join(sorted(keys))}")
     result = {k: _choice_list(CATEGORIES)(f.sub(k), raw[k]) for k in keys}
-    if set(result["in_scope"]) | set(result["out_of_scope"]) != set(CATEGORIES) or \
-            set(result["in_scope"]) & set(result["out_of_scope"]):
+    if set(result["in_scope"]) | set(result["out_of_scope"]) != set(CATEGORIES) or set(result["in_scope"]) & set(
+        result["out_of_scope"]
+    ):
         raise f.fail("in_scope 与 out_of_scope 须恰好分完 A / B / C")
     if not set(result["selfpay_first"]) <= set(result["in_scope"]):
         raise f.sub("selfpay_first").fail("先行自付的类别须在 in_scope 中")
@@ -214,19 +232,21 @@ def _scope(f: Field, raw: Any) -> dict[str, tuple]:
 def _chosen_institution(f: Field, raw: Any) -> dict[str, Any]:
     if not isinstance(raw, Mapping) or set(raw) != {"required", "exceptions"}:
         raise f.fail("须为 {required: true/false, exceptions: [emergency, referral]}")
-    return {"required": _bool(f.sub("required"), raw["required"]),
-            "exceptions": _choice_list(VISIT_EXCEPTIONS)(f.sub("exceptions"), raw["exceptions"])}
+    return {
+        "required": _bool(f.sub("required"), raw["required"]),
+        "exceptions": _choice_list(VISIT_EXCEPTIONS)(f.sub("exceptions"), raw["exceptions"]),
+    }
 
 
 def _framework(f: Field, raw: Any) -> dict[str, Any]:
     keys = {"min_fund_share", "retired_not_below_employed", "grassroots_not_below_higher"}
     if not isinstance(raw, Mapping) or set(raw) != keys:
         raise f.fail(f"须给出 {', '.join(sorted(keys))}")
-    return {"min_fund_share": _literal("ratio")(f.sub("min_fund_share"), raw["min_fund_share"]),
-            "retired_not_below_employed": _bool(f.sub("retired_not_below_employed"),
-                                                raw["retired_not_below_employed"]),
-            "grassroots_not_below_higher": _bool(f.sub("grassroots_not_below_higher"),
-                                                 raw["grassroots_not_below_higher"])}
+    return {
+        "min_fund_share": _literal("ratio")(f.sub("min_fund_share"), raw["min_fund_share"]),
+        "retired_not_below_employed": _bool(f.sub("retired_not_below_employed"), raw["retired_not_below_employed"]),
+        "grassroots_not_below_higher": _bool(f.sub("grassroots_not_below_higher"), raw["grassroots_not_below_higher"]),
+    }
 
 
 SCHEMA: dict[str, Spec] = {

@@ -157,6 +157,8 @@ class RuleBook:
         ends = [end for _, end in spans]
         last = "长期" if any(end is None for end in ends) else max(e for e in ends if e).isoformat()
         if len(missing) == len(self.parameters):
-            return (f"{self.name}的规则有效期为 {first} 至 {last}，该日期不在任何规则版本内；"
-                    f"请待新的政策文件生效后添加新版本规则")
+            return (
+                f"{self.name}的规则有效期为 {first} 至 {last}，该日期不在任何规则版本内；"
+                f"请待新的政策文件生效后添加新版本规则"
+            )
         return f"{self.name}的以下参数在该日期没有有效版本：{', '.join(missing)}"

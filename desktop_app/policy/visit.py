@@ -35,14 +35,26 @@ class VisitOutcome:
 def journal_figures(settlement: Settlement, payment: Payment) -> dict[str, int]:
     """What one settlement moves, in fen, under the journal's names (``AMOUNTS`` and ``COUNTERS``)."""
     s, p = settlement, payment
-    return {"medfee_sumamt": to_fen(s.total), "hifp_pay": to_fen(s.fund_total), "acct_pay": to_fen(p.own_account),
-            "acct_mulaid_pay": to_fen(p.family_account), "psn_cash_pay": to_fen(p.cash),
-            "deductible": to_fen(s.deductible_this_visit), "pool": to_fen(s.fund_ordinary),
-            **{f"programme_{name}": to_fen(s.fund_by_programme.get(name, ZERO)) for name in PROGRAMMES}}
+    return {
+        "medfee_sumamt": to_fen(s.total),
+        "hifp_pay": to_fen(s.fund_total),
+        "acct_pay": to_fen(p.own_account),
+        "acct_mulaid_pay": to_fen(p.family_account),
+        "psn_cash_pay": to_fen(p.cash),
+        "deductible": to_fen(s.deductible_this_visit),
+        "pool": to_fen(s.fund_ordinary),
+        **{f"programme_{name}": to_fen(s.fund_by_programme.get(name, ZERO)) for name in PROGRAMMES},
+    }
 
 
-def settle_visit(case: Case, rules: RuleVersion, lines: Sequence[ItemAccountRule], accounts: Accounts,
-                 choice: PayerChoice, allowance: Allowance | None = None) -> VisitOutcome:
+def settle_visit(
+    case: Case,
+    rules: RuleVersion,
+    lines: Sequence[ItemAccountRule],
+    accounts: Accounts,
+    choice: PayerChoice,
+    allowance: Allowance | None = None,
+) -> VisitOutcome:
     settlement = cut(settle(case, rules), allowance)
     payment = split(settlement, lines, accounts, choice, rules)
     outcome = VisitOutcome(replace(settlement, explanation=(*settlement.explanation, *payment.explanation)), payment)

@@ -21,8 +21,14 @@ A5_MARGIN = 10 * mm
 A5_INNER = A5[0] - 2 * A5_MARGIN
 QR_A5 = 22 * mm
 # Columns of the item table: (heading, width share, alignment)
-COLUMNS = (("序号", 0.07, "right"), ("项目名称", 0.47, "left"), ("类别", 0.08, "center"),
-           ("数量", 0.10, "right"), ("单价", 0.13, "right"), ("金额", 0.15, "right"))
+COLUMNS = (
+    ("序号", 0.07, "right"),
+    ("项目名称", 0.47, "left"),
+    ("类别", 0.08, "center"),
+    ("数量", 0.10, "right"),
+    ("单价", 0.13, "right"),
+    ("金额", 0.15, "right"),
+)
 TABLE_SIZE = 8.0
 
 
@@ -50,6 +56,7 @@ def _cells(values: list[str], size: float) -> tuple[float, Draw]:
             left += w
         c.setLineWidth(0.3)
         c.line(x, y - height + 1, x + A5_INNER, y - height + 1)
+
     return height, draw
 
 
@@ -80,8 +87,17 @@ def _body(r: Receipt) -> list[Row]:
     """The item table's rows, then the summary as one row: the figures beside the year so far, notes, signatures."""
     rows: list[Row] = []
     for n, item in enumerate(r.items, 1):
-        h, d = _cells([str(n), item.name, item.category, item.quantity,
-                       "" if item.unit_price is None else money(item.unit_price), money(item.amount)], TABLE_SIZE)
+        h, d = _cells(
+            [
+                str(n),
+                item.name,
+                item.category,
+                item.quantity,
+                "" if item.unit_price is None else money(item.unit_price),
+                money(item.amount),
+            ],
+            TABLE_SIZE,
+        )
         rows.append(Row(h, d, item=True))
     summary = Sheet(A5_INNER, 9)
     summary.gap(4)
@@ -98,6 +114,7 @@ def _body(r: Receipt) -> list[Row]:
     def two_columns(c: Canvas, x: float, y: float) -> None:
         for column, offset in ((left_rows, 0.0), (right_rows, A5_INNER / 2 + 4 * mm)):
             stack(column)(c, x + offset, y)
+
     summary.add(block_height, two_columns)
     for warning in r.warnings:
         summary.text(f"※ {warning}", size=8)
@@ -116,6 +133,7 @@ def _table_header() -> Row:
         c.rect(x, y - h + 1, A5_INNER, h - 1, stroke=0, fill=1)
         c.setFillGray(0)
         d(c, x, y)
+
     return Row(h, draw)
 
 

@@ -29,11 +29,17 @@ def render(report: DayReport, printed_at: str) -> bytes:
     c.setFont(FONT, 10)
     c.drawString(MARGIN, y - 10, f"{report.facility}    打印时间 {printed_at}")
     y -= 24
-    rows = [("结算笔数", str(report.settlements)), ("退费笔数", str(report.refunds)),
-            ("医疗费总额（已扣退费）", money(report.total)), ("统筹基金支付", money(report.fund)),
-            ("个人账户支付", money(report.own_account)), ("共济账户支付", money(report.family_account)),
-            ("现金", money(report.cash)), ("退费金额", money(report.refunded_total)),
-            ("尚未上传医保中心", f"{report.unsynced} 笔")]
+    rows = [
+        ("结算笔数", str(report.settlements)),
+        ("退费笔数", str(report.refunds)),
+        ("医疗费总额（已扣退费）", money(report.total)),
+        ("统筹基金支付", money(report.fund)),
+        ("个人账户支付", money(report.own_account)),
+        ("共济账户支付", money(report.family_account)),
+        ("现金", money(report.cash)),
+        ("退费金额", money(report.refunded_total)),
+        ("尚未上传医保中心", f"{report.unsynced} 笔"),
+    ]
     c.setFont(FONT, 11)
     for label, value in rows:
         c.drawString(MARGIN, y - 11, label)

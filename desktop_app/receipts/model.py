@@ -12,11 +12,15 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ..domain.vocabulary import CATEGORY_SHORT, PROGRAMME_NAMES, SCHEME_NAMES, STATUS_NAMES
 from ..domain.identity import mask_certno
+from ..domain.vocabulary import CATEGORY_SHORT, PROGRAMME_NAMES, SCHEME_NAMES, STATUS_NAMES
 
-INSURANCE_NAMES = {"310": "职工基本医疗保险", "320": "公务员医疗补助", "330": "大额医疗费用补助",
-                   "390": "城乡居民基本医疗保险"}
+INSURANCE_NAMES = {
+    "310": "职工基本医疗保险",
+    "320": "公务员医疗补助",
+    "330": "大额医疗费用补助",
+    "390": "城乡居民基本医疗保险",
+}
 
 
 @dataclass(frozen=True)
@@ -87,40 +91,75 @@ def _local_time(iso: str) -> str:
         return iso
 
 
-def build(entry: dict, *, original: dict | None, certno: str, insutype: str, status: str, scheme: str,
-          facility_name: str, facility_id: str, family_payer_name: str | None, unsynced: bool,
-          copy_note: str | None = None) -> Receipt:
+def build(
+    entry: dict,
+    *,
+    original: dict | None,
+    certno: str,
+    insutype: str,
+    status: str,
+    scheme: str,
+    facility_name: str,
+    facility_id: str,
+    family_payer_name: str | None,
+    unsynced: bool,
+    copy_note: str | None = None,
+) -> Receipt:
     """A receipt for a stored settlement output ``entry``; a refund takes its breakdown from ``original``."""
     refund = entry.get("kind") == "refund"
     source = original if refund and original is not None else entry
     sign = Decimal(-1) if refund else Decimal(1)
     items = tuple(
-        ReceiptLine(name=i["name"], category=CATEGORY_SHORT.get(i["category"], i["category"]),
-                    quantity=str(i.get("cnt", "1")), unit_price=None if i.get("pric") is None else _d(i["pric"]),
-                    amount=_d(i["det_item_fee_sumamt"]))
-        for i in source.get("items", []))
+        ReceiptLine(
+            name=i["name"],
+            category=CATEGORY_SHORT.get(i["category"], i["category"]),
+            quantity=str(i.get("cnt", "1")),
+            unit_price=None if i.get("pric") is None else _d(i["pric"]),
+            amount=_d(i["det_item_fee_sumamt"]),
+        )
+        for i in source.get("items", [])
+    )
     usage = entry.get("usage_after") or {}
     ratio = source.get("pool_prop_selfpay")
     return Receipt(
-        kind=entry.get("kind", "settlement"), uuid=entry["uuid"], original_uuid=entry.get("original_uuid"),
-        created_at=_local_time(entry["created_at"]), operator=entry["operator"], device=entry.get("device", ""),
-        facility_name=facility_name, facility_id=facility_id, visit_date=source.get("date", entry.get("date", "")),
-        rule_version=source.get("rule_version", ""), member_name=entry.get("psn_name") or "",
-        masked_certno=mask_certno(certno), insurance=INSURANCE_NAMES.get(insutype, insutype),
-        status=STATUS_NAMES.get(status, status), scheme=SCHEME_NAMES.get(scheme, scheme), items=items,
-        total=sign * _d(source["medfee_sumamt"]), fully_self_paid=sign * _d(source.get("fulamt_ownpay_amt")),
-        self_pay_first=sign * _d(source.get("preselfpay_amt")), in_scope=sign * _d(source.get("inscp_scp_amt")),
-        deductible=sign * _d(source.get("act_pay_dedc")), fund=sign * _d(source["hifp_pay"]),
+        kind=entry.get("kind", "settlement"),
+        uuid=entry["uuid"],
+        original_uuid=entry.get("original_uuid"),
+        created_at=_local_time(entry["created_at"]),
+        operator=entry["operator"],
+        device=entry.get("device", ""),
+        facility_name=facility_name,
+        facility_id=facility_id,
+        visit_date=source.get("date", entry.get("date", "")),
+        rule_version=source.get("rule_version", ""),
+        member_name=entry.get("psn_name") or "",
+        masked_certno=mask_certno(certno),
+        insurance=INSURANCE_NAMES.get(insutype, insutype),
+        status=STATUS_NAMES.get(status, status),
+        scheme=SCHEME_NAMES.get(scheme, scheme),
+        items=items,
+        total=sign * _d(source["medfee_sumamt"]),
+        fully_self_paid=sign * _d(source.get("fulamt_ownpay_amt")),
+        self_pay_first=sign * _d(source.get("preselfpay_amt")),
+        in_scope=sign * _d(source.get("inscp_scp_amt")),
+        deductible=sign * _d(source.get("act_pay_dedc")),
+        fund=sign * _d(source["hifp_pay"]),
         fund_ratio=None if ratio is None else _d(ratio),
-        programme_fund=tuple((PROGRAMME_NAMES.get(k, k), sign * _d(v))
-                             for k, v in (source.get("programme_pay") or {}).items() if _d(v)),
-        own_account=_d(entry["acct_pay"]), family_account=_d(entry["acct_mulaid_pay"]),
-        family_payer_name=family_payer_name, cash=_d(entry["psn_cash_pay"]), balance=_d(entry.get("balc")),
-        ytd_deductible=_d(usage.get("deductible_paid")), ytd_fund=_d(usage.get("pool_paid")),
-        ytd_programme=tuple((PROGRAMME_NAMES.get(k, k), _d(v))
-                            for k, v in (usage.get("programme_paid") or {}).items() if _d(v)),
+        programme_fund=tuple(
+            (PROGRAMME_NAMES.get(k, k), sign * _d(v)) for k, v in (source.get("programme_pay") or {}).items() if _d(v)
+        ),
+        own_account=_d(entry["acct_pay"]),
+        family_account=_d(entry["acct_mulaid_pay"]),
+        family_payer_name=family_payer_name,
+        cash=_d(entry["psn_cash_pay"]),
+        balance=_d(entry.get("balc")),
+        ytd_deductible=_d(usage.get("deductible_paid")),
+        ytd_fund=_d(usage.get("pool_paid")),
+        ytd_programme=tuple(
+            (PROGRAMME_NAMES.get(k, k), _d(v)) for k, v in (usage.get("programme_paid") or {}).items() if _d(v)
+        ),
         cap_left=None if entry.get("cap_left") is None else _d(entry["cap_left"]),
-        unsynced=unsynced, copy_note=copy_note, warnings=tuple(source.get("warnings", ())) if not refund else (),
+        unsynced=unsynced,
+        copy_note=copy_note,
+        warnings=tuple(source.get("warnings", ())) if not refund else (),
     )
-
-

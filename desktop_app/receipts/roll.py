@@ -63,6 +63,7 @@ def _roll_sheet(r: Receipt) -> Sheet:
 
     def qr_code(c: Canvas, x: float, y: float) -> None:
         qr.draw_qr(c, uuid, x + (s.inner - QR_ROLL) / 2, y - QR_ROLL, QR_ROLL)
+
     s.add(QR_ROLL + 2 * mm, qr_code)
     s.text("扫码查询本次结算", size=7, align="center")
     s.text(f"规则 {r.rule_version}", size=6.5, align="center")

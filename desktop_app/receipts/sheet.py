@@ -38,6 +38,7 @@ class Sheet:
         size = size or self.size
         leading = size * 1.35
         for line in wrap(text, size, self.inner - indent):
+
             def draw(c: Canvas, x: float, y: float, line=line, size=size) -> None:
                 c.setFont(FONT, size)
                 baseline = y - size
@@ -47,6 +48,7 @@ class Sheet:
                     c.drawRightString(x + self.inner, baseline, line)
                 else:
                     c.drawString(x + indent, baseline, line)
+
             self.add(leading, draw)
 
     def pair(self, label: str, value: str, *, size: float | None = None, bold: bool = False) -> None:
@@ -66,6 +68,7 @@ class Sheet:
                     bold_right(c, x + self.inner, baseline, value, size)
                 elif last:
                     c.drawRightString(x + self.inner, baseline, value)
+
             self.add(leading, draw)
 
     def rule(self, dashed: bool = True) -> None:
@@ -74,6 +77,7 @@ class Sheet:
             c.setDash(2, 2) if dashed else c.setDash()
             c.line(x, y - 3, x + self.inner, y - 3)
             c.setDash()
+
         self.add(6, draw)
 
     def gap(self, height: float) -> None:
@@ -82,8 +86,10 @@ class Sheet:
 
 def stack(rows: list[Row]) -> Draw:
     """Rows drawn one under the other, as one drawing."""
+
     def draw(c: Canvas, x: float, y: float) -> None:
         for row in rows:
             row.draw(c, x, y)
             y -= row.height
+
     return draw

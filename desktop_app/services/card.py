@@ -12,8 +12,9 @@ from ..domain.identity import mask_certno
 from ..domain.vocabulary import PROGRAMME_NAMES, RELATION_NAMES, SCHEME_NAMES, STATUS_NAMES
 from ..policy.engine import settle
 from ..resources import rules_dir
-from ..store import config, journal, members
 from ..rule_files import cached_region
+from ..store import config, journal, members
+
 
 @dataclass(frozen=True)
 class FamilyPayer:
@@ -53,19 +54,42 @@ def member_card(conn: sqlite3.Connection, psn_no: str, today: dt.date) -> Member
     rules = cached_region(region, str(rules_dir())).at(today)
     usage = journal.usage(conn, psn_no, today.year)
     # An empty visit settles to nothing but tells the cap in force for this member today.
-    probe = settle(Case(region=region, date=today, facility=config.facility(conn),
-                        member=Member(record.status, record.scheme, frozenset(record.programmes), False,
-                                      record.designated_facility),
-                        items=(), usage=usage, published=config.published(conn, region)), rules)
+    probe = settle(
+        Case(
+            region=region,
+            date=today,
+            facility=config.facility(conn),
+            member=Member(
+                record.status, record.scheme, frozenset(record.programmes), False, record.designated_facility
+            ),
+            items=(),
+            usage=usage,
+            published=config.published(conn, region),
+        ),
+        rules,
+    )
     allowed = set(rules["account_relations"].value)
-    family = tuple(FamilyPayer(owner.psn_no, owner.name, RELATION_NAMES.get(rel, rel), owner.account_balance,
-                               rel in allowed)
-                   for owner, rel in members.account_owners_for(conn, psn_no))
+    family = tuple(
+        FamilyPayer(owner.psn_no, owner.name, RELATION_NAMES.get(rel, rel), owner.account_balance, rel in allowed)
+        for owner, rel in members.account_owners_for(conn, psn_no)
+    )
     return MemberCard(
-        psn_no=record.psn_no, name=record.name, masked_certno=mask_certno(record.certno), age=record.age_on(today),
-        sex="男" if record.sex == "1" else "女", insutype=record.insutype, status=STATUS_NAMES.get(record.status, record.status),
+        psn_no=record.psn_no,
+        name=record.name,
+        masked_certno=mask_certno(record.certno),
+        age=record.age_on(today),
+        sex="男" if record.sex == "1" else "女",
+        insutype=record.insutype,
+        status=STATUS_NAMES.get(record.status, record.status),
         scheme=SCHEME_NAMES.get(record.scheme, record.scheme),
         programmes=tuple(PROGRAMME_NAMES.get(p, p) for p in record.programmes),
-        designated_facility=record.designated_facility, balance=record.account_balance, family=family,
-        deductible_paid=usage.deductible_paid, pool_paid=usage.pool_paid, programme_paid=dict(usage.programme_paid),
-        annual_cap=probe.annual_cap, cap_left=probe.cap_left_after, rule_version=probe.rule_version)
+        designated_facility=record.designated_facility,
+        balance=record.account_balance,
+        family=family,
+        deductible_paid=usage.deductible_paid,
+        pool_paid=usage.pool_paid,
+        programme_paid=dict(usage.programme_paid),
+        annual_cap=probe.annual_cap,
+        cap_left=probe.cap_left_after,
+        rule_version=probe.rule_version,
+    )

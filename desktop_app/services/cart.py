@@ -15,7 +15,6 @@ from ..domain.errors import InputError
 from ..domain.money import ZERO
 
 
-
 @dataclass
 class CartLine:
     code: str
@@ -63,9 +62,14 @@ class Cart:
         """The checkout case (as ``desktop-app checkout`` reads it)."""
         data: dict = {
             "member": {"psn_no": self.psn_no},
-            "items": [{"code": line.code, "quantity": str(line.quantity),
-                       **({"unit_price": str(line.unit_price)} if line.unit_price != line.catalogue_price else {})}
-                      for line in self.lines],
+            "items": [
+                {
+                    "code": line.code,
+                    "quantity": str(line.quantity),
+                    **({"unit_price": str(line.unit_price)} if line.unit_price != line.catalogue_price else {}),
+                }
+                for line in self.lines
+            ],
             "payment": {"use_account": self.use_account},
         }
         if today is not None:

@@ -18,23 +18,22 @@ from decimal import Decimal
 
 import sqlite_utils
 
-from ..domain.case import Case, Facility, Member, parse_amount_field, parse_case, parse_visit
-from ..domain.errors import InputError
-from ..domain.catalogue import cashier_ceiling
+from ..domain.case import Case, Member, parse_case, parse_visit
 from ..domain.clock import now_iso
+from ..domain.errors import InputError
 from ..domain.identity import mask_certno, validate_certno
-from ..domain.member import MemberRecord, parse_prescription
+from ..domain.member import MemberRecord
 from ..domain.money import ZERO, fmt, from_fen
 from ..domain.settlement import Settlement
 from ..domain.vocabulary import AMOUNTS, COUNTERS
-from ..policy.payment import Accounts, PayerChoice, Payment
+from ..policy.payment import Payment
 from ..policy.visit import journal_figures, settle_visit
 from ..resources import rules_dir
-from ..store import audit, catalogue, config, journal, members, operators
+from ..rule_files import cached_region
+from ..store import audit, config, journal, members, operators
+from ..store.db import transaction
 from . import offline, request
 from .request import MAX_VISIT_TOTAL, Override
-from ..store.db import transaction
-from ..rule_files import cached_region
 
 _CHECKOUT_KEYS = {"date", "member", "visit", "items", "payment", "prescription", "request_id"}
 _FROM_SETTINGS = {"region": "统筹地区", "facility": "本机构"}
@@ -74,7 +73,7 @@ class Quote:
 def find_member(conn: sqlite3.Connection, ref: object, field: str = "member") -> MemberRecord:
     """By ``{"psn_no": …}`` or ``{"certno": …}``; a clear error when not found."""
     if not isinstance(ref, dict) or len(ref) != 1 or not ({"psn_no", "certno"} & set(ref)):
-        raise InputError(field, ref, "须为 {\"psn_no\": 人员编号} 或 {\"certno\": 身份证号}")
+        raise InputError(field, ref, '须为 {"psn_no": 人员编号} 或 {"certno": 身份证号}')
     if "certno" in ref:
         certno = validate_certno(ref["certno"], f"{field}.certno")
         record = members.by_certno(conn, certno)
@@ -111,29 +110,56 @@ def build_quote(conn: sqlite3.Connection, data: object, today: dt.date | None = 
     member = find_member(conn, data.get("member"))
     region = config.region(conn)
     if member.region != region:
-        raise InputError("member", member.psn_no, f"参保人属于 {member.region}，本机按 {region} 结算；异地就医请走异地结算")
+        raise InputError(
+            "member", member.psn_no, f"参保人属于 {member.region}，本机按 {region} 结算；异地就医请走异地结算"
+        )
     day, late = request.visit_date(data.get("date"), today or dt.date.today())
     facility = request.facility_dict(config.facility(conn))
     lines, overrides = request.items(conn, data.get("items"))
     engine_items = [line for line, _ in lines]
-    probe = parse_case({"region": region, "date": day.isoformat(), "facility": facility,
-                        "member": {"status": member.status}, "items": engine_items})
+    probe = parse_case(
+        {
+            "region": region,
+            "date": day.isoformat(),
+            "facility": facility,
+            "member": {"status": member.status},
+            "items": engine_items,
+        }
+    )
     if sum((i.amount for i in probe.items), ZERO) > MAX_VISIT_TOTAL:
-        raise InputError("items", f"合计 {fmt(sum((i.amount for i in probe.items), ZERO))}",
-                         f"一次就诊的医疗费总额不能超过 {fmt(MAX_VISIT_TOTAL)} 元，请核对数量与单价")
+        raise InputError(
+            "items",
+            f"合计 {fmt(sum((i.amount for i in probe.items), ZERO))}",
+            f"一次就诊的医疗费总额不能超过 {fmt(MAX_VISIT_TOTAL)} 元，请核对数量与单价",
+        )
     usage = journal.usage(conn, member.psn_no, probe.date.year)
     case = Case(
-        region=region, date=probe.date, facility=probe.facility,
-        member=Member(member.status, member.scheme, frozenset(member.programmes),
-                      members.inpatient_on(conn, member.psn_no, probe.date), member.designated_facility),
-        items=probe.items, usage=usage, visit=parse_visit(data.get("visit")),
+        region=region,
+        date=probe.date,
+        facility=probe.facility,
+        member=Member(
+            member.status,
+            member.scheme,
+            frozenset(member.programmes),
+            members.inpatient_on(conn, member.psn_no, probe.date),
+            member.designated_facility,
+        ),
+        items=probe.items,
+        usage=usage,
+        visit=parse_visit(data.get("visit")),
         published=config.published(conn, region),
     )
     rules = cached_region(region, str(rules_dir())).at(case.date)
     prescription = request.prescription(case, rules, data.get("prescription"))
     choice = request.payer_choice(data.get("payment"))
-    outcome = settle_visit(case, rules, [item for _, item in lines], request.accounts(conn, member, choice), choice,
-                           offline.allowance(conn, member.psn_no))
+    outcome = settle_visit(
+        case,
+        rules,
+        [item for _, item in lines],
+        request.accounts(conn, member, choice),
+        choice,
+        offline.allowance(conn, member.psn_no),
+    )
     return Quote(member, case, outcome.settlement, outcome.payment, prescription, tuple(overrides), late)
 
 
@@ -166,8 +192,16 @@ def device_id(conn: sqlite3.Connection) -> str:
     return value
 
 
-def confirm(db: sqlite_utils.Database, data: object, operator: str, today: dt.date | None = None,
-            at: str | None = None, *, password: str | None = None, approval: Approval | None = None) -> dict:
+def confirm(
+    db: sqlite_utils.Database,
+    data: object,
+    operator: str,
+    today: dt.date | None = None,
+    at: str | None = None,
+    *,
+    password: str | None = None,
+    approval: Approval | None = None,
+) -> dict:
     """Settle and commit; returns the settlement with its UUID and payment split.
 
     ``password`` is the operator's, where the caller has not logged them in (the command line); the
@@ -187,11 +221,22 @@ def confirm(db: sqlite_utils.Database, data: object, operator: str, today: dt.da
         created = at or now_iso()
         out = _record(q, created, operator, device_id(conn), notes)
         entry = journal.Entry(
-            uuid=out["uuid"], kind="settlement", original_uuid=None, psn_no=q.member.psn_no, year=q.case.date.year,
-            visit_date=q.case.date.isoformat(), region=q.case.region, facility_id=q.case.facility.id,
-            operator=operator, device=out["device"], created_at=created, family_payer=q.payment.family_payer,
-            **journal_figures(q.settlement, q.payment), input_json=stored,
-            output_json=json.dumps(out, ensure_ascii=False))
+            uuid=out["uuid"],
+            kind="settlement",
+            original_uuid=None,
+            psn_no=q.member.psn_no,
+            year=q.case.date.year,
+            visit_date=q.case.date.isoformat(),
+            region=q.case.region,
+            facility_id=q.case.facility.id,
+            operator=operator,
+            device=out["device"],
+            created_at=created,
+            family_payer=q.payment.family_payer,
+            **journal_figures(q.settlement, q.payment),
+            input_json=stored,
+            output_json=json.dumps(out, ensure_ascii=False),
+        )
         journal.record(conn, entry)
         _keep_request(conn, request_id, entry.uuid, q.prescription)
         _audit_settlement(conn, q, out, operator, approval)
@@ -210,8 +255,11 @@ def _first_answer(conn: sqlite3.Connection, request_id: str | None, stored: str)
     """A retried request's first settlement (marked repeated); a request ID reused for another request is refused."""
     if request_id is None:
         return None
-    first = conn.execute("SELECT s.input_json, s.output_json FROM checkout_requests r JOIN settlements s "
-                         "ON s.uuid = r.uuid WHERE r.request_id = ?", (request_id,)).fetchone()
+    first = conn.execute(
+        "SELECT s.input_json, s.output_json FROM checkout_requests r JOIN settlements s "
+        "ON s.uuid = r.uuid WHERE r.request_id = ?",
+        (request_id,),
+    ).fetchone()
     if first is None:
         return None
     if first[0] != stored:
@@ -222,8 +270,16 @@ def _first_answer(conn: sqlite3.Connection, request_id: str | None, stored: str)
 def _record(q: Quote, created: str, operator: str, device: str, notes: list[str]) -> dict:
     """The settlement as journalled and printed: the quote's figures, its UUID, who and when, approvals' notes."""
     out = quote_dict(q)
-    out.update({"uuid": str(uuidlib.uuid4()), "kind": "settlement", "created_at": created,
-                "operator": operator, "device": device, "offline": True})
+    out.update(
+        {
+            "uuid": str(uuidlib.uuid4()),
+            "kind": "settlement",
+            "created_at": created,
+            "operator": operator,
+            "device": device,
+            "offline": True,
+        }
+    )
     out["warnings"] = [*out.get("warnings", []), *notes]
     for item in out["items"]:
         override = next((o for o in q.overrides if o.code == item["code"]), None)
@@ -237,22 +293,40 @@ def _keep_request(conn: sqlite3.Connection, request_id: str | None, uuid: str, r
     if request_id is not None:
         conn.execute("INSERT INTO checkout_requests VALUES (?, ?)", (request_id, uuid))
     if rx is not None:
-        conn.execute("INSERT INTO prescriptions VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     (uuid, rx.institution, rx.doctor, rx.issued.isoformat(), rx.number, rx.diagnosis, rx.valid_days))
+        conn.execute(
+            "INSERT INTO prescriptions VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (uuid, rx.institution, rx.doctor, rx.issued.isoformat(), rx.number, rx.diagnosis, rx.valid_days),
+        )
 
 
 def _audit_settlement(conn: sqlite3.Connection, q: Quote, out: dict, operator: str, approval: Approval | None) -> None:
     """The settlement's audit entry, and the supervisor's for each price override and a late visit."""
     created, uuid = out["created_at"], out["uuid"]
-    audit.append(conn, created, operator, "settle", uuid,
-                 {"psn_no": q.member.psn_no, **{k: out[k] for k in AMOUNTS}})
+    audit.append(conn, created, operator, "settle", uuid, {"psn_no": q.member.psn_no, **{k: out[k] for k in AMOUNTS}})
     for o in q.overrides:
-        audit.append(conn, created, approval.supervisor, "price_override", uuid,
-                     {"code": o.code, "catalogue_price": fmt(o.catalogue_price), "price": fmt(o.price),
-                      "cashier": operator, "reason": approval.reason})
+        audit.append(
+            conn,
+            created,
+            approval.supervisor,
+            "price_override",
+            uuid,
+            {
+                "code": o.code,
+                "catalogue_price": fmt(o.catalogue_price),
+                "price": fmt(o.price),
+                "cashier": operator,
+                "reason": approval.reason,
+            },
+        )
     if q.late:
-        audit.append(conn, created, approval.supervisor, "late_visit", uuid,
-                     {"visit_date": q.case.date.isoformat(), "cashier": operator, "reason": approval.reason})
+        audit.append(
+            conn,
+            created,
+            approval.supervisor,
+            "late_visit",
+            uuid,
+            {"visit_date": q.case.date.isoformat(), "cashier": operator, "reason": approval.reason},
+        )
 
 
 def authorise(conn: sqlite3.Connection, approval: Approval, action: str) -> Approval:
@@ -274,7 +348,11 @@ def _request_id(data: object) -> str | None:
 
 def _input_json(data: object) -> str:
     """What the journal keeps of the request: the ID number masked (the member record keeps it whole)."""
-    if isinstance(data, dict) and isinstance(data.get("member"), dict) and isinstance(data["member"].get("certno"), str):
+    if (
+        isinstance(data, dict)
+        and isinstance(data.get("member"), dict)
+        and isinstance(data["member"].get("certno"), str)
+    ):
         data = {**data, "member": {**data["member"], "certno": mask_certno(data["member"]["certno"])}}
     return json.dumps(data, ensure_ascii=False, default=str, sort_keys=True)
 
@@ -299,23 +377,50 @@ def refund(db: sqlite_utils.Database, uuid: str, operator: str, password: str, a
         new_uuid = str(uuidlib.uuid4())
         neg = {f: -getattr(original, f) for f in (*AMOUNTS, *COUNTERS)}
         source = journal.output(original)
-        out = {"uuid": new_uuid, "kind": "refund", "original_uuid": uuid, "created_at": created, "operator": operator,
-               "device": device_id(conn), "psn_no": original.psn_no, "psn_name": source.get("psn_name"),
-               "region": original.region, "date": original.visit_date, "offline": True,
-               **{k: fmt(from_fen(v)) for k, v in neg.items()}, "family_payer": original.family_payer,
-               "items": source.get("items", [])}
+        out = {
+            "uuid": new_uuid,
+            "kind": "refund",
+            "original_uuid": uuid,
+            "created_at": created,
+            "operator": operator,
+            "device": device_id(conn),
+            "psn_no": original.psn_no,
+            "psn_name": source.get("psn_name"),
+            "region": original.region,
+            "date": original.visit_date,
+            "offline": True,
+            **{k: fmt(from_fen(v)) for k, v in neg.items()},
+            "family_payer": original.family_payer,
+            "items": source.get("items", []),
+        }
         out["balc"] = fmt(members.balance(conn, original.psn_no) + from_fen(original.acct_pay))
         out.update(_usage_after_refund(conn, original, source.get("annual_cap")))
-        entry = journal.Entry(uuid=new_uuid, kind="refund", original_uuid=uuid, psn_no=original.psn_no,
-                              year=original.year, visit_date=original.visit_date, region=original.region,
-                              facility_id=original.facility_id, operator=operator, device=out["device"],
-                              created_at=created, family_payer=original.family_payer,
-                              input_json=json.dumps({"refund_of": uuid}),
-                              output_json=json.dumps(out, ensure_ascii=False), **neg)
+        entry = journal.Entry(
+            uuid=new_uuid,
+            kind="refund",
+            original_uuid=uuid,
+            psn_no=original.psn_no,
+            year=original.year,
+            visit_date=original.visit_date,
+            region=original.region,
+            facility_id=original.facility_id,
+            operator=operator,
+            device=out["device"],
+            created_at=created,
+            family_payer=original.family_payer,
+            input_json=json.dumps({"refund_of": uuid}),
+            output_json=json.dumps(out, ensure_ascii=False),
+            **neg,
+        )
         journal.record(conn, entry)
-        audit.append(conn, created, operator, "refund", new_uuid,
-                     {"original_uuid": uuid, "psn_no": original.psn_no,
-                      **{k: out[k] for k in AMOUNTS}})
+        audit.append(
+            conn,
+            created,
+            operator,
+            "refund",
+            new_uuid,
+            {"original_uuid": uuid, "psn_no": original.psn_no, **{k: out[k] for k in AMOUNTS}},
+        )
     return out
 
 
@@ -342,6 +447,7 @@ def _usage_after_refund(conn: sqlite3.Connection, original: journal.Entry, annua
             "pool_paid": fmt(pool_after),
             "programme_paid": {
                 name: fmt(paid - from_fen(getattr(original, f"programme_{name}")))
-                for name, paid in now.programme_paid.items()},
+                for name, paid in now.programme_paid.items()
+            },
         },
     }

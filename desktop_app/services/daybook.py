@@ -37,11 +37,13 @@ def _day_bounds(day: dt.date) -> tuple[str, str]:
 def history(conn: sqlite3.Connection, day: dt.date, text: str = "", limit: int = 500) -> list[HistoryRow]:
     """The day's settlements and refunds, newest first; ``text`` narrows by name, psn_no or UUID prefix."""
     start, end = _day_bounds(day)
-    sql = ("SELECT s.uuid, s.kind, s.original_uuid, s.created_at, s.psn_no, m.name, s.operator, s.medfee_sumamt, "
-           "s.hifp_pay, s.acct_pay, s.acct_mulaid_pay, s.psn_cash_pay, o.sent_at IS NOT NULL, "
-           "EXISTS (SELECT 1 FROM settlements r WHERE r.original_uuid = s.uuid) "
-           "FROM settlements s JOIN members m ON m.psn_no = s.psn_no LEFT JOIN outbox o ON o.uuid = s.uuid "
-           "WHERE s.created_at >= ? AND s.created_at < ?")
+    sql = (
+        "SELECT s.uuid, s.kind, s.original_uuid, s.created_at, s.psn_no, m.name, s.operator, s.medfee_sumamt, "
+        "s.hifp_pay, s.acct_pay, s.acct_mulaid_pay, s.psn_cash_pay, o.sent_at IS NOT NULL, "
+        "EXISTS (SELECT 1 FROM settlements r WHERE r.original_uuid = s.uuid) "
+        "FROM settlements s JOIN members m ON m.psn_no = s.psn_no LEFT JOIN outbox o ON o.uuid = s.uuid "
+        "WHERE s.created_at >= ? AND s.created_at < ?"
+    )
     args: list[object] = [start, end]
     text = text.strip()
     if text:
@@ -49,8 +51,10 @@ def history(conn: sqlite3.Connection, day: dt.date, text: str = "", limit: int =
         args += [text + "%", text, text.lower() + "%"]
     sql += " ORDER BY s.created_at DESC, s.rowid DESC LIMIT ?"
     args.append(limit)
-    return [HistoryRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], *(from_fen(v) for v in r[7:12]), bool(r[12]), bool(r[13]))
-            for r in conn.execute(sql, args)]
+    return [
+        HistoryRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], *(from_fen(v) for v in r[7:12]), bool(r[12]), bool(r[13]))
+        for r in conn.execute(sql, args)
+    ]
 
 
 def day_report(conn: sqlite3.Connection, day: dt.date) -> DayReport:
@@ -60,7 +64,9 @@ def day_report(conn: sqlite3.Connection, day: dt.date) -> DayReport:
     rows = conn.execute(
         "SELECT s.kind, s.created_at, s.operator, s.medfee_sumamt, s.hifp_pay, s.acct_pay, s.acct_mulaid_pay, "
         "s.psn_cash_pay, o.sent_at FROM settlements s LEFT JOIN outbox o ON o.uuid = s.uuid "
-        "WHERE s.created_at >= ? AND s.created_at < ?", (start, end))
+        "WHERE s.created_at >= ? AND s.created_at < ?",
+        (start, end),
+    )
     for kind, created, operator, total, fund, own, family, cash, sent in rows:
         if kind == "refund":
             report.refunds += 1
@@ -99,10 +105,21 @@ def day_report_csv(report: DayReport) -> str:
     import io
 
     rows: list[list[object]] = [
-        ["项目", "数值"], ["日期", report.day], ["机构", text_cell(report.facility)], ["结算笔数", report.settlements],
-        ["退费笔数", report.refunds], ["医疗费总额(净)", report.total], ["统筹基金支付", report.fund],
-        ["个人账户支付", report.own_account], ["共济账户支付", report.family_account], ["现金", report.cash],
-        ["退费金额", report.refunded_total], ["未上传笔数", report.unsynced], [], ["时段", "笔数", "金额"]]
+        ["项目", "数值"],
+        ["日期", report.day],
+        ["机构", text_cell(report.facility)],
+        ["结算笔数", report.settlements],
+        ["退费笔数", report.refunds],
+        ["医疗费总额(净)", report.total],
+        ["统筹基金支付", report.fund],
+        ["个人账户支付", report.own_account],
+        ["共济账户支付", report.family_account],
+        ["现金", report.cash],
+        ["退费金额", report.refunded_total],
+        ["未上传笔数", report.unsynced],
+        [],
+        ["时段", "笔数", "金额"],
+    ]
     rows += [[f"{hour:02d}:00", count, amount] for hour, (count, amount) in sorted(report.by_hour.items())]
     rows += [[], ["收款员", "笔数", "金额"]]
     rows += [[text_cell(name), count, amount] for name, (count, amount) in sorted(report.by_operator.items())]

@@ -30,39 +30,106 @@ DEFAULT_DEMO_MEMBERS = 2000
 
 DEMO_REGIONS = {
     # Regions whose rules need no published figure, so the demo settles without invented numbers.
-    "guangxi": {"area": ("450102", "450103", "450105", "450107", "450108"), "psn_prefix": "4501",
-                "facility": {"kind": "community_health_centre", "level": "1", "id": "H45010300001",
-                             "name": "南宁市青秀区新竹社区卫生服务中心"}},
-    "sichuan-provincial": {"area": ("510104", "510105", "510106", "510107", "510108"), "psn_prefix": "5100",
-                           "facility": {"kind": "hospital", "level": "2", "id": "H51010500001",
-                                        "name": "成都市第二人民医院（演示）"}},
-    "henan-city-draft": {"area": ("410102", "410103", "410104", "410105", "410106"), "psn_prefix": "4101",
-                         "facility": {"kind": "township_health_centre", "level": "1", "id": "H41018200001",
-                                      "name": "某市某镇卫生院（演示）"}},
+    "guangxi": {
+        "area": ("450102", "450103", "450105", "450107", "450108"),
+        "psn_prefix": "4501",
+        "facility": {
+            "kind": "community_health_centre",
+            "level": "1",
+            "id": "H45010300001",
+            "name": "南宁市青秀区新竹社区卫生服务中心",
+        },
+    },
+    "sichuan-provincial": {
+        "area": ("510104", "510105", "510106", "510107", "510108"),
+        "psn_prefix": "5100",
+        "facility": {"kind": "hospital", "level": "2", "id": "H51010500001", "name": "成都市第二人民医院（演示）"},
+    },
+    "henan-city-draft": {
+        "area": ("410102", "410103", "410104", "410105", "410106"),
+        "psn_prefix": "4101",
+        "facility": {
+            "kind": "township_health_centre",
+            "level": "1",
+            "id": "H41018200001",
+            "name": "某市某镇卫生院（演示）",
+        },
+    },
 }
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱覃"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国红梅玉兰志强文海燕丹萍鹏辉晨宇浩然欣怡子涵梓轩雨桐佳琪思远嘉怡博文"
 DRUGS = [
-    ("阿莫西林胶囊", "0.25g×24粒", "A"), ("头孢克肟分散片", "0.1g×6片", "B"), ("布洛芬缓释胶囊", "0.3g×20粒", "A"),
-    ("对乙酰氨基酚片", "0.5g×12片", "A"), ("复方甘草片", "100片", "A"), ("氨溴索口服溶液", "100ml", "B"),
-    ("蒙脱石散", "3g×10袋", "A"), ("奥美拉唑肠溶胶囊", "20mg×14粒", "A"), ("多潘立酮片", "10mg×30片", "B"),
-    ("硝苯地平缓释片", "20mg×30片", "A"), ("苯磺酸氨氯地平片", "5mg×28片", "A"), ("缬沙坦胶囊", "80mg×7粒", "B"),
-    ("二甲双胍缓释片", "0.5g×30片", "A"), ("格列美脲片", "2mg×30片", "B"), ("阿卡波糖片", "50mg×30片", "B"),
-    ("阿托伐他汀钙片", "20mg×7片", "B"), ("阿司匹林肠溶片", "100mg×30片", "A"), ("氯雷他定片", "10mg×6片", "B"),
-    ("连花清瘟胶囊", "0.35g×24粒", "B"), ("板蓝根颗粒", "10g×20袋", "A"), ("维生素C片", "0.1g×100片", "A"),
-    ("甲硝唑片", "0.2g×21片", "A"), ("左氧氟沙星片", "0.5g×4片", "B"), ("美托洛尔缓释片", "47.5mg×7片", "B"),
-    ("厄贝沙坦片", "0.15g×7片", "B"), ("格列齐特缓释片", "30mg×30片", "B"), ("胰岛素注射液", "400IU/10ml", "B"),
-    ("葡萄糖注射液", "5% 250ml", "A"), ("氯化钠注射液", "0.9% 250ml", "A"), ("红霉素软膏", "10g", "A"),
+    ("阿莫西林胶囊", "0.25g×24粒", "A"),
+    ("头孢克肟分散片", "0.1g×6片", "B"),
+    ("布洛芬缓释胶囊", "0.3g×20粒", "A"),
+    ("对乙酰氨基酚片", "0.5g×12片", "A"),
+    ("复方甘草片", "100片", "A"),
+    ("氨溴索口服溶液", "100ml", "B"),
+    ("蒙脱石散", "3g×10袋", "A"),
+    ("奥美拉唑肠溶胶囊", "20mg×14粒", "A"),
+    ("多潘立酮片", "10mg×30片", "B"),
+    ("硝苯地平缓释片", "20mg×30片", "A"),
+    ("苯磺酸氨氯地平片", "5mg×28片", "A"),
+    ("缬沙坦胶囊", "80mg×7粒", "B"),
+    ("二甲双胍缓释片", "0.5g×30片", "A"),
+    ("格列美脲片", "2mg×30片", "B"),
+    ("阿卡波糖片", "50mg×30片", "B"),
+    ("阿托伐他汀钙片", "20mg×7片", "B"),
+    ("阿司匹林肠溶片", "100mg×30片", "A"),
+    ("氯雷他定片", "10mg×6片", "B"),
+    ("连花清瘟胶囊", "0.35g×24粒", "B"),
+    ("板蓝根颗粒", "10g×20袋", "A"),
+    ("维生素C片", "0.1g×100片", "A"),
+    ("甲硝唑片", "0.2g×21片", "A"),
+    ("左氧氟沙星片", "0.5g×4片", "B"),
+    ("美托洛尔缓释片", "47.5mg×7片", "B"),
+    ("厄贝沙坦片", "0.15g×7片", "B"),
+    ("格列齐特缓释片", "30mg×30片", "B"),
+    ("胰岛素注射液", "400IU/10ml", "B"),
+    ("葡萄糖注射液", "5% 250ml", "A"),
+    ("氯化钠注射液", "0.9% 250ml", "A"),
+    ("红霉素软膏", "10g", "A"),
 ]
-PROGRAMME_DRUGS = {"硝苯地平缓释片": "hypertension", "苯磺酸氨氯地平片": "hypertension", "缬沙坦胶囊": "hypertension",
-                   "厄贝沙坦片": "hypertension", "美托洛尔缓释片": "hypertension", "二甲双胍缓释片": "diabetes",
-                   "格列美脲片": "diabetes", "阿卡波糖片": "diabetes", "格列齐特缓释片": "diabetes", "胰岛素注射液": "diabetes"}
-MAKERS = ["华北制药", "石药集团", "扬子江药业", "齐鲁制药", "恒瑞医药", "白云山", "哈药集团", "修正药业", "以岭药业", "国药集团"]
-SERVICES = [("一般诊疗费", "次", "A", "10.00"), ("静脉输液", "组", "A", "12.00"), ("血常规检查", "次", "A", "20.00"),
-            ("血糖测定", "次", "A", "8.00"), ("心电图检查", "次", "B", "25.00"), ("B超检查", "部位", "B", "80.00"),
-            ("中医针灸", "次", "B", "35.00"), ("推拿治疗", "次", "C", "60.00"), ("健康体检套餐", "次", "C", "200.00")]
-NON_ACCOUNT = [("流感疫苗接种（自费）", "public_health", "98.00"), ("健身指导服务", "fitness", "50.00"),
-               ("养生足浴", "wellness", "68.00")]
+PROGRAMME_DRUGS = {
+    "硝苯地平缓释片": "hypertension",
+    "苯磺酸氨氯地平片": "hypertension",
+    "缬沙坦胶囊": "hypertension",
+    "厄贝沙坦片": "hypertension",
+    "美托洛尔缓释片": "hypertension",
+    "二甲双胍缓释片": "diabetes",
+    "格列美脲片": "diabetes",
+    "阿卡波糖片": "diabetes",
+    "格列齐特缓释片": "diabetes",
+    "胰岛素注射液": "diabetes",
+}
+MAKERS = [
+    "华北制药",
+    "石药集团",
+    "扬子江药业",
+    "齐鲁制药",
+    "恒瑞医药",
+    "白云山",
+    "哈药集团",
+    "修正药业",
+    "以岭药业",
+    "国药集团",
+]
+SERVICES = [
+    ("一般诊疗费", "次", "A", "10.00"),
+    ("静脉输液", "组", "A", "12.00"),
+    ("血常规检查", "次", "A", "20.00"),
+    ("血糖测定", "次", "A", "8.00"),
+    ("心电图检查", "次", "B", "25.00"),
+    ("B超检查", "部位", "B", "80.00"),
+    ("中医针灸", "次", "B", "35.00"),
+    ("推拿治疗", "次", "C", "60.00"),
+    ("健康体检套餐", "次", "C", "200.00"),
+]
+NON_ACCOUNT = [
+    ("流感疫苗接种（自费）", "public_health", "98.00"),
+    ("健身指导服务", "fitness", "50.00"),
+    ("养生足浴", "wellness", "68.00"),
+]
 
 
 def make_catalogue(rng: random.Random) -> list[CatalogueItem]:
@@ -70,16 +137,41 @@ def make_catalogue(rng: random.Random) -> list[CatalogueItem]:
     for i, (name, spec, category) in enumerate(DRUGS):
         for j, maker in enumerate(rng.sample(MAKERS, 9)):
             price = Decimal(rng.randint(300, 12000)) / 100
-            items.append(CatalogueItem(
-                code=f"XA{i:03d}{j:02d}", name=f"{name}（{maker}）", category=category,
-                selfpay_ratio=Decimal("0.10") if category == "B" else Decimal("0"), price=price,
-                price_cap=price if j % 4 == 0 else None, unit=spec, programme=PROGRAMME_DRUGS.get(name),
-                item_kind="drug", account_payable=True, barcode=f"69{rng.randint(10**10, 10**11 - 1)}"))
+            items.append(
+                CatalogueItem(
+                    code=f"XA{i:03d}{j:02d}",
+                    name=f"{name}（{maker}）",
+                    category=category,
+                    selfpay_ratio=Decimal("0.10") if category == "B" else Decimal("0"),
+                    price=price,
+                    price_cap=price if j % 4 == 0 else None,
+                    unit=spec,
+                    programme=PROGRAMME_DRUGS.get(name),
+                    item_kind="drug",
+                    account_payable=True,
+                    barcode=f"69{rng.randint(10**10, 10**11 - 1)}",
+                )
+            )
     for i, (name, unit, category, price) in enumerate(SERVICES):
-        items.append(CatalogueItem(f"FW{i:03d}", name, category, Decimal("0.20") if category == "B" else Decimal("0"),
-                                   Decimal(price), None, unit, None, "service", True, None))
+        items.append(
+            CatalogueItem(
+                f"FW{i:03d}",
+                name,
+                category,
+                Decimal("0.20") if category == "B" else Decimal("0"),
+                Decimal(price),
+                None,
+                unit,
+                None,
+                "service",
+                True,
+                None,
+            )
+        )
     for i, (name, kind, price) in enumerate(NON_ACCOUNT):
-        items.append(CatalogueItem(f"ZF{i:03d}", name, "C", Decimal("0"), Decimal(price), None, "次", None, kind, False, None))
+        items.append(
+            CatalogueItem(f"ZF{i:03d}", name, "C", Decimal("0"), Decimal(price), None, "次", None, kind, False, None)
+        )
     return items
 
 
@@ -88,8 +180,14 @@ def _certno(area: str, born: dt.date, seq: int) -> str:
     return first17 + check_digit(first17)
 
 
-def generate(db: sqlite_utils.Database, members: int, seed: int = 1, region: str = "guangxi",
-             today: dt.date | None = None, visits: int | None = None) -> dict:
+def generate(
+    db: sqlite_utils.Database,
+    members: int,
+    seed: int = 1,
+    region: str = "guangxi",
+    today: dt.date | None = None,
+    visits: int | None = None,
+) -> dict:
     """Fill an empty database; returns counts.  ``members`` may be up to a million or more."""
     if region not in DEMO_REGIONS:
         raise InputError("region", region, f"演示数据只有 {', '.join(DEMO_REGIONS)}")
@@ -129,8 +227,16 @@ def _members(conn, n: int, rng: random.Random, spec: dict, region: str, today: d
             ledger.append((psn_no, None, balance, "opening", now))
         if i % 4 == 3:  # households of four: 0 and 1 spouses, 2 their child, 3 the first one's parent
             a, b, c, d = (f"{spec['psn_prefix']}{k + 1:016d}" for k in range(i - 3, i + 1))
-            links += [(a, b, "spouse"), (b, a, "spouse"), (a, c, "child"), (b, c, "child"), (a, d, "parent"),
-                      (b, d, "spouse_parent"), (c, a, "parent"), (c, b, "parent")]
+            links += [
+                (a, b, "spouse"),
+                (b, a, "spouse"),
+                (a, c, "child"),
+                (b, c, "child"),
+                (a, d, "parent"),
+                (b, d, "spouse_parent"),
+                (c, a, "parent"),
+                (c, b, "parent"),
+            ]
         if len(batch) >= 20000:
             _flush(conn, batch, ledger, links)
     _flush(conn, batch, ledger, links)
@@ -148,27 +254,54 @@ def _member_row(i: int, rng: random.Random, spec: dict, region: str, today: dt.d
     age = today.year - born.year
     status = "retired" if age >= (60 if sex == "1" else 55) else "employed"
     scheme = "pooling_only" if rng.random() < 0.05 else "combined"
-    programmes = [p for p, share in (("hypertension", 0.3 if status == "retired" else 0.08),
-                                     ("diabetes", 0.15 if status == "retired" else 0.04)) if rng.random() < share]
+    programmes = [
+        p
+        for p, share in (
+            ("hypertension", 0.3 if status == "retired" else 0.08),
+            ("diabetes", 0.15 if status == "retired" else 0.04),
+        )
+        if rng.random() < share
+    ]
     balance = rng.randint(0, 300000) if scheme == "combined" else 0
     psn_no = f"{spec['psn_prefix']}{i + 1:016d}"
     since = (born + dt.timedelta(days=365 * (60 if sex == "1" else 55))).isoformat() if status == "retired" else None
-    return (psn_no, _certno(area, born, seq), name, name_initials(name), sex, born.isoformat(), "310",
-            status, since, scheme, region, int(rng.random() < 0.06), json.dumps(programmes),
-            spec["facility"]["id"] if rng.random() < 0.7 else f"H{rng.randint(10**10, 10**11 - 1)}", balance, now)
+    return (
+        psn_no,
+        _certno(area, born, seq),
+        name,
+        name_initials(name),
+        sex,
+        born.isoformat(),
+        "310",
+        status,
+        since,
+        scheme,
+        region,
+        int(rng.random() < 0.06),
+        json.dumps(programmes),
+        spec["facility"]["id"] if rng.random() < 0.7 else f"H{rng.randint(10**10, 10**11 - 1)}",
+        balance,
+        now,
+    )
 
 
 def _flush(conn, batch: list, ledger: list, links: list) -> None:
-    conn.executemany("INSERT INTO members (psn_no, certno, name, name_initials, sex, birth_date, insutype, status, "
-                     "status_since, scheme, region, civil_servant, programmes, designated_facility, account_balance, "
-                     "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
-    conn.executemany("INSERT INTO account_entries (psn_no, settlement_uuid, delta, reason, at) VALUES (?, ?, ?, ?, ?)", ledger)
+    conn.executemany(
+        "INSERT INTO members (psn_no, certno, name, name_initials, sex, birth_date, insutype, status, "
+        "status_since, scheme, region, civil_servant, programmes, designated_facility, account_balance, "
+        "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        batch,
+    )
+    conn.executemany(
+        "INSERT INTO account_entries (psn_no, settlement_uuid, delta, reason, at) VALUES (?, ?, ?, ?, ?)", ledger
+    )
     conn.executemany("INSERT INTO family_links VALUES (?, ?, ?)", links)
     batch.clear(), ledger.clear(), links.clear()
 
 
-def _past_year(db, rng: random.Random, n: int, today: dt.date, items: list[CatalogueItem], spec: dict,
-               visits: int | None) -> int:
+def _past_year(
+    db, rng: random.Random, n: int, today: dt.date, items: list[CatalogueItem], spec: dict, visits: int | None
+) -> int:
     """Visits spread over the last year, settled through the counter's own path."""
     visits = min(3 * n, 3000) if visits is None else visits
     drugs = [i for i in items if i.item_kind in ("drug", "service")]
@@ -178,9 +311,16 @@ def _past_year(db, rng: random.Random, n: int, today: dt.date, items: list[Catal
         for k in range(visits):
             day = today - dt.timedelta(days=365 - (k * 365) // max(visits, 1))
             psn_no = f"{spec['psn_prefix']}{rng.randint(1, n):016d}"
-            lines = [{"code": item.code, "quantity": rng.choice((1, 1, 2, 3))} for item in rng.sample(drugs, rng.randint(1, 4))]
-            case = {"member": {"psn_no": psn_no}, "date": day.isoformat(), "items": lines,
-                    "payment": {"use_account": rng.random() < 0.8}}
+            lines = [
+                {"code": item.code, "quantity": rng.choice((1, 1, 2, 3))}
+                for item in rng.sample(drugs, rng.randint(1, 4))
+            ]
+            case = {
+                "member": {"psn_no": psn_no},
+                "date": day.isoformat(),
+                "items": lines,
+                "payment": {"use_account": rng.random() < 0.8},
+            }
             try:
                 at = f"{day.isoformat()}T{9 + k % 9:02d}:{k % 60:02d}:00+08:00"
                 out = checkout.confirm(db, case, rng.choice(("shouyin", "admin")), today=day, at=at)  # settled that day

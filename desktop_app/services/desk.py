@@ -93,10 +93,25 @@ class Shown:
     @classmethod
     def of(cls, quote: checkout.Quote) -> Shown:
         s, p = quote.settlement, quote.payment
-        return cls(s.total, s.fully_self_paid, s.self_pay_first, s.in_scope, s.deductible_this_visit, s.fund_total,
-                   p.own_account, p.family_account, p.cash, p.balance_after, s.cap_left_after,
-                   s.fund_ratio, s.rule_version, p.family_payer, tuple(s.warnings), tuple(s.explanation),
-                   checkout.quote_dict(quote))
+        return cls(
+            s.total,
+            s.fully_self_paid,
+            s.self_pay_first,
+            s.in_scope,
+            s.deductible_this_visit,
+            s.fund_total,
+            p.own_account,
+            p.family_account,
+            p.cash,
+            p.balance_after,
+            s.cap_left_after,
+            s.fund_ratio,
+            s.rule_version,
+            p.family_payer,
+            tuple(s.warnings),
+            tuple(s.explanation),
+            checkout.quote_dict(quote),
+        )
 
 
 @dataclass(frozen=True)
@@ -115,8 +130,16 @@ class Settled:
     @classmethod
     def of(cls, out: dict, receipt: Path) -> Settled:
         amount = {k: Decimal(out[k]) for k in ("hifp_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay")}
-        return cls(out["uuid"], out.get("psn_name") or "", amount["hifp_pay"], amount["acct_pay"],
-                   amount["acct_mulaid_pay"], amount["psn_cash_pay"], receipt, out)
+        return cls(
+            out["uuid"],
+            out.get("psn_name") or "",
+            amount["hifp_pay"],
+            amount["acct_pay"],
+            amount["acct_mulaid_pay"],
+            amount["psn_cash_pay"],
+            receipt,
+            out,
+        )
 
 
 @dataclass(frozen=True)
@@ -206,13 +229,26 @@ class Desk:
         except GongjiError as exc:  # shown in the status bar: the cashier calls the clinic's IT person
             rules = f"无有效规则（{exc}）"
         unsynced = conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
-        notices = tuple(Notice(kind, from_fen(amount), reason, uuid) for kind, amount, reason, uuid in conn.execute(
-            "SELECT kind, amount, reason, uuid FROM sync_notices ORDER BY at DESC"))
+        notices = tuple(
+            Notice(kind, from_fen(amount), reason, uuid)
+            for kind, amount, reason, uuid in conn.execute(
+                "SELECT kind, amount, reason, uuid FROM sync_notices ORDER BY at DESC"
+            )
+        )
         get = lambda key: registry.value(conn, key)  # noqa: E731
-        return DeskState(region=region, pharmacy=config.facility(conn).kind == "pharmacy",
-                         facility_name=get("facility.name"), rules=rules, unsynced=unsynced, printer=get("printer.name"),
-                         layout=get("printer.layout"), hub=get("sync.hub"), token=get("sync.token"),
-                         last_sync=get("sync.last_ok"), notices=notices)
+        return DeskState(
+            region=region,
+            pharmacy=config.facility(conn).kind == "pharmacy",
+            facility_name=get("facility.name"),
+            rules=rules,
+            unsynced=unsynced,
+            printer=get("printer.name"),
+            layout=get("printer.layout"),
+            hub=get("sync.hub"),
+            token=get("sync.token"),
+            last_sync=get("sync.last_ok"),
+            notices=notices,
+        )
 
     # ---------------------------------------------------------------- the visit
 
@@ -234,8 +270,9 @@ class Desk:
     def authorise(self, approval: checkout.Approval, action: str) -> checkout.Approval:
         return checkout.authorise(self.conn, approval, action)
 
-    def confirm(self, case: dict, operator: str, today: dt.date, layout: str,
-                approval: checkout.Approval | None = None) -> Settled:
+    def confirm(
+        self, case: dict, operator: str, today: dt.date, layout: str, approval: checkout.Approval | None = None
+    ) -> Settled:
         """Settle and commit, then write its receipt (the settlement stands even if the receipt fails)."""
         out = checkout.confirm(self.db, case, operator, today=today, approval=approval)
         return Settled.of(out, self.receipt(out["uuid"], layout))

@@ -23,6 +23,7 @@ from ..policy.offline import Allowance
 from ..store import config
 from ..store import settings as registry
 
+
 def setting(conn: sqlite3.Connection, key: str) -> Decimal:
     """An offline limit as set, or its default (the settings registry has both)."""
     return Decimal(registry.value(conn, key))
@@ -51,10 +52,15 @@ def allowance(conn: sqlite3.Connection, psn_no: str, now: dt.datetime | None = N
     if age > duration(conn, "offline.max_hours", 3600):
         since = "从未连接" if age == dt.timedelta.max else f"已 {age // dt.timedelta(hours=1)} 小时未连接"
         return Allowance(ZERO, f"{since}医保中心（超过 {setting(conn, 'offline.max_hours')} 小时）")
-    unsent = from_fen(conn.execute(
-        "SELECT coalesce(sum(s.hifp_pay), 0) FROM settlements s JOIN outbox o ON o.uuid = s.uuid "
-        "WHERE s.psn_no = ? AND o.sent_at IS NULL", (psn_no,)).fetchone()[0])
+    unsent = from_fen(
+        conn.execute(
+            "SELECT coalesce(sum(s.hifp_pay), 0) FROM settlements s JOIN outbox o ON o.uuid = s.uuid "
+            "WHERE s.psn_no = ? AND o.sent_at IS NULL",
+            (psn_no,),
+        ).fetchone()[0]
+    )
     per_visit, per_member = setting(conn, "offline.per_visit_fund"), setting(conn, "offline.per_member_fund")
-    return Allowance(max(ZERO, min(per_visit, per_member - unsent)),
-                     f"离线结算：每次统筹支付不超过 {fmt(per_visit)}，每人离线累计不超过 {fmt(per_member)}（已离线支付 {fmt(unsent)}）")
-
+    return Allowance(
+        max(ZERO, min(per_visit, per_member - unsent)),
+        f"离线结算：每次统筹支付不超过 {fmt(per_visit)}，每人离线累计不超过 {fmt(per_member)}（已离线支付 {fmt(unsent)}）",
+    )

@@ -25,10 +25,13 @@ def quote_visit(case: Case, root: Path | None = None) -> VisitOutcome:
     """The whole settlement of a case that carries ``payment``: the fund, the offline cut, and who pays."""
     facts = case.payment
     rules = cached_region(case.region, str(root or rules_dir())).at(case.date)
-    accounts = Accounts(MEMBER, case.member.scheme, facts.balance, facts.family_balance, facts.family_relation,
-                        facts.family_payer or "")
+    accounts = Accounts(
+        MEMBER, case.member.scheme, facts.balance, facts.family_balance, facts.family_relation, facts.family_payer or ""
+    )
     allowance = None if facts.offline_fund is None else Allowance(facts.offline_fund, "离线结算（离线额度）")
-    return settle_visit(case, rules, case.items, accounts, PayerChoice(facts.use_account, facts.family_payer), allowance)
+    return settle_visit(
+        case, rules, case.items, accounts, PayerChoice(facts.use_account, facts.family_payer), allowance
+    )
 
 
 def quote(data: object, root: Path | None = None) -> dict:

@@ -20,12 +20,19 @@ def load(conn: sqlite3.Connection, uuid: str, copy_note: str | None = None) -> R
     member = members.get(conn, entry.psn_no)
     payer = members.get(conn, entry.family_payer) if entry.family_payer else None
     sent = conn.execute("SELECT sent_at FROM outbox WHERE uuid = ?", (uuid,)).fetchone()
-    return build(journal.output(entry), original=original, certno=member.certno, insutype=member.insutype,
-                 status=member.status, scheme=member.scheme,
-                 facility_name=config.get(conn, "facility.name") or "（未设置机构名称）",
-                 facility_id=entry.facility_id or config.get(conn, "facility.id") or "",
-                 family_payer_name=payer.name if payer else None,
-                 unsynced=sent is None or sent[0] is None, copy_note=copy_note)
+    return build(
+        journal.output(entry),
+        original=original,
+        certno=member.certno,
+        insutype=member.insutype,
+        status=member.status,
+        scheme=member.scheme,
+        facility_name=config.get(conn, "facility.name") or "（未设置机构名称）",
+        facility_id=entry.facility_id or config.get(conn, "facility.id") or "",
+        family_payer_name=payer.name if payer else None,
+        unsynced=sent is None or sent[0] is None,
+        copy_note=copy_note,
+    )
 
 
 def render(conn: sqlite3.Connection, uuid: str, layout: str, copy_note: str | None = None) -> bytes:

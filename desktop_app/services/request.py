@@ -40,7 +40,7 @@ class Override:
 def items(conn: sqlite3.Connection, raw: object) -> tuple[list[tuple[dict, CatalogueItem]], list[Override]]:
     """Catalogue lines -> (engine item, the catalogue item it came from), and the prices typed above the catalogue's."""
     if not isinstance(raw, list) or not raw:
-        raise InputError("items", raw, "至少需要一个项目：[{\"code\": 目录编码, \"quantity\": 数量}]")
+        raise InputError("items", raw, '至少需要一个项目：[{"code": 目录编码, "quantity": 数量}]')
     if len(raw) > 500:
         raise InputError("items", f"{len(raw)} 项", "一次结算最多 500 项")
     result, overrides = [], []
@@ -94,7 +94,9 @@ def visit_date(raw: object, today: dt.date) -> tuple[dt.date, bool]:
         return day, False
     month, last = LATE_CLAIM_UNTIL
     if not (day.year == today.year or (day.year == today.year - 1 and today <= dt.date(today.year, month, last))):
-        raise InputError("date", raw, f"超出补结算期限：上一年度的就诊须在 {month} 月 {last} 日前结算（云浮 第二十一条）")
+        raise InputError(
+            "date", raw, f"超出补结算期限：上一年度的就诊须在 {month} 月 {last} 日前结算（云浮 第二十一条）"
+        )
     return day, True
 
 
@@ -132,5 +134,11 @@ def accounts(conn: sqlite3.Connection, member: MemberRecord, choice: PayerChoice
     owner = members.get(conn, payer)
     if owner is None:
         raise InputError("payment.family_payer", payer, "本地缓存中没有该人员编号")
-    return Accounts(member.psn_no, member.scheme, member.account_balance, owner.account_balance,
-                    members.relation(conn, payer, member.psn_no), owner.name)
+    return Accounts(
+        member.psn_no,
+        member.scheme,
+        member.account_balance,
+        owner.account_balance,
+        members.relation(conn, payer, member.psn_no),
+        owner.name,
+    )

@@ -8,12 +8,11 @@ from pathlib import Path
 import sqlite_utils
 
 from ..domain.case import parse_amount_field
+from ..domain.clock import now_iso
 from ..domain.errors import InputError
 from ..store import audit, catalogue, config, operators
 from ..store import settings as registry
 from ..store.db import transaction
-from ..domain.clock import now_iso
-
 
 
 def change(db: sqlite_utils.Database, operator: str, password: str, changes: dict[str, str]) -> None:
@@ -35,8 +34,9 @@ def parse_published(text: str) -> tuple[str, str, str, Decimal]:
     return parts[0], parts[1], parts[2], parse_amount_field(value.strip(), f"published.{key.strip()}")
 
 
-def publish(db: sqlite_utils.Database, operator: str, password: str, region: str, name: str, year: str,
-            value: Decimal) -> None:
+def publish(
+    db: sqlite_utils.Database, operator: str, password: str, region: str, name: str, year: str, value: Decimal
+) -> None:
     """Record a figure a document leaves to yearly publication (Yunfu's wage, Xi'an's figures)."""
     with transaction(db) as conn:
         operators.require_supervisor(conn, operator, password, "录入公布数值")
@@ -56,7 +56,9 @@ def import_catalogue(db: sqlite_utils.Database, operator: str, password: str, pa
     return count
 
 
-def add_operator(db: sqlite_utils.Database, operator: str, password: str, name: str, role: str, new_password: str) -> None:
+def add_operator(
+    db: sqlite_utils.Database, operator: str, password: str, name: str, role: str, new_password: str
+) -> None:
     """A supervisor adds a cashier or another supervisor; audited, the password never logged."""
     with transaction(db) as conn:
         operators.require_supervisor(conn, operator, password, "新增操作员")
@@ -73,6 +75,7 @@ def show(conn) -> dict[str, object]:
     values = registry.shown(conn)
     figures: dict[str, dict[str, dict[str, str]]] = {}
     for region, name, year, value in conn.execute(
-            "SELECT region, name, year, value FROM published_figures ORDER BY region, name, year"):
+        "SELECT region, name, year, value FROM published_figures ORDER BY region, name, year"
+    ):
         figures.setdefault(region, {}).setdefault(name, {})[year] = value
     return {"settings": values, "published_figures": figures}

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import sqlite_utils
 
-from ..domain.vocabulary import FACILITY_KIND_NAMES, GRADE_NAMES, LEVEL_NAMES, TIER_NAMES
+from ..domain.clock import now_iso
 from ..domain.errors import InputError
+from ..domain.vocabulary import FACILITY_KIND_NAMES, GRADE_NAMES, LEVEL_NAMES, TIER_NAMES
 from ..resources import rules_dir
+from ..rule_files import region_names
 from ..store import audit, config, operators
 from ..store.db import transaction
-from ..rule_files import region_names
-from ..domain.clock import now_iso
 
 
 @dataclass
@@ -90,8 +90,14 @@ def apply(db: sqlite_utils.Database, a: Answers, operator: str | None = None, pa
             if operators.role_of(conn, a.supervisor.strip()) is not None:
                 raise InputError("主管用户名", a.supervisor, "该操作员已存在")
             operators.add(conn, a.supervisor.strip(), "supervisor", a.password, now_iso())
-        audit.record_state(conn, now_iso(), operator or a.supervisor.strip(), "setup", a.region,
-                     {"facility": a.facility, "hub": "" if a.offline_only else a.hub, "supervisor": a.supervisor})
+        audit.record_state(
+            conn,
+            now_iso(),
+            operator or a.supervisor.strip(),
+            "setup",
+            a.region,
+            {"facility": a.facility, "hub": "" if a.offline_only else a.hub, "supervisor": a.supervisor},
+        )
 
 
 def default_db_path() -> Path:

@@ -21,8 +21,10 @@ def verify(conn: sqlite3.Connection) -> list[str]:
     problems += _splits_add_up(conn)
     problems += _refunds(conn)
     problems += _accounts_match_ledger(conn)
-    problems += [f"outbox: 结算 {u} 没有待同步记录" for (u,) in conn.execute(
-        "SELECT uuid FROM settlements WHERE uuid NOT IN (SELECT uuid FROM outbox)")]
+    problems += [
+        f"outbox: 结算 {u} 没有待同步记录"
+        for (u,) in conn.execute("SELECT uuid FROM settlements WHERE uuid NOT IN (SELECT uuid FROM outbox)")
+    ]
     problems += audit.verify_chain(conn)
     problems += _settlements_match_audit(conn)
     problems += _guarded_tables_match_audit(conn)
@@ -35,7 +37,8 @@ def _settlements_match_audit(conn: sqlite3.Connection) -> list[str]:
     rows = conn.execute(
         f"SELECT s.uuid, s.operator, s.psn_no, {', '.join('s.' + a for a in AMOUNTS)}, a.operator, a.detail "
         "FROM settlements s LEFT JOIN audit_log a ON a.subject = s.uuid "
-        "AND a.action = CASE s.kind WHEN 'settlement' THEN 'settle' ELSE 'refund' END")
+        "AND a.action = CASE s.kind WHEN 'settlement' THEN 'settle' ELSE 'refund' END"
+    )
     for uuid, operator, psn_no, *rest in rows:
         *amounts, audited_by, detail = rest
         if detail is None:
@@ -59,8 +62,11 @@ def _guarded_tables_match_audit(conn: sqlite3.Connection) -> list[str]:
         return ["audit_log: 没有设置、操作员、目录与公布数的审计记录（审计记录被删除）"]
     now = audit.state_digests(conn)
     names = {"settings": "设置", "operators": "操作员", "catalogue": "医保目录", "published_figures": "公布数"}
-    return [f"{table}: {names[table]}与最近一次审计记录不符（在审计之外被改动）"
-            for table in now if recorded.get(table) != now[table]]
+    return [
+        f"{table}: {names[table]}与最近一次审计记录不符（在审计之外被改动）"
+        for table in now
+        if recorded.get(table) != now[table]
+    ]
 
 
 def _usage_matches_journal(conn: sqlite3.Connection) -> list[str]:
@@ -71,37 +77,60 @@ def _usage_matches_journal(conn: sqlite3.Connection) -> list[str]:
             if amount:
                 journal[(psn_no, year, counter)] = amount
     for psn_no, year, counter, delta in conn.execute(
-            "SELECT psn_no, year, counter, sum(delta) FROM usage_adjustments GROUP BY psn_no, year, counter"):
+        "SELECT psn_no, year, counter, sum(delta) FROM usage_adjustments GROUP BY psn_no, year, counter"
+    ):
         journal[(psn_no, year, counter)] = journal.get((psn_no, year, counter), 0) + delta  # the hub's corrections
     journal = {k: v for k, v in journal.items() if v}
     table = {(p, y, c): a for p, y, c, a in conn.execute("SELECT psn_no, year, counter, amount FROM usage") if a}
     problems = []
     for key in sorted(set(journal) | set(table)):
         if journal.get(key, 0) != table.get(key, 0):
-            problems.append(f"usage: {key[0]} {key[1]} {key[2]} 为 {table.get(key, 0)} 分，流水与中心校正合计 {journal.get(key, 0)} 分")
+            problems.append(
+                f"usage: {key[0]} {key[1]} {key[2]} 为 {table.get(key, 0)} 分，流水与中心校正合计 {journal.get(key, 0)} 分"
+            )
     return problems
 
 
 def _splits_add_up(conn: sqlite3.Connection) -> list[str]:
-    return [f"settlements: {u} 统筹+个账+共济+现金 ≠ 总额" for (u,) in conn.execute(
-        "SELECT uuid FROM settlements WHERE hifp_pay + acct_pay + acct_mulaid_pay + psn_cash_pay != medfee_sumamt")]
+    return [
+        f"settlements: {u} 统筹+个账+共济+现金 ≠ 总额"
+        for (u,) in conn.execute(
+            "SELECT uuid FROM settlements WHERE hifp_pay + acct_pay + acct_mulaid_pay + psn_cash_pay != medfee_sumamt"
+        )
+    ]
 
 
 def _refunds(conn: sqlite3.Connection) -> list[str]:
-    problems = [f"settlements: 原结算 {o} 有 {n} 笔退费" for o, n in conn.execute(
-        "SELECT original_uuid, count(*) FROM settlements WHERE original_uuid IS NOT NULL GROUP BY original_uuid HAVING count(*) > 1")]
-    problems += [f"settlements: 退费 {u} 指向的 {o} 不是一笔结算" for u, o in conn.execute(
-        "SELECT r.uuid, r.original_uuid FROM settlements r LEFT JOIN settlements s ON s.uuid = r.original_uuid "
-        "WHERE r.kind = 'refund' AND (s.uuid IS NULL OR s.kind != 'settlement')")]
-    problems += [f"settlements: 退费 {u} 金额与原结算不相反" for (u,) in conn.execute(
-        "SELECT r.uuid FROM settlements r JOIN settlements s ON s.uuid = r.original_uuid "
-        "WHERE r.medfee_sumamt != -s.medfee_sumamt OR r.hifp_pay != -s.hifp_pay OR r.acct_pay != -s.acct_pay "
-        "OR r.acct_mulaid_pay != -s.acct_mulaid_pay OR r.psn_cash_pay != -s.psn_cash_pay")]
+    problems = [
+        f"settlements: 原结算 {o} 有 {n} 笔退费"
+        for o, n in conn.execute(
+            "SELECT original_uuid, count(*) FROM settlements WHERE original_uuid IS NOT NULL GROUP BY original_uuid HAVING count(*) > 1"
+        )
+    ]
+    problems += [
+        f"settlements: 退费 {u} 指向的 {o} 不是一笔结算"
+        for u, o in conn.execute(
+            "SELECT r.uuid, r.original_uuid FROM settlements r LEFT JOIN settlements s ON s.uuid = r.original_uuid "
+            "WHERE r.kind = 'refund' AND (s.uuid IS NULL OR s.kind != 'settlement')"
+        )
+    ]
+    problems += [
+        f"settlements: 退费 {u} 金额与原结算不相反"
+        for (u,) in conn.execute(
+            "SELECT r.uuid FROM settlements r JOIN settlements s ON s.uuid = r.original_uuid "
+            "WHERE r.medfee_sumamt != -s.medfee_sumamt OR r.hifp_pay != -s.hifp_pay OR r.acct_pay != -s.acct_pay "
+            "OR r.acct_mulaid_pay != -s.acct_mulaid_pay OR r.psn_cash_pay != -s.psn_cash_pay"
+        )
+    ]
     return problems
 
 
 def _accounts_match_ledger(conn: sqlite3.Connection) -> list[str]:
-    return [f"account: {p} 余额 {b} 分，账户流水合计 {s} 分" for p, b, s in conn.execute(
-        "SELECT m.psn_no, m.account_balance, coalesce(sum(e.delta), 0) FROM members m "
-        "LEFT JOIN account_entries e ON e.psn_no = m.psn_no GROUP BY m.psn_no "
-        "HAVING m.account_balance != coalesce(sum(e.delta), 0)")]
+    return [
+        f"account: {p} 余额 {b} 分，账户流水合计 {s} 分"
+        for p, b, s in conn.execute(
+            "SELECT m.psn_no, m.account_balance, coalesce(sum(e.delta), 0) FROM members m "
+            "LEFT JOIN account_entries e ON e.psn_no = m.psn_no GROUP BY m.psn_no "
+            "HAVING m.account_balance != coalesce(sum(e.delta), 0)"
+        )
+    ]

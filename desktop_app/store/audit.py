@@ -27,8 +27,10 @@ def append(conn: sqlite3.Connection, at: str, operator: str, action: str, subjec
     prev = row[0] if row else GENESIS
     text = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
     digest = _digest(prev, at, operator, action, subject, text)
-    conn.execute("INSERT INTO audit_log (at, operator, action, subject, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                 (at, operator, action, subject, text, prev, digest))
+    conn.execute(
+        "INSERT INTO audit_log (at, operator, action, subject, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (at, operator, action, subject, text, prev, digest),
+    )
     return digest
 
 
@@ -38,7 +40,8 @@ def verify_chain(conn: sqlite3.Connection) -> list[str]:
     prev = GENESIS
     expected_id = None
     for id_, at, operator, action, subject, detail, prev_hash, digest in conn.execute(
-            "SELECT id, at, operator, action, subject, detail, prev_hash, hash FROM audit_log ORDER BY id"):
+        "SELECT id, at, operator, action, subject, detail, prev_hash, hash FROM audit_log ORDER BY id"
+    ):
         if expected_id is not None and id_ != expected_id:
             problems.append(f"audit_log: 第 {expected_id} 至 {id_ - 1} 条缺失（被删除）")
         expected_id = id_ + 1
@@ -54,7 +57,7 @@ def verify_chain(conn: sqlite3.Connection) -> list[str]:
 # last success, clock skew, the hub's rule digests), which sync rewrites at every round.
 GUARDED = {
     "settings": "SELECT key, value FROM settings WHERE (key NOT LIKE 'sync.%' OR key IN ('sync.hub', 'sync.token')) "
-                "AND key NOT LIKE 'hub.rules.%' ORDER BY key",
+    "AND key NOT LIKE 'hub.rules.%' ORDER BY key",
     "operators": "SELECT name, role, hex(salt), hex(password_hash) FROM operators ORDER BY name",
     "catalogue": "SELECT * FROM catalogue ORDER BY code",
     "published_figures": "SELECT region, name, year, value FROM published_figures ORDER BY region, name, year",
@@ -79,6 +82,7 @@ def record_state(conn: sqlite3.Connection, at: str, operator: str, action: str, 
 
 
 def last_state(conn: sqlite3.Connection) -> dict[str, str] | None:
-    row = conn.execute("SELECT detail FROM audit_log WHERE detail LIKE '%\"state\": {%' ORDER BY id DESC LIMIT 1").fetchone()
+    row = conn.execute(
+        "SELECT detail FROM audit_log WHERE detail LIKE '%\"state\": {%' ORDER BY id DESC LIMIT 1"
+    ).fetchone()
     return json.loads(row[0]).get("state") if row else None
-

@@ -7,9 +7,11 @@ import sqlite3
 from pathlib import Path
 
 from ..domain.catalogue import CatalogueItem
-from ..domain.vocabulary import CATALOGUE_COLUMNS as COLUMNS, ITEM_KINDS
 from ..domain.errors import InputError
 from ..domain.money import MoneyError, parse_amount, parse_ratio, to_fen
+from ..domain.vocabulary import CATALOGUE_COLUMNS as COLUMNS
+from ..domain.vocabulary import ITEM_KINDS
+
 
 def _item(row) -> CatalogueItem:
     return CatalogueItem.from_row(dict(zip(COLUMNS, row)))
@@ -24,21 +26,35 @@ def get(conn: sqlite3.Connection, code: str) -> CatalogueItem | None:
 
 
 def search(conn: sqlite3.Connection, text: str, limit: int = 20) -> list[CatalogueItem]:
-    rows = conn.execute(f"{_SELECT} WHERE name >= ? AND name < ? OR code = ? OR barcode = ? ORDER BY name LIMIT ?",
-                        (text, text + "\U0010ffff", text, text, limit)).fetchall()
+    rows = conn.execute(
+        f"{_SELECT} WHERE name >= ? AND name < ? OR code = ? OR barcode = ? ORDER BY name LIMIT ?",
+        (text, text + "\U0010ffff", text, text, limit),
+    ).fetchall()
     return [_item(r) for r in rows]
 
 
 def upsert(conn: sqlite3.Connection, item: CatalogueItem) -> None:
     conn.execute(
         f"INSERT OR REPLACE INTO catalogue ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-        (item.code, item.name, item.category, str(item.selfpay_ratio), to_fen(item.price),
-         None if item.price_cap is None else to_fen(item.price_cap), item.unit, item.programme, item.item_kind,
-         int(item.account_payable), item.barcode))
+        (
+            item.code,
+            item.name,
+            item.category,
+            str(item.selfpay_ratio),
+            to_fen(item.price),
+            None if item.price_cap is None else to_fen(item.price_cap),
+            item.unit,
+            item.programme,
+            item.item_kind,
+            int(item.account_payable),
+            item.barcode,
+        ),
+    )
 
 
 def parse_row(row: dict[str, str], line: int) -> CatalogueItem:
     """One CSV row (header: code,name,category,selfpay_ratio,price,price_cap,unit,programme,item_kind,account_payable,barcode)."""
+
     def field(name: str) -> str:
         return (row.get(name) or "").strip()
 
@@ -57,12 +73,19 @@ def parse_row(row: dict[str, str], line: int) -> CatalogueItem:
         if payable not in ("0", "1"):
             raise InputError(f"{where} account_payable", payable, "须为 0 或 1")
         return CatalogueItem(
-            code=field("code") or _missing(where, "code"), name=field("name") or _missing(where, "name"),
-            category=category, selfpay_ratio=parse_ratio(field("selfpay_ratio") or "0"),
-            price=parse_amount(field("price")), price_cap=parse_amount(field("price_cap")) if field("price_cap") else None,
-            unit=field("unit"), programme=programme, item_kind=kind,
-            account_payable=payable == "1",  # the region's excluded kinds apply at settlement (account_excluded_item_kinds)
-            barcode=field("barcode") or None)
+            code=field("code") or _missing(where, "code"),
+            name=field("name") or _missing(where, "name"),
+            category=category,
+            selfpay_ratio=parse_ratio(field("selfpay_ratio") or "0"),
+            price=parse_amount(field("price")),
+            price_cap=parse_amount(field("price_cap")) if field("price_cap") else None,
+            unit=field("unit"),
+            programme=programme,
+            item_kind=kind,
+            account_payable=payable
+            == "1",  # the region's excluded kinds apply at settlement (account_excluded_item_kinds)
+            barcode=field("barcode") or None,
+        )
     except MoneyError as exc:
         raise InputError(where, exc.value, exc.reason) from None
 

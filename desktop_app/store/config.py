@@ -17,7 +17,9 @@ def get(conn: sqlite3.Connection, key: str, default: str | None = None) -> str |
 
 
 def put(conn: sqlite3.Connection, key: str, value: str) -> None:
-    conn.execute("INSERT INTO settings VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+    conn.execute(
+        "INSERT INTO settings VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value)
+    )
 
 
 def region(conn: sqlite3.Connection) -> str:
@@ -32,17 +34,27 @@ def facility(conn: sqlite3.Connection) -> Facility:
     if kind is None:
         raise InputError("settings.facility.kind", None, "本机尚未设置机构信息，请主管在设置中录入")
     level = get(conn, "facility.level")
-    return Facility(kind=kind, level=int(level) if level else None, grade=get(conn, "facility.grade") or None,
-                    tier=get(conn, "facility.tier") or None, id=get(conn, "facility.id") or None)
+    return Facility(
+        kind=kind,
+        level=int(level) if level else None,
+        grade=get(conn, "facility.grade") or None,
+        tier=get(conn, "facility.tier") or None,
+        id=get(conn, "facility.id") or None,
+    )
 
 
 def published(conn: sqlite3.Connection, region_name: str) -> dict[str, dict[str, Decimal]]:
     result: dict[str, dict[str, Decimal]] = {}
-    for name, year, value in conn.execute("SELECT name, year, value FROM published_figures WHERE region = ?", (region_name,)):
+    for name, year, value in conn.execute(
+        "SELECT name, year, value FROM published_figures WHERE region = ?", (region_name,)
+    ):
         result.setdefault(name, {})[year] = Decimal(value)
     return result
 
 
 def put_published(conn: sqlite3.Connection, region_name: str, name: str, year: str, value: Decimal) -> None:
-    conn.execute("INSERT INTO published_figures VALUES (?, ?, ?, ?) ON CONFLICT(region, name, year) "
-                 "DO UPDATE SET value = excluded.value", (region_name, name, year, str(value)))
+    conn.execute(
+        "INSERT INTO published_figures VALUES (?, ?, ?, ?) ON CONFLICT(region, name, year) "
+        "DO UPDATE SET value = excluded.value",
+        (region_name, name, year, str(value)),
+    )

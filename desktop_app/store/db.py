@@ -16,7 +16,6 @@ import sqlite_utils
 
 from ..domain.errors import GongjiError
 
-
 SQLITE_HEADER = b"SQLite format 3\x00"
 RESTORE = "未写入任何数据。请用 --db 指定正确的数据库文件，或从备份恢复（desktop-app backup 做的副本，改名为 front-desk.db 放回原处）"
 
@@ -73,9 +72,12 @@ def connect(path: str | Path) -> sqlite_utils.Database:
         migrate(db, path)
     except sqlite3.DatabaseError as exc:  # each migration rolled back whole; the file is as it was before it
         _give_back(conn, existed, new_sidecars)
-        raise DatabaseRefused(path, f"无法读取或升级（{exc}），文件可能已损坏",
-                              "未写入任何数据；若刚升级了程序，升级前的副本在同一文件夹（.before-迁移名.bak）。"
-                              "请从备份恢复，或联系技术支持") from None
+        raise DatabaseRefused(
+            path,
+            f"无法读取或升级（{exc}），文件可能已损坏",
+            "未写入任何数据；若刚升级了程序，升级前的副本在同一文件夹（.before-迁移名.bak）。"
+            "请从备份恢复，或联系技术支持",
+        ) from None
     except BaseException:
         _give_back(conn, existed, new_sidecars)
         raise
@@ -97,10 +99,15 @@ def _check_file(path: Path) -> None:
         with path.open("rb") as f:
             head = f.read(len(SQLITE_HEADER))
     except OSError as exc:
-        raise DatabaseRefused(path, f"无法读取（{exc.strerror or exc}）", "请检查文件权限，或用 --db 指定正确的数据库文件") from None
+        raise DatabaseRefused(
+            path, f"无法读取（{exc.strerror or exc}）", "请检查文件权限，或用 --db 指定正确的数据库文件"
+        ) from None
     if not head:
-        raise DatabaseRefused(path, "是空文件（0 字节），不是共济前台的数据库",
-                              "未写入任何数据。若是误建的文件，请删除后重新运行；否则请从备份恢复")
+        raise DatabaseRefused(
+            path,
+            "是空文件（0 字节），不是共济前台的数据库",
+            "未写入任何数据。若是误建的文件，请删除后重新运行；否则请从备份恢复",
+        )
     if head != SQLITE_HEADER:
         raise DatabaseRefused(path, "不是 SQLite 数据库（可能是文本文件，或文件头已损坏）")
 
@@ -119,8 +126,11 @@ def _check_contents(conn: sqlite3.Connection, path: Path) -> None:
     known = {name for name, _ in MIGRATIONS}
     newer = sorted({row[0] for row in conn.execute("SELECT name FROM _migrations")} - known)
     if newer:
-        raise DatabaseRefused(path, f"由更新版本的共济前台写入（迁移 {', '.join(newer)}），本版本不能打开",
-                              "未写入任何数据。请安装不低于写入它的版本后再打开")
+        raise DatabaseRefused(
+            path,
+            f"由更新版本的共济前台写入（迁移 {', '.join(newer)}），本版本不能打开",
+            "未写入任何数据。请安装不低于写入它的版本后再打开",
+        )
 
 
 @contextmanager

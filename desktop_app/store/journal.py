@@ -55,36 +55,51 @@ _FIELDS = tuple(Entry.__dataclass_fields__)
 def usage(conn: sqlite3.Connection, psn_no: str, year: int) -> Usage:
     """The member's counters for ``year`` (zero at the start of a calendar year)."""
     values = dict.fromkeys(COUNTERS, 0)
-    for counter, amount in conn.execute("SELECT counter, amount FROM usage WHERE psn_no = ? AND year = ?", (psn_no, year)):
+    for counter, amount in conn.execute(
+        "SELECT counter, amount FROM usage WHERE psn_no = ? AND year = ?", (psn_no, year)
+    ):
         values[counter] = amount
     return Usage(
         deductible_paid=from_fen(values["deductible"]),
         pool_paid=from_fen(values["pool"]),
-        programme_paid={"hypertension": from_fen(values["programme_hypertension"]),
-                        "diabetes": from_fen(values["programme_diabetes"])},
+        programme_paid={
+            "hypertension": from_fen(values["programme_hypertension"]),
+            "diabetes": from_fen(values["programme_diabetes"]),
+        },
     )
 
 
 def record(conn: sqlite3.Connection, entry: Entry) -> None:
     """Write ``entry`` and everything it moves; the caller holds the transaction."""
     row = asdict(entry)
-    conn.execute(f"INSERT INTO settlements ({', '.join(_FIELDS)}, offline) VALUES ({', '.join('?' * len(_FIELDS))}, 1)",
-                 [row[f] for f in _FIELDS])
+    conn.execute(
+        f"INSERT INTO settlements ({', '.join(_FIELDS)}, offline) VALUES ({', '.join('?' * len(_FIELDS))}, 1)",
+        [row[f] for f in _FIELDS],
+    )
     for counter, amount in entry.counters().items():
         if amount:
-            conn.execute("INSERT INTO usage VALUES (?, ?, ?, ?) ON CONFLICT(psn_no, year, counter) "
-                         "DO UPDATE SET amount = amount + excluded.amount", (entry.psn_no, entry.year, counter, amount))
+            conn.execute(
+                "INSERT INTO usage VALUES (?, ?, ?, ?) ON CONFLICT(psn_no, year, counter) "
+                "DO UPDATE SET amount = amount + excluded.amount",
+                (entry.psn_no, entry.year, counter, amount),
+            )
     reason = "payment" if entry.kind == "settlement" else "refund"
     for owner, amount in ((entry.psn_no, entry.acct_pay), (entry.family_payer, entry.acct_mulaid_pay)):
         if owner and amount:
             account_entry(conn, owner, -amount, reason, entry.created_at, entry.uuid)
-    conn.execute("INSERT INTO outbox (uuid, kind, created_at) VALUES (?, ?, ?)", (entry.uuid, entry.kind, entry.created_at))
+    conn.execute(
+        "INSERT INTO outbox (uuid, kind, created_at) VALUES (?, ?, ?)", (entry.uuid, entry.kind, entry.created_at)
+    )
 
 
-def account_entry(conn: sqlite3.Connection, psn_no: str, delta: int, reason: str, at: str, uuid: str | None = None) -> None:
+def account_entry(
+    conn: sqlite3.Connection, psn_no: str, delta: int, reason: str, at: str, uuid: str | None = None
+) -> None:
     """Move a personal account; the CHECK on members refuses a negative balance."""
-    conn.execute("INSERT INTO account_entries (psn_no, settlement_uuid, delta, reason, at) VALUES (?, ?, ?, ?, ?)",
-                 (psn_no, uuid, delta, reason, at))
+    conn.execute(
+        "INSERT INTO account_entries (psn_no, settlement_uuid, delta, reason, at) VALUES (?, ?, ?, ?, ?)",
+        (psn_no, uuid, delta, reason, at),
+    )
     conn.execute("UPDATE members SET account_balance = account_balance + ? WHERE psn_no = ?", (delta, psn_no))
 
 

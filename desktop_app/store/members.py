@@ -15,7 +15,6 @@ from ..domain.money import from_fen
 from ..domain.vocabulary import MEMBER_COLUMNS as COLUMNS
 
 
-
 @lru_cache(maxsize=8192)
 def _initial(char: str) -> str:
     letters = lazy_pinyin(char, style=Style.FIRST_LETTER, errors="ignore")
@@ -56,8 +55,10 @@ def search_name(conn: sqlite3.Connection, text: str, limit: int = 20) -> list[Me
     column = "name_initials" if text.isascii() else "name"
     key = text.lower() if text.isascii() else text
     # A range on the index, not LIKE: LIKE cannot use a plain index for CJK prefixes.
-    rows = conn.execute(f"{_SELECT} WHERE {column} >= ? AND {column} < ? ORDER BY {column}, name, psn_no LIMIT ?",
-                        (key, key + "\U0010ffff", limit)).fetchall()
+    rows = conn.execute(
+        f"{_SELECT} WHERE {column} >= ? AND {column} < ? ORDER BY {column}, name, psn_no LIMIT ?",
+        (key, key + "\U0010ffff", limit),
+    ).fetchall()
     return [_record(r) for r in rows]
 
 
@@ -66,31 +67,54 @@ def upsert(conn: sqlite3.Connection, record: MemberRecord, now: str) -> None:
 
     conn.execute(
         f"INSERT INTO members ({', '.join(COLUMNS)}, name_initials, updated_at) VALUES ({', '.join('?' * (len(COLUMNS) + 2))}) "
-        "ON CONFLICT(psn_no) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:] if c != "account_balance")
+        "ON CONFLICT(psn_no) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:] if c != "account_balance")
         + ", name_initials = excluded.name_initials, updated_at = excluded.updated_at",
-        (record.psn_no, record.certno, record.name, record.sex, record.birth_date, record.insutype, record.status,
-         record.status_since, record.scheme, record.region, int(record.civil_servant), json.dumps(list(record.programmes)),
-         record.designated_facility, to_fen(record.account_balance), name_initials(record.name), now),
+        (
+            record.psn_no,
+            record.certno,
+            record.name,
+            record.sex,
+            record.birth_date,
+            record.insutype,
+            record.status,
+            record.status_since,
+            record.scheme,
+            record.region,
+            int(record.civil_servant),
+            json.dumps(list(record.programmes)),
+            record.designated_facility,
+            to_fen(record.account_balance),
+            name_initials(record.name),
+            now,
+        ),
     )
 
 
 def inpatient_on(conn: sqlite3.Connection, psn_no: str, day: dt.date) -> bool:
     iso = day.isoformat()
-    return conn.execute(
-        "SELECT 1 FROM inpatient_episodes WHERE psn_no = ? AND admitted <= ? AND (discharged IS NULL OR discharged >= ?)",
-        (psn_no, iso, iso)).fetchone() is not None
+    return (
+        conn.execute(
+            "SELECT 1 FROM inpatient_episodes WHERE psn_no = ? AND admitted <= ? AND (discharged IS NULL OR discharged >= ?)",
+            (psn_no, iso, iso),
+        ).fetchone()
+        is not None
+    )
 
 
 def relation(conn: sqlite3.Connection, owner: str, relative: str) -> str | None:
     """How ``relative`` is related to ``owner`` (whose account would pay), or None."""
-    row = conn.execute("SELECT relation FROM family_links WHERE owner_psn_no = ? AND relative_psn_no = ?",
-                       (owner, relative)).fetchone()
+    row = conn.execute(
+        "SELECT relation FROM family_links WHERE owner_psn_no = ? AND relative_psn_no = ?", (owner, relative)
+    ).fetchone()
     return row[0] if row else None
 
 
 def account_owners_for(conn: sqlite3.Connection, relative: str) -> list[tuple[MemberRecord, str]]:
     """Family members whose accounts are linked to pay for ``relative``, with the relation."""
-    rows = conn.execute("SELECT owner_psn_no, relation FROM family_links WHERE relative_psn_no = ?", (relative,)).fetchall()
+    rows = conn.execute(
+        "SELECT owner_psn_no, relation FROM family_links WHERE relative_psn_no = ?", (relative,)
+    ).fetchall()
     return [(get(conn, owner), rel) for owner, rel in rows]
 
 

@@ -194,7 +194,9 @@ def m0001_initial(conn: sqlite3.Connection) -> None:
 
 def m0002_sync(conn: sqlite3.Connection) -> None:
     """What the desk keeps of the central server: acknowledgements, usage corrections, notices, and the pull cursor."""
-    _script(conn, """
+    _script(
+        conn,
+        """
     -- The hub's answer for each pushed entry: the change number that carries it (the desk's usage baseline).
     ALTER TABLE outbox ADD COLUMN server_seq INTEGER;
     ALTER TABLE outbox ADD COLUMN status TEXT CHECK (status IN ('applied', 'set_aside'));
@@ -234,19 +236,23 @@ def m0002_sync(conn: sqlite3.Connection) -> None:
     DROP TABLE account_entries;
     ALTER TABLE account_entries_v2 RENAME TO account_entries;
     CREATE INDEX account_entries_member ON account_entries(psn_no);
-    """)
+    """,
+    )
     _append_only(conn, "usage_adjustments")
     _append_only(conn, "account_entries")
 
 
 def m0003_requests(conn: sqlite3.Connection) -> None:
     """A caller's request id per settlement: a retried checkout returns the first settlement, never a second."""
-    _script(conn, """
+    _script(
+        conn,
+        """
     CREATE TABLE checkout_requests (
         request_id TEXT PRIMARY KEY,
         uuid TEXT NOT NULL UNIQUE REFERENCES settlements(uuid)
     );
-    """)
+    """,
+    )
     _append_only(conn, "checkout_requests")
 
 
@@ -304,4 +310,4 @@ def backup(conn: sqlite3.Connection, target: Path) -> Path:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -27,8 +27,10 @@ def add(conn: sqlite3.Connection, name: str, role: str, password: str, now: str)
     if len(password) < 6:
         raise InputError("password", "******", "密码至少 6 位")
     salt = os.urandom(16)
-    conn.execute("INSERT INTO operators (name, role, salt, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-                 (name, role, salt, _hash(password, salt), now))
+    conn.execute(
+        "INSERT INTO operators (name, role, salt, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+        (name, role, salt, _hash(password, salt), now),
+    )
 
 
 def authenticate(conn: sqlite3.Connection, name: str, password: str) -> str:

@@ -30,7 +30,9 @@ def _non_negative(value: str) -> str | None:
 
 
 def _url(value: str) -> str | None:
-    return None if not value or value.startswith(("http://", "https://")) else "医保中心地址须以 http:// 或 https:// 开头"
+    return (
+        None if not value or value.startswith(("http://", "https://")) else "医保中心地址须以 http:// 或 https:// 开头"
+    )
 
 
 @dataclass(frozen=True)
@@ -95,5 +97,7 @@ def value(conn: sqlite3.Connection, key: str) -> str:
 
 def shown(conn: sqlite3.Connection) -> dict[str, str]:
     """Every stored setting for display: a secret as 已设置, never its value."""
-    return {key: ("已设置" if key in REGISTRY and REGISTRY[key].secret and stored else stored)
-            for key, stored in conn.execute("SELECT key, value FROM settings ORDER BY key")}
+    return {
+        key: ("已设置" if key in REGISTRY and REGISTRY[key].secret and stored else stored)
+        for key, stored in conn.execute("SELECT key, value FROM settings ORDER BY key")
+    }

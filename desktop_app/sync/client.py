@@ -34,8 +34,18 @@ from ..domain.money import from_fen
 from ..domain.vocabulary import AMOUNTS, CATALOGUE_COLUMNS, COUNTERS
 from ..store import audit, config, journal, members
 from ..store.db import transaction
-from .protocol import (AuditChain, AuditHead, AuditLink, Change, PullResponse, PushRequest, PushResponse,
-                       ReconcileResponse, SettlementRecord, record_error)
+from .protocol import (
+    AuditChain,
+    AuditHead,
+    AuditLink,
+    Change,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    ReconcileResponse,
+    SettlementRecord,
+    record_error,
+)
 
 SKEW_WARNING_SECONDS = 300
 
@@ -63,10 +73,12 @@ class SyncReport:
 class HubClient:
     """HTTP to the hub with the desk's token; any transport failure becomes a :class:`SyncError`."""
 
-    def __init__(self, url: str, token: str, timeout: float = 30.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
-        self.http = httpx.Client(base_url=url.rstrip("/"), timeout=timeout, transport=transport,
-                                 headers={"Authorization": f"Bearer {token}"})
+    def __init__(
+        self, url: str, token: str, timeout: float = 30.0, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.http = httpx.Client(
+            base_url=url.rstrip("/"), timeout=timeout, transport=transport, headers={"Authorization": f"Bearer {token}"}
+        )
 
     def _call(self, method: str, path: str, **kwargs) -> dict:
         try:
@@ -83,13 +95,21 @@ class HubClient:
 
     def push(self, records: list[SettlementRecord]) -> PushResponse:
         request = PushRequest(desk_clock=now_iso(), records=records)
-        return PushResponse.model_validate(self._call("POST", "/v1/push", content=request.model_dump_json(),
-                                                      headers={"Content-Type": "application/json"}))
+        return PushResponse.model_validate(
+            self._call(
+                "POST", "/v1/push", content=request.model_dump_json(), headers={"Content-Type": "application/json"}
+            )
+        )
 
     def audit(self, links: list[AuditLink]) -> AuditHead:
-        return AuditHead.model_validate(self._call("POST", "/v1/audit",
-                                                   content=AuditChain(links=links).model_dump_json(),
-                                                   headers={"Content-Type": "application/json"}))
+        return AuditHead.model_validate(
+            self._call(
+                "POST",
+                "/v1/audit",
+                content=AuditChain(links=links).model_dump_json(),
+                headers={"Content-Type": "application/json"},
+            )
+        )
 
     def audit_head(self) -> AuditHead:
         return AuditHead.model_validate(self._call("GET", "/v1/audit"))
@@ -110,8 +130,12 @@ class HubClient:
 def anchor_audit(db: sqlite_utils.Database, client: HubClient) -> int | None:
     """Send the audit chain from the head the hub acknowledged last; the hub refuses one that does not extend it."""
     acked = int(config.get(db.conn, "sync.audit_acked") or 0)
-    links = [AuditLink(id=i, prev_hash=p, hash=h) for i, p, h in db.conn.execute(
-        "SELECT id, prev_hash, hash FROM audit_log WHERE id >= ? ORDER BY id", (max(acked, 1),))]
+    links = [
+        AuditLink(id=i, prev_hash=p, hash=h)
+        for i, p, h in db.conn.execute(
+            "SELECT id, prev_hash, hash FROM audit_log WHERE id >= ? ORDER BY id", (max(acked, 1),)
+        )
+    ]
     if not links:
         return None
     head = client.audit(links)
@@ -121,8 +145,9 @@ def anchor_audit(db: sqlite_utils.Database, client: HubClient) -> int | None:
     return head.id
 
 
-def audit_matches_hub(db: sqlite_utils.Database, hub: str, token: str,
-                      transport: httpx.BaseTransport | None = None) -> list[str]:
+def audit_matches_hub(
+    db: sqlite_utils.Database, hub: str, token: str, transport: httpx.BaseTransport | None = None
+) -> list[str]:
     """The hub's anchor of this desk's audit chain is in the local chain, unchanged (else it was rewritten)."""
     client = HubClient(hub, token, transport=transport)
     try:
@@ -145,24 +170,39 @@ def audit_matches_hub(db: sqlite_utils.Database, hub: str, token: str,
 def _record(row: sqlite3.Row) -> SettlementRecord:
     output = json.loads(row["output_json"])
     data = json.loads(row["input_json"])
-    items = [{"code": i["code"], "quantity": i.get("cnt", "1"), "unit_price": i.get("pric")}
-             for i in output.get("items", [])]
+    items = [
+        {"code": i["code"], "quantity": i.get("cnt", "1"), "unit_price": i.get("pric")} for i in output.get("items", [])
+    ]
     visit = data.get("visit") if isinstance(data.get("visit"), dict) else {}
     payment = data.get("payment") if isinstance(data.get("payment"), dict) else {}
     return SettlementRecord(
-        uuid=row["uuid"], kind=row["kind"], original_uuid=row["original_uuid"], psn_no=row["psn_no"], year=row["year"],
-        visit_date=row["visit_date"], region=row["region"], facility_id=row["facility_id"], device=row["device"],
-        operator=row["operator"], desk_created_at=row["created_at"],
-        **{k: row[k] for k in (*AMOUNTS, *COUNTERS)}, family_payer=row["family_payer"],
+        uuid=row["uuid"],
+        kind=row["kind"],
+        original_uuid=row["original_uuid"],
+        psn_no=row["psn_no"],
+        year=row["year"],
+        visit_date=row["visit_date"],
+        region=row["region"],
+        facility_id=row["facility_id"],
+        device=row["device"],
+        operator=row["operator"],
+        desk_created_at=row["created_at"],
+        **{k: row[k] for k in (*AMOUNTS, *COUNTERS)},
+        family_payer=row["family_payer"],
         use_account=payment.get("use_account", True) is not False,
-        items=items if row["kind"] == "settlement" else [], visit={k: bool(v) for k, v in visit.items()})
+        items=items if row["kind"] == "settlement" else [],
+        visit={k: bool(v) for k, v in visit.items()},
+    )
 
 
 def _outbox(conn: sqlite3.Connection, limit: int) -> list[sqlite3.Row]:
     conn.row_factory = sqlite3.Row
     try:
-        return conn.execute("SELECT s.* FROM outbox o JOIN settlements s ON s.uuid = o.uuid WHERE o.sent_at IS NULL "
-                            "ORDER BY o.id LIMIT ?", (limit,)).fetchall()
+        return conn.execute(
+            "SELECT s.* FROM outbox o JOIN settlements s ON s.uuid = o.uuid WHERE o.sent_at IS NULL "
+            "ORDER BY o.id LIMIT ?",
+            (limit,),
+        ).fetchall()
     finally:
         conn.row_factory = None
 
@@ -197,8 +237,10 @@ def push(db: sqlite_utils.Database, client: HubClient, report: SyncReport, batch
         report.clock_skew_seconds = response.clock_skew_seconds or 0.0
         with transaction(db) as conn:
             for result in response.results:
-                conn.execute("UPDATE outbox SET sent_at = ?, server_seq = ?, status = ? WHERE uuid = ?",
-                             (response.server_time, result.server_seq, result.status, result.uuid))
+                conn.execute(
+                    "UPDATE outbox SET sent_at = ?, server_seq = ?, status = ? WHERE uuid = ?",
+                    (response.server_time, result.server_seq, result.status, result.uuid),
+                )
                 report.pushed += 1
                 report.duplicates += result.duplicate
                 if result.status == "set_aside":
@@ -208,15 +250,22 @@ def push(db: sqlite_utils.Database, client: HubClient, report: SyncReport, batch
                     report.applied += 1
                 if result.review:
                     _notice(conn, result.uuid, result.review, result.review_amount, result.review_reason or "")
-                    report.reviews.append({"uuid": result.uuid, "review": result.review,
-                                           "amount": str(from_fen(result.review_amount)),
-                                           "reason": result.review_reason})
+                    report.reviews.append(
+                        {
+                            "uuid": result.uuid,
+                            "review": result.review,
+                            "amount": str(from_fen(result.review_amount)),
+                            "reason": result.review_reason,
+                        }
+                    )
             config.put(conn, "sync.clock_skew_seconds", str(report.clock_skew_seconds))
         answered = {r.uuid for r in response.results}
         if not answered & {r.uuid for r in records}:
             raise SyncError("医保中心没有确认任何一笔上传：停止，稍后重试")
     if abs(report.clock_skew_seconds) > SKEW_WARNING_SECONDS:
-        report.warnings.append(f"本机时钟与中心相差 {report.clock_skew_seconds:.0f} 秒，请校准时间（年度以中心时间为准）")
+        report.warnings.append(
+            f"本机时钟与中心相差 {report.clock_skew_seconds:.0f} 秒，请校准时间（年度以中心时间为准）"
+        )
 
 
 def _notice(conn: sqlite3.Connection, uuid: str, kind: str, amount: int, reason: str) -> None:
@@ -235,8 +284,14 @@ def pull(db: sqlite_utils.Database, client: HubClient, report: SyncReport, page:
                 APPLY[change.kind](conn, change, report)
             guarded = sorted({c.kind for c in response.changes} & {"catalogue_item", "published_figure"})
             if guarded:  # the hub's catalogue and figures: a change of guarded tables, so it is audited
-                audit.record_state(conn, now_iso(), "sync", "pull", ",".join(guarded),
-                                   {"changes": len(response.changes), "cursor": response.next_cursor})
+                audit.record_state(
+                    conn,
+                    now_iso(),
+                    "sync",
+                    "pull",
+                    ",".join(guarded),
+                    {"changes": len(response.changes), "cursor": response.next_cursor},
+                )
             cursor = response.next_cursor
             config.put(conn, "sync.cursor", str(cursor))
         report.pulled += len(response.changes)
@@ -247,8 +302,11 @@ def pull(db: sqlite_utils.Database, client: HubClient, report: SyncReport, page:
 
 def _pending(conn: sqlite3.Connection, where: str, args: tuple, seq: int, columns: str) -> list[int]:
     """Sums of this desk's entries the hub had not counted as of change ``seq``: unsent, set aside, or counted later."""
-    row = conn.execute(f"SELECT {columns} FROM settlements s JOIN outbox o ON o.uuid = s.uuid WHERE {where} "
-                       "AND (o.sent_at IS NULL OR o.status = 'set_aside' OR o.server_seq > ?)", (*args, seq)).fetchone()
+    row = conn.execute(
+        f"SELECT {columns} FROM settlements s JOIN outbox o ON o.uuid = s.uuid WHERE {where} "
+        "AND (o.sent_at IS NULL OR o.status = 'set_aside' OR o.server_seq > ?)",
+        (*args, seq),
+    ).fetchone()
     return [v or 0 for v in row]
 
 
@@ -256,17 +314,34 @@ def _apply_usage(conn: sqlite3.Connection, change: Change, report: SyncReport) -
     psn_no, year, server = change.data["psn_no"], int(change.data["year"]), change.data["counters"]
     if members.get(conn, psn_no) is None:
         return
-    pending = dict(zip(COUNTERS, _pending(conn, "s.psn_no = ? AND s.year = ?", (psn_no, year), change.seq,
-                                                  ", ".join(f"sum(s.{c})" for c in COUNTERS))))
-    local = dict(conn.execute("SELECT counter, amount FROM usage WHERE psn_no = ? AND year = ?",
-                              (psn_no, year)).fetchall())
+    pending = dict(
+        zip(
+            COUNTERS,
+            _pending(
+                conn,
+                "s.psn_no = ? AND s.year = ?",
+                (psn_no, year),
+                change.seq,
+                ", ".join(f"sum(s.{c})" for c in COUNTERS),
+            ),
+        )
+    )
+    local = dict(
+        conn.execute("SELECT counter, amount FROM usage WHERE psn_no = ? AND year = ?", (psn_no, year)).fetchall()
+    )
     for counter in COUNTERS:
         delta = server.get(counter, 0) + pending[counter] - local.get(counter, 0)
         if delta:
-            conn.execute("INSERT INTO usage_adjustments (psn_no, year, counter, delta, server_seq, at) "
-                         "VALUES (?, ?, ?, ?, ?, ?)", (psn_no, year, counter, delta, change.seq, now_iso()))
-            conn.execute("INSERT INTO usage VALUES (?, ?, ?, ?) ON CONFLICT(psn_no, year, counter) "
-                         "DO UPDATE SET amount = amount + excluded.amount", (psn_no, year, counter, delta))
+            conn.execute(
+                "INSERT INTO usage_adjustments (psn_no, year, counter, delta, server_seq, at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (psn_no, year, counter, delta, change.seq, now_iso()),
+            )
+            conn.execute(
+                "INSERT INTO usage VALUES (?, ?, ?, ?) ON CONFLICT(psn_no, year, counter) "
+                "DO UPDATE SET amount = amount + excluded.amount",
+                (psn_no, year, counter, delta),
+            )
 
 
 def _apply_member(conn: sqlite3.Connection, change: Change, report: SyncReport) -> None:
@@ -287,14 +362,18 @@ def _apply_member(conn: sqlite3.Connection, change: Change, report: SyncReport) 
 def _apply_family(conn: sqlite3.Connection, change: Change, report: SyncReport) -> None:
     d = change.data
     if members.get(conn, d["owner_psn_no"]) and members.get(conn, d["relative_psn_no"]):
-        conn.execute("INSERT OR REPLACE INTO family_links VALUES (?, ?, ?)",
-                     (d["owner_psn_no"], d["relative_psn_no"], d["relation"]))
+        conn.execute(
+            "INSERT OR REPLACE INTO family_links VALUES (?, ?, ?)",
+            (d["owner_psn_no"], d["relative_psn_no"], d["relation"]),
+        )
 
 
 def _apply_catalogue(conn: sqlite3.Connection, change: Change, report: SyncReport) -> None:
     columns = CATALOGUE_COLUMNS
-    conn.execute(f"INSERT OR REPLACE INTO catalogue ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                 [change.data[c] for c in columns])
+    conn.execute(
+        f"INSERT OR REPLACE INTO catalogue ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        [change.data[c] for c in columns],
+    )
 
 
 def _apply_published(conn: sqlite3.Connection, change: Change, report: SyncReport) -> None:
@@ -311,15 +390,27 @@ def _apply_rules(conn: sqlite3.Connection, change: Change, report: SyncReport) -
         report.warnings.append(f"中心的 {d['region']} 规则（{d['label']}）与本机不同：请更新本机规则文件")
 
 
-APPLY = {"usage": _apply_usage, "member": _apply_member, "family_link": _apply_family,
-         "catalogue_item": _apply_catalogue, "published_figure": _apply_published, "rules": _apply_rules}
+APPLY = {
+    "usage": _apply_usage,
+    "member": _apply_member,
+    "family_link": _apply_family,
+    "catalogue_item": _apply_catalogue,
+    "published_figure": _apply_published,
+    "rules": _apply_rules,
+}
 
 
 # --------------------------------------------------------------------------- the whole round, and 对账
 
 
-def sync(db: sqlite_utils.Database, hub: str, token: str, transport: httpx.BaseTransport | None = None,
-         batch: int = 500, page: int = 1000) -> SyncReport:
+def sync(
+    db: sqlite_utils.Database,
+    hub: str,
+    token: str,
+    transport: httpx.BaseTransport | None = None,
+    batch: int = 500,
+    page: int = 1000,
+) -> SyncReport:
     """Push, then pull; remembers the hub and the time of the last full success."""
     report = SyncReport()
     client = HubClient(hub, token, transport=transport)
@@ -338,15 +429,22 @@ def sync(db: sqlite_utils.Database, hub: str, token: str, transport: httpx.BaseT
 
 
 def local_day(conn: sqlite3.Connection, day: str) -> dict:
-    rows = conn.execute(f"SELECT s.uuid, {', '.join('s.' + a for a in AMOUNTS)} FROM settlements s JOIN outbox o "
-                        "ON o.uuid = s.uuid WHERE substr(s.created_at, 1, 10) = ? AND o.status = 'applied' "
-                        "ORDER BY s.uuid", (day,)).fetchall()
-    return {"count": len(rows), **{a: sum(r[i + 1] for r in rows) for i, a in enumerate(AMOUNTS)},
-            "uuids": [r[0] for r in rows]}
+    rows = conn.execute(
+        f"SELECT s.uuid, {', '.join('s.' + a for a in AMOUNTS)} FROM settlements s JOIN outbox o "
+        "ON o.uuid = s.uuid WHERE substr(s.created_at, 1, 10) = ? AND o.status = 'applied' "
+        "ORDER BY s.uuid",
+        (day,),
+    ).fetchall()
+    return {
+        "count": len(rows),
+        **{a: sum(r[i + 1] for r in rows) for i, a in enumerate(AMOUNTS)},
+        "uuids": [r[0] for r in rows],
+    }
 
 
-def reconcile(db: sqlite_utils.Database, hub: str, token: str, day: str,
-              transport: httpx.BaseTransport | None = None) -> dict:
+def reconcile(
+    db: sqlite_utils.Database, hub: str, token: str, day: str, transport: httpx.BaseTransport | None = None
+) -> dict:
     """对账: this desk's day against the hub's, count and sums; on a difference, the settlements behind it."""
     client = HubClient(hub, token, transport=transport)
     try:
@@ -354,9 +452,15 @@ def reconcile(db: sqlite_utils.Database, hub: str, token: str, day: str,
     finally:
         client.close()
     local = local_day(db.conn, day)
-    differences = {k: {"desk": local[k], "hub": getattr(server, k)} for k in ("count", *AMOUNTS)
-                   if local[k] != getattr(server, k)}
+    differences = {
+        k: {"desk": local[k], "hub": getattr(server, k)} for k in ("count", *AMOUNTS) if local[k] != getattr(server, k)
+    }
     only_desk = sorted(set(local["uuids"]) - set(server.uuids))
     only_hub = sorted(set(server.uuids) - set(local["uuids"]))
-    return {"day": day, "ok": not differences and not only_desk and not only_hub, "differences": differences,
-            "only_at_desk": only_desk, "only_at_hub": only_hub}
+    return {
+        "day": day,
+        "ok": not differences and not only_desk and not only_hub,
+        "differences": differences,
+        "only_at_desk": only_desk,
+        "only_at_hub": only_hub,
+    }

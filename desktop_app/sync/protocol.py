@@ -122,13 +122,15 @@ class SettlementRecord(Model):
         return v
 
     @model_validator(mode="after")
-    def _signs_and_links(self) -> "SettlementRecord":
+    def _signs_and_links(self) -> SettlementRecord:
         sign = 1 if self.kind == "settlement" else -1
         for name in (*AMOUNTS, *COUNTERS):
             value = getattr(self, name) * sign
             if not 0 <= value <= MAX_FEN:
-                raise ValueError(f"{name} = {getattr(self, name)}：{'结算' if sign > 0 else '退费'}金额须在 "
-                                 f"{'0 – ' if sign > 0 else '−'}{MAX_FEN} 分之内")
+                raise ValueError(
+                    f"{name} = {getattr(self, name)}：{'结算' if sign > 0 else '退费'}金额须在 "
+                    f"{'0 – ' if sign > 0 else '−'}{MAX_FEN} 分之内"
+                )
         if (self.kind == "refund") != (self.original_uuid is not None):
             raise ValueError("original_uuid：退费必须且只有退费才指明原结算")
         if self.kind == "settlement" and not self.items:

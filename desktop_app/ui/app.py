@@ -40,8 +40,11 @@ def prepare_database(backend: Backend, fresh: bool, members: int) -> None:
     progress.setWindowModality(Qt.ApplicationModal)
     progress.show()
     errors = []
-    backend.submit(lambda desk: desk.make_demo(members), lambda _: progress.close(),
-                   lambda exc: (errors.append(exc), progress.close()))
+    backend.submit(
+        lambda desk: desk.make_demo(members),
+        lambda _: progress.close(),
+        lambda exc: (errors.append(exc), progress.close()),
+    )
     while progress.isVisible():
         QApplication.processEvents()
         backend.wait(50)
@@ -52,7 +55,6 @@ def prepare_database(backend: Backend, fresh: bool, members: int) -> None:
 def self_test(backend: Backend) -> int:
     """Open the database and the window as the installed app would, report, and quit (for installers and tests)."""
     import json
-
     import time
 
     window = MainWindow(backend, "self-test")
@@ -65,11 +67,20 @@ def self_test(backend: Backend) -> int:
     import PySide6
     from PySide6.QtCore import QCoreApplication
 
-    print(json.dumps({"ok": ok, "database": str(backend.path), "rules": window.rules_label.text(),
-                      "qt": PySide6.__version__,
-                      "font": QApplication.font().family(),
-                      "qt_in_chinese": QCoreApplication.translate("QPlatformTheme", "Cancel") == "取消",
-                      "problem": window.message.text() or None}, ensure_ascii=False))
+    print(
+        json.dumps(
+            {
+                "ok": ok,
+                "database": str(backend.path),
+                "rules": window.rules_label.text(),
+                "qt": PySide6.__version__,
+                "font": QApplication.font().family(),
+                "qt_in_chinese": QCoreApplication.translate("QPlatformTheme", "Cancel") == "取消",
+                "problem": window.message.text() or None,
+            },
+            ensure_ascii=False,
+        )
+    )
     window.shutdown()
     return 0 if ok else 1
 
@@ -78,8 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="desktop-app window", description="共济前台收款窗口")
     parser.add_argument("--db", help="本地数据库文件（默认：用户数据目录中的本机数据库）")
     parser.add_argument("--demo", action="store_true", help="数据库不存在时创建演示数据（否则运行设置向导）")
-    parser.add_argument("--self-test", action="store_true",
-                        help="安装后自检：打开数据库与收款窗口（不需登录），输出规则版本后退出")
+    parser.add_argument(
+        "--self-test", action="store_true", help="安装后自检：打开数据库与收款窗口（不需登录），输出规则版本后退出"
+    )
     args = parser.parse_args(argv)
     from ..services.demo import DEFAULT_DEMO_MEMBERS
     from ..services.setup import default_db_path

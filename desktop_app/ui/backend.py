@@ -27,8 +27,9 @@ class _Relay(QObject):
 
 
 class _Task(QRunnable):
-    def __init__(self, backend: "Backend", fn: Callable, on_ok: Callable | None, on_err: Callable | None,
-                 with_desk: bool = True) -> None:
+    def __init__(
+        self, backend: Backend, fn: Callable, on_ok: Callable | None, on_err: Callable | None, with_desk: bool = True
+    ) -> None:
         super().__init__()
         self.backend, self.fn, self.on_ok, self.on_err, self.with_desk = backend, fn, on_ok, on_err, with_desk
 

@@ -24,8 +24,21 @@ from .payment_panel import ExplanationDialog, PaymentPanel
 from .status_bar import NOTICE_NAMES, DeskStatusBar
 from .visit_panel import PrescriptionPanel, VisitPanel
 
-KEYS = (("F1", "参保人"), ("F2", "项目"), ("F3", "个人账户"), ("F4", "共济"), ("F5", "同步"), ("F6", "当日结算"), ("F7", "日结"),
-        ("F8", "设置"), ("F9", "处方"), ("F10", "说明"), ("F11", "实收"), ("F12", "结算"), ("Esc", "下一位"))
+KEYS = (
+    ("F1", "参保人"),
+    ("F2", "项目"),
+    ("F3", "个人账户"),
+    ("F4", "共济"),
+    ("F5", "同步"),
+    ("F6", "当日结算"),
+    ("F7", "日结"),
+    ("F8", "设置"),
+    ("F9", "处方"),
+    ("F10", "说明"),
+    ("F11", "实收"),
+    ("F12", "结算"),
+    ("Esc", "下一位"),
+)
 
 
 class MainWindow(QMainWindow):
@@ -111,11 +124,19 @@ class MainWindow(QMainWindow):
 
     def key(self, key: str) -> None:
         actions = {
-            "F1": lambda: self._focus(self.member.lookup), "F2": lambda: self._focus(self.visit.entry),
-            "F3": self.payment.use_account.toggle, "F4": self._focus_family, "F5": lambda: self.sync_now(manual=True),
-            "F6": self.history, "F7": self.day_end,
-            "F8": self.open_settings, "F9": lambda: self._focus(self.prescription.first()), "F10": self.explain,
-            "F11": lambda: self._focus(self.payment.tendered), "F12": self.confirm, "Esc": self.escape,
+            "F1": lambda: self._focus(self.member.lookup),
+            "F2": lambda: self._focus(self.visit.entry),
+            "F3": self.payment.use_account.toggle,
+            "F4": self._focus_family,
+            "F5": lambda: self.sync_now(manual=True),
+            "F6": self.history,
+            "F7": self.day_end,
+            "F8": self.open_settings,
+            "F9": lambda: self._focus(self.prescription.first()),
+            "F10": self.explain,
+            "F11": lambda: self._focus(self.payment.tendered),
+            "F12": self.confirm,
+            "Esc": self.escape,
         }
         actions[key]()
 
@@ -144,8 +165,9 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------- state
 
     def refresh_status(self) -> None:
-        self.backend.submit(lambda desk: desk.state(self.today), self._show_state,
-                            lambda exc: self.message.error(message_of(exc)))
+        self.backend.submit(
+            lambda desk: desk.state(self.today), self._show_state, lambda exc: self.message.error(message_of(exc))
+        )
 
     def _show_state(self, state: DeskState) -> None:
         self.state = state
@@ -179,7 +201,9 @@ class MainWindow(QMainWindow):
     def _synced(self, report) -> None:
         self._syncing = False
         flagged = [f"搁置 {s['uuid'][:8]}：{s['reason']}" for s in report.set_aside]
-        flagged += [f"{NOTICE_NAMES[r['review']]} {r['amount']}（{r['uuid'][:8]}）：{r['reason']}" for r in report.reviews]
+        flagged += [
+            f"{NOTICE_NAMES[r['review']]} {r['amount']}（{r['uuid'][:8]}）：{r['reason']}" for r in report.reviews
+        ]
         if flagged or report.warnings:
             self.message.error("同步完成，中心提示：" + "；".join(flagged + report.warnings))
         self.refresh_status()
@@ -215,8 +239,11 @@ class MainWindow(QMainWindow):
             self.payment.show_quote(None)
             return
         data = self.cart.case(self.today)
-        self.backend.submit(lambda desk: desk.quote(data, self.today),
-                            lambda q: self._quoted(seq, q), lambda exc: self._quote_failed(seq, exc))
+        self.backend.submit(
+            lambda desk: desk.quote(data, self.today),
+            lambda q: self._quoted(seq, q),
+            lambda exc: self._quote_failed(seq, exc),
+        )
 
     def _quoted(self, seq: int, quote: Shown) -> None:
         if seq == self._quote_seq:
@@ -248,8 +275,9 @@ class MainWindow(QMainWindow):
         data, today = self.cart.case(self.today), self.today
         operator, layout, approval = self.operator, self.layout_name, self.cart.approval
         self.payment.confirm.setEnabled(False)
-        self.backend.submit(lambda desk: desk.confirm(data, operator, today, layout, approval), self._confirmed,
-                            self._confirm_failed)
+        self.backend.submit(
+            lambda desk: desk.confirm(data, operator, today, layout, approval), self._confirmed, self._confirm_failed
+        )
 
     def _confirmed(self, done: Settled) -> None:
         self.payment.confirm.setEnabled(True)
@@ -258,8 +286,10 @@ class MainWindow(QMainWindow):
         change = ""
         if tendered:
             change = f"，找零 {yuan(Decimal(tendered) - done.cash)}"
-        self.message.ok(f"结算成功：{done.name} 统筹 {yuan(done.fund)}，个人账户 {yuan(done.own_account)}，"
-                        f"共济 {yuan(done.family_account)}，现金 {yuan(done.cash)}{change}。结算号 {done.uuid[:8]}")
+        self.message.ok(
+            f"结算成功：{done.name} 统筹 {yuan(done.fund)}，个人账户 {yuan(done.own_account)}，"
+            f"共济 {yuan(done.family_account)}，现金 {yuan(done.cash)}{change}。结算号 {done.uuid[:8]}"
+        )
         self.print_receipt(done.receipt)
         self.settled.emit(done.record)
         self.reset(keep_message=True)
@@ -273,14 +303,18 @@ class MainWindow(QMainWindow):
 
     def approve_price(self, line, price) -> None:
         """A price above the catalogue's: a supervisor's name, password and reason, at this moment."""
-        dialog = SupervisorDialog(f"{line.name} 改价为 {yuan(price)}（目录价 {yuan(line.ceiling)}）", self,
-                                  reasons=self.PRICE_REASONS)
+        dialog = SupervisorDialog(
+            f"{line.name} 改价为 {yuan(price)}（目录价 {yuan(line.ceiling)}）", self, reasons=self.PRICE_REASONS
+        )
         self.price_dialog = dialog
 
         def check() -> None:
             approval = Approval(dialog.name.text().strip(), dialog.password.text(), dialog.reason_text())
-            self.backend.submit(lambda desk: desk.authorise(approval, "改价"), lambda ok: self._price_approved(line, price, ok),
-                                lambda exc: self.visit.message.error(f"未改价：{message_of(exc)}"))
+            self.backend.submit(
+                lambda desk: desk.authorise(approval, "改价"),
+                lambda ok: self._price_approved(line, price, ok),
+                lambda exc: self.visit.message.error(f"未改价：{message_of(exc)}"),
+            )
 
         dialog.accepted.connect(check)
         self._open(dialog)
@@ -288,7 +322,9 @@ class MainWindow(QMainWindow):
     def _price_approved(self, line, price, approval) -> None:
         line.unit_price = price
         self.cart.approval = approval
-        self.visit.message.ok(f"{line.name} 单价改为 {yuan(price)}：主管 {approval.supervisor} 授权（{approval.reason}）")
+        self.visit.message.ok(
+            f"{line.name} 单价改为 {yuan(price)}：主管 {approval.supervisor} 授权（{approval.reason}）"
+        )
         self.visit.refresh()
         self.request_quote()
 
@@ -308,8 +344,9 @@ class MainWindow(QMainWindow):
 
     def receipt_for(self, uuid: str, note: str | None, then) -> None:
         layout = self.layout_name
-        self.backend.submit(lambda desk: desk.receipt(uuid, layout, note), then,
-                            lambda exc: self.message.error(message_of(exc)))
+        self.backend.submit(
+            lambda desk: desk.receipt(uuid, layout, note), then, lambda exc: self.message.error(message_of(exc))
+        )
 
     def print_receipt(self, path: Path) -> None:
         """Send to the remembered printer; with none set, the PDF is kept and its place shown."""
@@ -318,8 +355,11 @@ class MainWindow(QMainWindow):
             self.message.ok(f"{self.message.text()}　小票已存为 PDF（未设置打印机）")
             self.message.setToolTip(str(path))
             return
-        self.print_backend.run(lambda: printing.print_pdf(path, printing.printer_named(name)), None,
-                               lambda exc: self._print_failed(path, exc))
+        self.print_backend.run(
+            lambda: printing.print_pdf(path, printing.printer_named(name)),
+            None,
+            lambda exc: self._print_failed(path, exc),
+        )
 
     def _print_failed(self, path: Path, exc: BaseException) -> None:
         why = exc if isinstance(exc, OSError) else message_of(exc)
@@ -343,8 +383,11 @@ class MainWindow(QMainWindow):
             self.dialog = None
         dialog.deleteLater()
         self.activateWindow()
-        target = back_to if back_to is not None and shiboken6.isValid(back_to) and back_to.isVisible() \
-            and back_to.isEnabled() else self.member.lookup
+        target = (
+            back_to
+            if back_to is not None and shiboken6.isValid(back_to) and back_to.isVisible() and back_to.isEnabled()
+            else self.member.lookup
+        )
         target.setFocus()
 
     def preview(self, path: Path) -> None:

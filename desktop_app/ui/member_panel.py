@@ -5,7 +5,16 @@ from __future__ import annotations
 import datetime as dt
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QVBoxLayout
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QVBoxLayout,
+)
 
 from ..domain.identity import mask_certno
 from ..domain.money import to_fen
@@ -44,8 +53,22 @@ class MemberPanel(QGroupBox):
 
     def _card_form(self) -> QFormLayout:
         """The card's rows: who, what they may use, this year's usage against the cap."""
-        self.fields = {key: QLabel() for key in ("name", "certno", "age", "insurance", "status", "programmes",
-                                                 "designated", "balance", "family", "deductible", "pool")}
+        self.fields = {
+            key: QLabel()
+            for key in (
+                "name",
+                "certno",
+                "age",
+                "insurance",
+                "status",
+                "programmes",
+                "designated",
+                "balance",
+                "family",
+                "deductible",
+                "pool",
+            )
+        }
         for label in self.fields.values():
             label.setTextInteractionFlags(Qt.TextSelectableByMouse)
             label.setWordWrap(True)
@@ -57,10 +80,19 @@ class MemberPanel(QGroupBox):
         self.cap_text = QLabel()
         self.cap_text.setObjectName("cap_text")
         form = QFormLayout()
-        for key, title in (("name", "姓名"), ("certno", "证件号"), ("age", "年龄 / 性别"), ("insurance", "险种"),
-                           ("status", "人员类别"), ("programmes", "两病登记"), ("designated", "定点机构"),
-                           ("balance", "账户余额"), ("family", "共济账户"), ("deductible", "起付线已累计"),
-                           ("pool", "统筹已支付")):
+        for key, title in (
+            ("name", "姓名"),
+            ("certno", "证件号"),
+            ("age", "年龄 / 性别"),
+            ("insurance", "险种"),
+            ("status", "人员类别"),
+            ("programmes", "两病登记"),
+            ("designated", "定点机构"),
+            ("balance", "账户余额"),
+            ("family", "共济账户"),
+            ("deductible", "起付线已累计"),
+            ("pool", "统筹已支付"),
+        ):
             form.addRow(title, self.fields[key])
         form.addRow("年度限额", self.cap_text)
         form.addRow("", self.cap_bar)
@@ -69,7 +101,12 @@ class MemberPanel(QGroupBox):
     # ---------------------------------------------------------------- lookup
 
     def eventFilter(self, obj, event):  # noqa: N802 - Qt's name
-        if obj is self.lookup and event.type() == event.Type.KeyPress and event.key() == Qt.Key_Down and self.results.count():
+        if (
+            obj is self.lookup
+            and event.type() == event.Type.KeyPress
+            and event.key() == Qt.Key_Down
+            and self.results.count()
+        ):
             self.results.setFocus()
             self.results.setCurrentRow(0)
             return True
@@ -87,8 +124,11 @@ class MemberPanel(QGroupBox):
             return
         self._seq += 1
         seq = self._seq
-        self.backend.submit(lambda desk: desk.find_members(text), lambda found: self._found(seq, found, pick),
-                            lambda exc: self._failed(seq, exc))
+        self.backend.submit(
+            lambda desk: desk.find_members(text),
+            lambda found: self._found(seq, found, pick),
+            lambda exc: self._failed(seq, exc),
+        )
 
     def _found(self, seq: int, found: list, pick: bool) -> None:
         if seq != self._seq:
@@ -118,8 +158,11 @@ class MemberPanel(QGroupBox):
         self.choose(item.data(Qt.UserRole))
 
     def choose(self, psn_no: str) -> None:
-        self.backend.submit(lambda desk: desk.member_card(psn_no, self.today), self.show_card,
-                            lambda exc: self.message.error(message_of(exc)))
+        self.backend.submit(
+            lambda desk: desk.member_card(psn_no, self.today),
+            self.show_card,
+            lambda exc: self.message.error(message_of(exc)),
+        )
 
     def show_card(self, card: MemberCard) -> None:
         self.card = card
@@ -134,8 +177,13 @@ class MemberPanel(QGroupBox):
         f["programmes"].setText("、".join(card.programmes) or "无")
         f["designated"].setText(card.designated_facility or "未选定")
         f["balance"].setText(yuan(card.balance))
-        f["family"].setText("；".join(f"{p.name}（{p.relation}，余额 {yuan(p.balance)}）" + ("" if p.allowed else " 本地区不可共济")
-                                     for p in card.family) or "无")
+        f["family"].setText(
+            "；".join(
+                f"{p.name}（{p.relation}，余额 {yuan(p.balance)}）" + ("" if p.allowed else " 本地区不可共济")
+                for p in card.family
+            )
+            or "无"
+        )
         f["deductible"].setText(yuan(card.deductible_paid))
         f["pool"].setText(yuan(card.pool_paid))
         if card.annual_cap:

@@ -5,8 +5,19 @@ from __future__ import annotations
 from decimal import Decimal
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGroupBox, QLabel, QLineEdit,
-                               QPlainTextEdit, QPushButton, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+)
 
 from ..domain.errors import InputError
 from ..services.card import MemberCard
@@ -15,12 +26,19 @@ from ..services.desk import Shown
 from .common import MessageLine, yuan
 
 # Each row: its widget's name (the platform's field name, as on the receipt), its title, and the figure it shows.
-ROWS = (("medfee_sumamt", "医疗费总额", "total"), ("fulamt_ownpay_amt", "全自费", "fully_self_paid"),
-        ("preselfpay_amt", "先行自付", "self_pay_first"), ("inscp_scp_amt", "符合政策范围", "in_scope"),
-        ("act_pay_dedc", "本次起付线", "deductible"), ("hifp_pay", "统筹基金支付", "fund"),
-        ("acct_pay", "个人账户支付", "own_account"), ("acct_mulaid_pay", "共济账户支付", "family_account"),
-        ("psn_cash_pay", "现金支付", "cash"), ("balc", "账户余额（结算后）", "balance_after"),
-        ("cap_left", "年度限额剩余", "cap_left"))
+ROWS = (
+    ("medfee_sumamt", "医疗费总额", "total"),
+    ("fulamt_ownpay_amt", "全自费", "fully_self_paid"),
+    ("preselfpay_amt", "先行自付", "self_pay_first"),
+    ("inscp_scp_amt", "符合政策范围", "in_scope"),
+    ("act_pay_dedc", "本次起付线", "deductible"),
+    ("hifp_pay", "统筹基金支付", "fund"),
+    ("acct_pay", "个人账户支付", "own_account"),
+    ("acct_mulaid_pay", "共济账户支付", "family_account"),
+    ("psn_cash_pay", "现金支付", "cash"),
+    ("balc", "账户余额（结算后）", "balance_after"),
+    ("cap_left", "年度限额剩余", "cap_left"),
+)
 BIG = {"hifp_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay"}
 
 

@@ -42,8 +42,11 @@ class DeskStatusBar(QStatusBar):
     def show_state(self, state: DeskState) -> None:
         self.rules_label.setText(f"规则 {state.rules}")
         self.sync_label.setText(sync_status(state))
-        self.sync_label.setToolTip("\n".join(f"{NOTICE_NAMES[n.kind]} {yuan(n.amount)}：{n.reason}（{n.uuid[:8]}）"
-                                             for n in state.notices[:10]))
+        self.sync_label.setToolTip(
+            "\n".join(
+                f"{NOTICE_NAMES[n.kind]} {yuan(n.amount)}：{n.reason}（{n.uuid[:8]}）" for n in state.notices[:10]
+            )
+        )
 
     def show_offline(self, exc: BaseException) -> None:
         self.sync_label.setText(f"医保中心连接失败，离线结算中（{message_of(exc)[:40]}…）")

@@ -6,8 +6,21 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLineEdit,
-                               QListWidget, QListWidgetItem, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
 
 from ..domain.errors import InputError
 from ..domain.money import MoneyError, parse_amount
@@ -101,8 +114,11 @@ class VisitPanel(QGroupBox):
         self._pending_quantity = quantity
         self._seq += 1
         seq = self._seq
-        self.backend.submit(lambda desk: desk.find_items(text), lambda r: self._found(seq, r, add),
-                            lambda exc: self.message.error(message_of(exc)))
+        self.backend.submit(
+            lambda desk: desk.find_items(text),
+            lambda r: self._found(seq, r, add),
+            lambda exc: self.message.error(message_of(exc)),
+        )
 
     def _found(self, seq: int, result: ItemMatches, add: bool) -> None:
         if seq != self._seq:
@@ -114,7 +130,9 @@ class VisitPanel(QGroupBox):
             return
         self.suggestions.clear()
         for item in items:
-            row = QListWidgetItem(f"{item.code}  {item.name}  {CATEGORY_SHORT[item.category]}  {yuan(item.price)}/{item.unit}")
+            row = QListWidgetItem(
+                f"{item.code}  {item.name}  {CATEGORY_SHORT[item.category]}  {yuan(item.price)}/{item.unit}"
+            )
             row.setData(Qt.UserRole, item)
             self.suggestions.addItem(row)
         self.suggestions.setVisible(bool(items))
@@ -142,8 +160,14 @@ class VisitPanel(QGroupBox):
         self.table.blockSignals(True)
         self.table.setRowCount(len(self.cart.lines))
         for r, line in enumerate(self.cart.lines):
-            values = (line.code, line.name, CATEGORY_SHORT.get(line.category, line.category), f"{line.quantity.normalize():f}",
-                      yuan(line.unit_price), yuan(line.amount))
+            values = (
+                line.code,
+                line.name,
+                CATEGORY_SHORT.get(line.category, line.category),
+                f"{line.quantity.normalize():f}",
+                yuan(line.unit_price),
+                yuan(line.amount),
+            )
             for c, value in enumerate(values):
                 cell = QTableWidgetItem(value)
                 if c not in (3, 4):  # quantity and unit price are typed over; the rest comes from the catalogue
@@ -173,7 +197,9 @@ class VisitPanel(QGroupBox):
                 self.message.error(f"单价：“{text}”{exc}，已恢复为 {yuan(line.unit_price)}")
             else:
                 if price > MAX_UNIT_PRICE:
-                    self.message.error(f"单价：“{text}”超过上限 {yuan(MAX_UNIT_PRICE)}，已恢复为 {yuan(line.unit_price)}")
+                    self.message.error(
+                        f"单价：“{text}”超过上限 {yuan(MAX_UNIT_PRICE)}，已恢复为 {yuan(line.unit_price)}"
+                    )
                 elif price > line.ceiling:  # the catalogue price is the price: above it, a supervisor decides
                     self.message.error(f"单价 {yuan(price)} 高于目录价 {yuan(line.ceiling)}：需要主管当场授权")
                     self.override_requested.emit(line, price)
@@ -235,8 +261,11 @@ class PrescriptionPanel(QGroupBox):
         return self.edits["institution"]
 
     def data(self) -> dict:
-        return {**{k: e.text().strip() for k, e in self.edits.items()}, "issued": self.issued.text().strip(),
-                "valid_days": self.valid_days.value()}
+        return {
+            **{k: e.text().strip() for k, e in self.edits.items()},
+            "issued": self.issued.text().strip(),
+            "valid_days": self.valid_days.value(),
+        }
 
     def reset(self) -> None:
         for edit in self.edits.values():

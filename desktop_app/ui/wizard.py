@@ -31,8 +31,14 @@ def _choice(key: str, name: str) -> QComboBox:
 class SetupWizard(QWizard):
     """Region and facility, the hub, the supervisor: the first run's questions (and a supervisor's re-run)."""
 
-    def __init__(self, backend: Backend, first: bool, current: dict | None = None, parent=None,
-                 regions: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        first: bool,
+        current: dict | None = None,
+        parent=None,
+        regions: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.backend, self.first = backend, first
         self.setWindowTitle("共济前台 — 设置向导")
@@ -54,14 +60,26 @@ class SetupWizard(QWizard):
         page.setSubTitle("本机所在统筹地区，以及本机构的类别、级别和编码（决定适用的起付线与支付比例）。")
         self.region = _combo(regions or {name: name for name in region_folders()}, "wizard_region")
         self.kind, self.level, self.grade, self.tier = (
-            _choice(key, name) for key, name in (("facility.kind", "wizard_kind"), ("facility.level", "wizard_level"),
-                                                 ("facility.grade", "wizard_grade"), ("facility.tier", "wizard_tier")))
+            _choice(key, name)
+            for key, name in (
+                ("facility.kind", "wizard_kind"),
+                ("facility.level", "wizard_level"),
+                ("facility.grade", "wizard_grade"),
+                ("facility.tier", "wizard_tier"),
+            )
+        )
         self.facility_id = QLineEdit(current.get("facility.id", ""), objectName="wizard_facility_id")
         self.facility_name = QLineEdit(current.get("facility.name", ""), objectName="wizard_facility_name")
         form = QFormLayout(page)
-        for key, widget in (("region", self.region), ("facility.kind", self.kind), ("facility.level", self.level),
-                            ("facility.grade", self.grade), ("facility.tier", self.tier),
-                            ("facility.id", self.facility_id), ("facility.name", self.facility_name)):
+        for key, widget in (
+            ("region", self.region),
+            ("facility.kind", self.kind),
+            ("facility.level", self.level),
+            ("facility.grade", self.grade),
+            ("facility.tier", self.tier),
+            ("facility.id", self.facility_id),
+            ("facility.name", self.facility_name),
+        ):
             if isinstance(widget, QComboBox):
                 widget.setCurrentIndex(max(0, widget.findData(current.get(key, ""))))
             form.addRow(SETTINGS_BY_KEY[key].label, widget)
@@ -76,9 +94,12 @@ class SetupWizard(QWizard):
         page.setTitle("医保中心")
         page.setSubTitle("联网时自动上传结算、下载参保人与年度累计；断网时照常离线结算。没有中心的诊所选“仅离线使用”。")
         self.offline_only = QCheckBox("仅离线使用（不连接医保中心）", objectName="wizard_offline_only")
-        self.hub = QLineEdit(current.get("sync.hub", ""), objectName="wizard_hub", placeholderText="http://中心地址:8700")
-        self.token = QLineEdit(objectName="wizard_token", echoMode=QLineEdit.Password,
-                               placeholderText="中心登记本收款台时给出的令牌")
+        self.hub = QLineEdit(
+            current.get("sync.hub", ""), objectName="wizard_hub", placeholderText="http://中心地址:8700"
+        )
+        self.token = QLineEdit(
+            objectName="wizard_token", echoMode=QLineEdit.Password, placeholderText="中心登记本收款台时给出的令牌"
+        )
         self.offline_only.setChecked(not current.get("sync.hub"))
         self.offline_only.toggled.connect(lambda on: (self.hub.setDisabled(on), self.token.setDisabled(on)))
         self.hub.setDisabled(self.offline_only.isChecked())
@@ -111,13 +132,23 @@ class SetupWizard(QWizard):
         return page
 
     def answers(self) -> Answers:
-        return Answers(region=self.region.currentData(),
-                       facility={"kind": self.kind.currentData(), "level": self.level.currentData(),
-                                 "grade": self.grade.currentData(), "tier": self.tier.currentData(),
-                                 "id": self.facility_id.text().strip(), "name": self.facility_name.text().strip()},
-                       hub=self.hub.text().strip(), token=self.token.text().strip(),
-                       offline_only=self.offline_only.isChecked(), supervisor=self.supervisor.text().strip(),
-                       password=self.password.text(), password_again=self.password_again.text())
+        return Answers(
+            region=self.region.currentData(),
+            facility={
+                "kind": self.kind.currentData(),
+                "level": self.level.currentData(),
+                "grade": self.grade.currentData(),
+                "tier": self.tier.currentData(),
+                "id": self.facility_id.text().strip(),
+                "name": self.facility_name.text().strip(),
+            },
+            hub=self.hub.text().strip(),
+            token=self.token.text().strip(),
+            offline_only=self.offline_only.isChecked(),
+            supervisor=self.supervisor.text().strip(),
+            password=self.password.text(),
+            password_again=self.password_again.text(),
+        )
 
     def accept(self) -> None:
         """Finish: write in the worker; close only when it succeeded."""

@@ -37,5 +37,6 @@ def mismatches(pyproject: Path = PYPROJECT) -> list[str]:
 def check(pyproject: Path = PYPROJECT) -> None:
     problems = mismatches(pyproject)
     if problems:
-        raise SystemExit("Refusing to build with other versions than the pins (run `make setup`):\n  "
-                         + "\n  ".join(problems))
+        raise SystemExit(
+            "Refusing to build with other versions than the pins (run `make setup`):\n  " + "\n  ".join(problems)
+        )

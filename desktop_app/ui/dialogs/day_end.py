@@ -16,9 +16,17 @@ from .hour_chart import HourChart
 class DayEndDialog(QDialog):
     """日结: counts and sums by fund / account / family account / cash, refunds, unsynced; export PDF and CSV."""
 
-    FIELDS = (("settlements", "结算笔数"), ("refunds", "退费笔数"), ("total", "医疗费总额（已扣退费）"),
-              ("fund", "统筹基金支付"), ("own_account", "个人账户支付"), ("family_account", "共济账户支付"),
-              ("cash", "现金"), ("refunded_total", "退费金额"), ("unsynced", "尚未上传医保中心"))
+    FIELDS = (
+        ("settlements", "结算笔数"),
+        ("refunds", "退费笔数"),
+        ("total", "医疗费总额（已扣退费）"),
+        ("fund", "统筹基金支付"),
+        ("own_account", "个人账户支付"),
+        ("family_account", "共济账户支付"),
+        ("cash", "现金"),
+        ("refunded_total", "退费金额"),
+        ("unsynced", "尚未上传医保中心"),
+    )
 
     def __init__(self, window, day: dt.date) -> None:
         super().__init__(window)
@@ -57,8 +65,9 @@ class DayEndDialog(QDialog):
         layout.addWidget(self.chart, 1)
         layout.addWidget(self.message)
         layout.addLayout(buttons)
-        self.backend.submit(lambda desk: desk.day_report(day), self.show_report,
-                            lambda exc: self.message.error(message_of(exc)))
+        self.backend.submit(
+            lambda desk: desk.day_report(day), self.show_report, lambda exc: self.message.error(message_of(exc))
+        )
 
     def keyPressEvent(self, event) -> None:  # noqa: N802
         if event.key() == Qt.Key_F5:
@@ -82,8 +91,11 @@ class DayEndDialog(QDialog):
             self.message.error("未设置医保中心：单机模式无需对账")
             return
         hub, token, day = state.hub, state.token, self.day
-        self.window_.sync_backend.submit(lambda desk: desk.reconcile(hub, token, day), self._reconciled,
-                                         lambda exc: self.message.error(message_of(exc)))
+        self.window_.sync_backend.submit(
+            lambda desk: desk.reconcile(hub, token, day),
+            self._reconciled,
+            lambda exc: self.message.error(message_of(exc)),
+        )
 
     def _reconciled(self, result: dict) -> None:
         if result["ok"]:
@@ -95,6 +107,8 @@ class DayEndDialog(QDialog):
 
     def export(self) -> None:
         stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
-        self.backend.submit(lambda desk: desk.export_day(self.day, stamp),
-                            lambda paths: self.message.ok("已导出：" + "；".join(str(p) for p in paths)),
-                            lambda exc: self.message.error(message_of(exc)))
+        self.backend.submit(
+            lambda desk: desk.export_day(self.day, stamp),
+            lambda paths: self.message.ok("已导出：" + "；".join(str(p) for p in paths)),
+            lambda exc: self.message.error(message_of(exc)),
+        )

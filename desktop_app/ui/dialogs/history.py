@@ -5,13 +5,21 @@ from __future__ import annotations
 import datetime as dt
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QHeaderView, QLineEdit, QPushButton, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
 
 from ...services.desk import Settled
 from ..common import MessageLine, message_of, yuan
 from .supervisor import SupervisorDialog
-
 
 HISTORY_COLUMNS = ("时间", "类型", "姓名", "医疗费总额", "统筹", "个人账户", "共济账户", "现金", "上传", "结算号")
 
@@ -39,8 +47,12 @@ class HistoryDialog(QDialog):
         self.message = MessageLine()
         buttons = QHBoxLayout()
         self.keys = {Qt.Key_F5: self.reprint, Qt.Key_F8: self.refund}
-        for text, slot in (("预览  [Enter]", self.preview), ("补打  [F5]", self.reprint), ("退费  [F8]", self.refund),
-                           ("关闭  [Esc]", self.reject)):
+        for text, slot in (
+            ("预览  [Enter]", self.preview),
+            ("补打  [F5]", self.reprint),
+            ("退费  [F8]", self.refund),
+            ("关闭  [Esc]", self.reject),
+        ):
             button = QPushButton(text)
             button.setAutoDefault(False)
             button.setFocusPolicy(Qt.NoFocus)
@@ -64,16 +76,27 @@ class HistoryDialog(QDialog):
 
     def load(self) -> None:
         text = self.search.text()
-        self.backend.submit(lambda desk: desk.history(self.day, text), self.show_rows,
-                            lambda exc: self.message.error(message_of(exc)))
+        self.backend.submit(
+            lambda desk: desk.history(self.day, text), self.show_rows, lambda exc: self.message.error(message_of(exc))
+        )
 
     def show_rows(self, rows) -> None:
         self.rows = rows
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             kind = "退费" if row.kind == "refund" else ("已退费" if row.refunded else "结算")
-            values = (row.created_at[11:19], kind, row.name, yuan(row.total), yuan(row.fund), yuan(row.own_account),
-                      yuan(row.family_account), yuan(row.cash), "已上传" if row.synced else "未上传", row.uuid)
+            values = (
+                row.created_at[11:19],
+                kind,
+                row.name,
+                yuan(row.total),
+                yuan(row.fund),
+                yuan(row.own_account),
+                yuan(row.family_account),
+                yuan(row.cash),
+                "已上传" if row.synced else "未上传",
+                row.uuid,
+            )
             for c, value in enumerate(values):
                 cell = QTableWidgetItem(value)
                 if 3 <= c <= 7:
@@ -110,11 +133,16 @@ class HistoryDialog(QDialog):
 
     def _refund(self, row, name: str, password: str) -> None:
         layout = self.window_.layout_name
-        self.backend.submit(lambda desk: desk.refund(row.uuid, name, password, layout), self._refunded,
-                            lambda exc: self.message.error(message_of(exc)))
+        self.backend.submit(
+            lambda desk: desk.refund(row.uuid, name, password, layout),
+            self._refunded,
+            lambda exc: self.message.error(message_of(exc)),
+        )
 
     def _refunded(self, back: Settled) -> None:
-        self.message.ok(f"已退费：退费单 {back.uuid}，退回现金 {yuan(-back.cash)}，退回个人账户 {yuan(-back.own_account)}")
+        self.message.ok(
+            f"已退费：退费单 {back.uuid}，退回现金 {yuan(-back.cash)}，退回个人账户 {yuan(-back.own_account)}"
+        )
         self.window_.print_receipt(back.receipt)
         self.window_.refresh_status()
         self.load()

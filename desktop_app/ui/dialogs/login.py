@@ -37,8 +37,9 @@ class LoginDialog(FormDialog):
 
     def try_login(self) -> None:
         name, password = self.name.text().strip(), self.password.text()
-        self.backend.submit(lambda desk: desk.sign_in(name, password),
-                            lambda role: self._ok(name, role), lambda exc: self._fail(exc))
+        self.backend.submit(
+            lambda desk: desk.sign_in(name, password), lambda role: self._ok(name, role), lambda exc: self._fail(exc)
+        )
 
     def _ok(self, name: str, role: str) -> None:
         self.operator, self.role = name, role

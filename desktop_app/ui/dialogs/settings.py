@@ -30,7 +30,9 @@ class SettingsDialog(FormDialog):
             if entry.changed_by == "supervisor":
                 self.fields[entry.key] = self._field(entry, choices.get(entry.key))
                 form.addRow(entry.label, self.fields[entry.key])
-        self.figure = QLineEdit(objectName="settings_figure", placeholderText="地区/名称/年份=数值，如 yunfu/avg_wage/2024=90000")
+        self.figure = QLineEdit(
+            objectName="settings_figure", placeholderText="地区/名称/年份=数值，如 yunfu/avg_wage/2024=90000"
+        )
         form.addRow("录入公布数值", self.figure)
         self.message = MessageLine()
         form.addRow(self.message)
@@ -47,7 +49,9 @@ class SettingsDialog(FormDialog):
         if entry.secret:
             hint = "已设置（留空不变）" if self.current.values.get(entry.key) else "中心登记收款台时给出的令牌"
             return QLineEdit(objectName=f"settings_{entry.key}", echoMode=QLineEdit.Password, placeholderText=hint)
-        return QLineEdit(value, objectName=f"settings_{entry.key}", placeholderText=self.PLACEHOLDERS.get(entry.key, ""))
+        return QLineEdit(
+            value, objectName=f"settings_{entry.key}", placeholderText=self.PLACEHOLDERS.get(entry.key, "")
+        )
 
     def _add_buttons(self, form: QFormLayout) -> None:
         wizard = QPushButton("重新运行设置向导", objectName="settings_wizard")
@@ -62,10 +66,12 @@ class SettingsDialog(FormDialog):
     def run_wizard(self) -> None:
         from ..wizard import SetupWizard
 
-        self.wizard = SetupWizard(self.backend, first=False, current=self.current.values, parent=self,
-                                  regions=self.current.regions)
-        self.wizard.accepted.connect(lambda: (self.window_.message.ok("设置向导已完成"), self.window_.refresh_status(),
-                                              self.reject()))
+        self.wizard = SetupWizard(
+            self.backend, first=False, current=self.current.values, parent=self, regions=self.current.regions
+        )
+        self.wizard.accepted.connect(
+            lambda: (self.window_.message.ok("设置向导已完成"), self.window_.refresh_status(), self.reject())
+        )
         self.wizard.open()
 
     @staticmethod
@@ -79,16 +85,24 @@ class SettingsDialog(FormDialog):
 
     def changes(self) -> dict[str, str]:
         """What the dialog holds, by key; a secret left empty is left as it was."""
-        values = {key: (field.currentData() if isinstance(field, QComboBox) else field.text().strip())
-                  for key, field in self.fields.items()}
-        return {key: value for key, value in values.items()
-                if value or not self.current.entries_by_key[key].secret}
+        values = {
+            key: (field.currentData() if isinstance(field, QComboBox) else field.text().strip())
+            for key, field in self.fields.items()
+        }
+        return {key: value for key, value in values.items() if value or not self.current.entries_by_key[key].secret}
 
     def submit(self) -> None:
         self.save()
 
     def save(self) -> None:
-        name, password, changes, figure = self.supervisor.text().strip(), self.password.text(), self.changes(), \
-            self.figure.text().strip()
-        self.backend.submit(lambda desk: desk.change_settings(name, password, changes, figure), lambda _: self.accept(),
-                            lambda exc: self.message.error(message_of(exc)))
+        name, password, changes, figure = (
+            self.supervisor.text().strip(),
+            self.password.text(),
+            self.changes(),
+            self.figure.text().strip(),
+        )
+        self.backend.submit(
+            lambda desk: desk.change_settings(name, password, changes, figure),
+            lambda _: self.accept(),
+            lambda exc: self.message.error(message_of(exc)),
+        )
