@@ -60,8 +60,8 @@ def main() -> None:
     for label, data in cases.items():
         parsed = parse_case(data)
         rules = load_region(data["region"]).at(parsed.date)
-        engine = per_call(lambda: settle(parsed, rules))
-        baseline = per_call(lambda: parse_case(data))
+        engine = per_call(lambda parsed=parsed, rules=rules: settle(parsed, rules))
+        baseline = per_call(lambda data=data: parse_case(data))
         print(f"{label:28} {engine * 1e6:10.1f} {baseline * 1e6:10.1f} {engine / baseline:7.2f}")
     print(
         "settle: the engine on a parsed 20-item case and a resolved rule version; "

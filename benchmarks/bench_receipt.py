@@ -67,11 +67,11 @@ def main() -> None:
             )
             receipt = receipts.load(db.conn, out["uuid"])
             for layout in ("roll", "a5"):
-                ours = per_call_ms(lambda: pdf.render(receipt, layout))
+                ours = per_call_ms(lambda receipt=receipt, layout=layout: pdf.render(receipt, layout))
                 original = qr.draw_qr
                 qr.draw_qr = widget_qr
                 try:
-                    base = per_call_ms(lambda: pdf.render(receipt, layout), n=30)
+                    base = per_call_ms(lambda receipt=receipt, layout=layout: pdf.render(receipt, layout), n=30)
                 finally:
                     qr.draw_qr = original
                 rows[(n, layout)] = (ours, base)

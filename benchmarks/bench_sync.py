@@ -96,7 +96,7 @@ def main() -> None:
             hub_push.push(engine, desk_token, baseline_records, now_iso(), 0.0)
             direct = len(baseline_records) / (time.perf_counter() - t)
             desk.conn.execute(
-                "UPDATE outbox SET sent_at = 'x' WHERE uuid IN (%s)" % ",".join("?" * len(baseline_records)),
+                f"UPDATE outbox SET sent_at = 'x' WHERE uuid IN ({','.join('?' * len(baseline_records))})",
                 [r.uuid for r in baseline_records],
             )
             client = HubClient(hub.url, token, timeout=300)

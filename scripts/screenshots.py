@@ -38,7 +38,8 @@ def settle_until(app, backend, condition, limit=200):
         if condition():
             return
     raise TimeoutError(
-        f"payment message: {window_ref[0].payment.message.text()} | {window_ref[0].message.text()} | {window_ref[0].visit.message.text()}"
+        f"payment message: {window_ref[0].payment.message.text()} | {window_ref[0].message.text()} | "
+        f"{window_ref[0].visit.message.text()}"
     )
 
 
@@ -77,7 +78,7 @@ def main(out: Path) -> None:
     for code in codes:
         window.visit.entry.setText(f"2*{code}")
         window.visit.search(add=True)
-        settle_until(app, backend, lambda: any(line.code == code for line in window.cart.lines))
+        settle_until(app, backend, lambda code=code: any(line.code == code for line in window.cart.lines))
     window.payment.family.setCurrentIndex(1)
     window.payment.tendered.setText("500")
     settle_until(app, backend, lambda: window.payment.quote is not None)

@@ -12,7 +12,8 @@ from desktop_app.services.demo import generate
 from desktop_app.store.db import connect
 
 TODAY = dt.date(2024, 6, 15)
-AT = f"{TODAY.isoformat()}T10:00:00+08:00"  # when the test desks settle their visits of TODAY (the hub checks they agree)
+# When the test desks settle their visits of TODAY (the hub checks they agree).
+AT = f"{TODAY.isoformat()}T10:00:00+08:00"
 
 
 def make_template(path: Path, region: str, members: int = 400) -> Path:

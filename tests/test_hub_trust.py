@@ -221,7 +221,7 @@ def run(arena: Arena, desk: str, records: list, expect: dict, desk_clock: str | 
         assert counters == {c: a for (p, y, c), a in after.usage.items() if (p, y) == (psn, year)}
     assert checks.check(arena.engine) == []
     listed = checks.for_review(arena.engine)
-    for i, result in enumerate(results):
+    for result in results:
         if result["status"] == "set_aside" and not result["reason"].startswith(("收款台", "记录无效")):
             assert any(s["uuid"] == result["uuid"] for s in listed["set_aside"]) or "其他收款台" in result["reason"]
         if result.get("review"):

@@ -1,4 +1,4 @@
-"""Sync against the real hub process, on SQLite and on PostgreSQL: at most once per UUID, nothing lost, nothing skipped."""
+"""Sync against the real hub process, on SQLite and PostgreSQL: at most once per UUID, nothing lost, nothing skipped."""
 
 from __future__ import annotations
 

@@ -247,7 +247,7 @@ def test_desks_and_hub_stay_consistent(templates, tmp_path_factory):
                         select(schema.settlements.c.uuid, func.count()).group_by(schema.settlements.c.uuid)
                     ).all()
                 )
-            for name, db in desks.items():
+            for db in desks.values():
                 assert verify(db.conn) == []
                 acked = [u for (u,) in db.conn.execute("SELECT uuid FROM outbox WHERE status = 'applied'")]
                 assert all(counted.get(u) == 1 for u in acked)

@@ -123,7 +123,8 @@ def split(
             raise InputError(
                 "payment.family_payer",
                 payer,
-                f"{accounts.family_name or payer} 与参保人的关系（{shown}）不在本地区家庭共济范围内（{allowed.cite()}）",
+                f"{accounts.family_name or payer} 与参保人的关系（{shown}）"
+                f"不在本地区家庭共济范围内（{allowed.cite()}）",
             )
         family = min(max(accounts.family_balance, ZERO), payable - own)
         family_after = accounts.family_balance - family

@@ -147,7 +147,7 @@ def _cross_checks(ctx: RuleFile, params: Mapping[str, Parameter]) -> None:
     boundaries = sorted({v.start for p in params.values() for v in p.versions})
     for day in boundaries:
 
-        def at(name: str) -> Any:
+        def at(name: str, day=day) -> Any:  # the boundary of this round, bound now
             p = params.get(name)
             v = p.at(day) if p else None
             return None if v is None else v.value

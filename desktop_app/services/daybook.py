@@ -1,4 +1,4 @@
-"""The day's book at the counter: its settlements and refunds (当日结算), and the day-end report (日结) with its export."""
+"""The day's book at the counter: its settlements and refunds (当日结算), and the day-end report (日结), exported."""
 
 from __future__ import annotations
 

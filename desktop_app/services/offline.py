@@ -62,5 +62,6 @@ def allowance(conn: sqlite3.Connection, psn_no: str, now: dt.datetime | None = N
     per_visit, per_member = setting(conn, "offline.per_visit_fund"), setting(conn, "offline.per_member_fund")
     return Allowance(
         max(ZERO, min(per_visit, per_member - unsent)),
-        f"离线结算：每次统筹支付不超过 {fmt(per_visit)}，每人离线累计不超过 {fmt(per_member)}（已离线支付 {fmt(unsent)}）",
+        f"离线结算：每次统筹支付不超过 {fmt(per_visit)}，"
+        f"每人离线累计不超过 {fmt(per_member)}（已离线支付 {fmt(unsent)}）",
     )

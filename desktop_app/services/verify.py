@@ -86,7 +86,8 @@ def _usage_matches_journal(conn: sqlite3.Connection) -> list[str]:
     for key in sorted(set(journal) | set(table)):
         if journal.get(key, 0) != table.get(key, 0):
             problems.append(
-                f"usage: {key[0]} {key[1]} {key[2]} 为 {table.get(key, 0)} 分，流水与中心校正合计 {journal.get(key, 0)} 分"
+                f"usage: {key[0]} {key[1]} {key[2]} 为 {table.get(key, 0)} 分，"
+                f"流水与中心校正合计 {journal.get(key, 0)} 分"
             )
     return problems
 
@@ -104,7 +105,8 @@ def _refunds(conn: sqlite3.Connection) -> list[str]:
     problems = [
         f"settlements: 原结算 {o} 有 {n} 笔退费"
         for o, n in conn.execute(
-            "SELECT original_uuid, count(*) FROM settlements WHERE original_uuid IS NOT NULL GROUP BY original_uuid HAVING count(*) > 1"
+            "SELECT original_uuid, count(*) FROM settlements WHERE original_uuid IS NOT NULL "
+            "GROUP BY original_uuid HAVING count(*) > 1"
         )
     ]
     problems += [

@@ -53,7 +53,7 @@ def upsert(conn: sqlite3.Connection, item: CatalogueItem) -> None:
 
 
 def parse_row(row: dict[str, str], line: int) -> CatalogueItem:
-    """One CSV row (header: code,name,category,selfpay_ratio,price,price_cap,unit,programme,item_kind,account_payable,barcode)."""
+    """One CSV row; the header names :data:`CATALOGUE_COLUMNS` (code,name,category,selfpay_ratio,price,… barcode)."""
 
     def field(name: str) -> str:
         return (row.get(name) or "").strip()

@@ -17,7 +17,10 @@ import sqlite_utils
 from ..domain.errors import GongjiError
 
 SQLITE_HEADER = b"SQLite format 3\x00"
-RESTORE = "未写入任何数据。请用 --db 指定正确的数据库文件，或从备份恢复（desktop-app backup 做的副本，改名为 front-desk.db 放回原处）"
+RESTORE = (
+    "未写入任何数据。请用 --db 指定正确的数据库文件，"
+    "或从备份恢复（desktop-app backup 做的副本，改名为 front-desk.db 放回原处）"
+)
 
 
 class StoreError(GongjiError):

@@ -66,7 +66,8 @@ def upsert(conn: sqlite3.Connection, record: MemberRecord, now: str) -> None:
     from ..domain.money import to_fen
 
     conn.execute(
-        f"INSERT INTO members ({', '.join(COLUMNS)}, name_initials, updated_at) VALUES ({', '.join('?' * (len(COLUMNS) + 2))}) "
+        f"INSERT INTO members ({', '.join(COLUMNS)}, name_initials, updated_at) "
+        f"VALUES ({', '.join('?' * (len(COLUMNS) + 2))}) "
         "ON CONFLICT(psn_no) DO UPDATE SET "
         + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:] if c != "account_balance")
         + ", name_initials = excluded.name_initials, updated_at = excluded.updated_at",
@@ -95,7 +96,8 @@ def inpatient_on(conn: sqlite3.Connection, psn_no: str, day: dt.date) -> bool:
     iso = day.isoformat()
     return (
         conn.execute(
-            "SELECT 1 FROM inpatient_episodes WHERE psn_no = ? AND admitted <= ? AND (discharged IS NULL OR discharged >= ?)",
+            "SELECT 1 FROM inpatient_episodes WHERE psn_no = ? AND admitted <= ? "
+            "AND (discharged IS NULL OR discharged >= ?)",
             (psn_no, iso, iso),
         ).fetchone()
         is not None
