@@ -97,7 +97,8 @@ def imported_modules(module: str) -> set[str]:
                 base = ".".join([*anchor, *([base] if base else [])])
             found.add(base)
             found.update(f"{base}.{alias.name}" for alias in node.names)
-    return {name for name in found if name in MODULES}
+    # ``from .. import log`` names the root package only to reach its module: the root holds nothing but a version.
+    return {name for name in found if name in MODULES and name != "desktop_app"}
 
 
 def third_party(path: Path) -> set[str]:

@@ -5,7 +5,7 @@ prints nothing on stdout, one message on stderr naming the field and the value,
 and exits 2; a broken rules file exits 3.  A fault of ours is one line too, and
 exit 5; its traceback goes to the log file (desktop_app/log.py says where).
 
-This module is the front door: ``main``, the exit codes and the one-line failures.
+This module is the front door: ``main`` and the one-line failures; the exit codes are in exit_codes.py.
 The commands are in counter.py, books.py, admin.py, hub.py and window.py, what
 they share in common.py, and their arguments in parser.py.
 """
@@ -20,21 +20,7 @@ from pathlib import Path
 
 from .. import log
 from ..domain.errors import GongjiError, RulesError
-
-EXIT_OK = 0
-EXIT_INPUT = 2
-EXIT_RULES = 3
-EXIT_COMMITTED = 4  # written and committed, but the result could not be printed: do not run it again
-EXIT_INTERNAL = 5  # a fault of ours: logged, never a traceback on the terminal
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a bad argument is one line on stderr (which argument, what is wrong) and exit 2."""
-
-    def error(self, message: str):  # noqa: D102
-        from ..domain.errors import one_line
-
-        self.exit(EXIT_INPUT, f"{self.prog}: {one_line(message)}（--help 查看用法）\n")
+from .exit_codes import EXIT_INPUT, EXIT_INTERNAL, EXIT_RULES
 
 
 def main(argv: Sequence[str] | None = None) -> int:

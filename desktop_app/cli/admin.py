@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from . import EXIT_OK
 from .common import CommandError, open_db, print_json, secret, supervisor_password
+from .exit_codes import EXIT_OK
 
 
 def cmd_operator_add(args: argparse.Namespace) -> int:

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import EXIT_OK
 from .common import CommandError, hub_token, open_db, print_json
+from .exit_codes import EXIT_OK
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..domain.errors import GongjiError
-from . import EXIT_COMMITTED, EXIT_OK
+from .exit_codes import EXIT_COMMITTED, EXIT_OK
 
 MAX_CASE_BYTES = 5_000_000
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from . import EXIT_OK
 from .common import open_db, print_committed, print_json, read_json, secret, supervisor_password
+from .exit_codes import EXIT_OK
 
 
 def cmd_quote(args: argparse.Namespace) -> int:

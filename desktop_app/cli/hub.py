@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from . import EXIT_OK
 from .common import CommandError, print_json
+from .exit_codes import EXIT_OK
 
 
 def cmd_hub(args: argparse.Namespace) -> int:

@@ -8,18 +8,26 @@ from __future__ import annotations
 
 import argparse
 
+from ..domain.errors import one_line
 from ..store.settings import EDITABLE
-from . import _Parser
 from .admin import cmd_catalogue_import, cmd_demo_data, cmd_operator_add, cmd_settings
 from .books import cmd_backup, cmd_reconcile, cmd_sync, cmd_verify
 from .counter import cmd_checkout, cmd_quote, cmd_receipt, cmd_refund, cmd_usage
+from .exit_codes import EXIT_INPUT
 from .hub import cmd_hub
 from .window import cmd_window
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr (which argument, what is wrong) and exit 2."""
+
+    def error(self, message: str):  # noqa: D102
+        self.exit(EXIT_INPUT, f"{self.prog}: {one_line(message)}（--help 查看用法）\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="desktop-app", description="共济前台：职工医保门诊共济结算")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    parser = Parser(prog="desktop-app", description="共济前台：职工医保门诊共济结算")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
     for add in (
         _quote,
         _checkout,

@@ -109,18 +109,6 @@ def build(
     refund = entry.get("kind") == "refund"
     source = original if refund and original is not None else entry
     sign = Decimal(-1) if refund else Decimal(1)
-    items = tuple(
-        ReceiptLine(
-            name=i["name"],
-            category=CATEGORY_SHORT.get(i["category"], i["category"]),
-            quantity=str(i.get("cnt", "1")),
-            unit_price=None if i.get("pric") is None else _d(i["pric"]),
-            amount=_d(i["det_item_fee_sumamt"]),
-        )
-        for i in source.get("items", [])
-    )
-    usage = entry.get("usage_after") or {}
-    ratio = source.get("pool_prop_selfpay")
     return Receipt(
         kind=entry.get("kind", "settlement"),
         uuid=entry["uuid"],
@@ -137,29 +125,59 @@ def build(
         insurance=INSURANCE_NAMES.get(insutype, insutype),
         status=STATUS_NAMES.get(status, status),
         scheme=SCHEME_NAMES.get(scheme, scheme),
-        items=items,
-        total=sign * _d(source["medfee_sumamt"]),
-        fully_self_paid=sign * _d(source.get("fulamt_ownpay_amt")),
-        self_pay_first=sign * _d(source.get("preselfpay_amt")),
-        in_scope=sign * _d(source.get("inscp_scp_amt")),
-        deductible=sign * _d(source.get("act_pay_dedc")),
-        fund=sign * _d(source["hifp_pay"]),
-        fund_ratio=None if ratio is None else _d(ratio),
-        programme_fund=tuple(
-            (PROGRAMME_NAMES.get(k, k), sign * _d(v)) for k, v in (source.get("programme_pay") or {}).items() if _d(v)
-        ),
+        items=_lines(source),
+        **_breakdown(source, sign),
         own_account=_d(entry["acct_pay"]),
         family_account=_d(entry["acct_mulaid_pay"]),
         family_payer_name=family_payer_name,
         cash=_d(entry["psn_cash_pay"]),
         balance=_d(entry.get("balc")),
-        ytd_deductible=_d(usage.get("deductible_paid")),
-        ytd_fund=_d(usage.get("pool_paid")),
-        ytd_programme=tuple(
-            (PROGRAMME_NAMES.get(k, k), _d(v)) for k, v in (usage.get("programme_paid") or {}).items() if _d(v)
-        ),
-        cap_left=None if entry.get("cap_left") is None else _d(entry["cap_left"]),
+        **_year(entry),
         unsynced=unsynced,
         copy_note=copy_note,
         warnings=tuple(source.get("warnings", ())) if not refund else (),
     )
+
+
+def _lines(source: dict) -> tuple[ReceiptLine, ...]:
+    """The items as printed: name, 甲/乙/丙, quantity, unit price and amount."""
+    return tuple(
+        ReceiptLine(
+            name=i["name"],
+            category=CATEGORY_SHORT.get(i["category"], i["category"]),
+            quantity=str(i.get("cnt", "1")),
+            unit_price=None if i.get("pric") is None else _d(i["pric"]),
+            amount=_d(i["det_item_fee_sumamt"]),
+        )
+        for i in source.get("items", [])
+    )
+
+
+def _breakdown(source: dict, sign: Decimal) -> dict:
+    """How the total divides (a refund's is the original's, negated) and what the fund paid."""
+    ratio = source.get("pool_prop_selfpay")
+    return {
+        "total": sign * _d(source["medfee_sumamt"]),
+        "fully_self_paid": sign * _d(source.get("fulamt_ownpay_amt")),
+        "self_pay_first": sign * _d(source.get("preselfpay_amt")),
+        "in_scope": sign * _d(source.get("inscp_scp_amt")),
+        "deductible": sign * _d(source.get("act_pay_dedc")),
+        "fund": sign * _d(source["hifp_pay"]),
+        "fund_ratio": None if ratio is None else _d(ratio),
+        "programme_fund": tuple(
+            (PROGRAMME_NAMES.get(k, k), sign * _d(v)) for k, v in (source.get("programme_pay") or {}).items() if _d(v)
+        ),
+    }
+
+
+def _year(entry: dict) -> dict:
+    """The member's year after this settlement: deductible and fund used, what is left of the cap."""
+    usage = entry.get("usage_after") or {}
+    return {
+        "ytd_deductible": _d(usage.get("deductible_paid")),
+        "ytd_fund": _d(usage.get("pool_paid")),
+        "ytd_programme": tuple(
+            (PROGRAMME_NAMES.get(k, k), _d(v)) for k, v in (usage.get("programme_paid") or {}).items() if _d(v)
+        ),
+        "cap_left": None if entry.get("cap_left") is None else _d(entry["cap_left"]),
+    }

@@ -14,7 +14,6 @@ import json
 import sqlite3
 import uuid as uuidlib
 from dataclasses import dataclass
-from decimal import Decimal
 
 import sqlite_utils
 
@@ -32,7 +31,7 @@ from ..resources import rules_dir
 from ..rule_files import cached_region
 from ..store import audit, config, journal, members, operators
 from ..store.db import transaction
-from . import offline, request
+from . import offline, request, reversal
 from .request import MAX_VISIT_TOTAL, Override
 
 _CHECKOUT_KEYS = {"date", "member", "visit", "items", "payment", "prescription", "request_id"}
@@ -212,8 +211,8 @@ def confirm(
     """
     with transaction(db) as conn:
         _check_operator(conn, operator, password)
-        request_id, stored = _request_id(data), _input_json(data)
-        first = _first_answer(conn, request_id, stored)
+        request_id, stored = request.request_id(data), request.stored_form(data)
+        first = request.first_answer(conn, request_id, stored)
         if first is not None:
             return first
         q = build_quote(conn, data, today)
@@ -238,7 +237,7 @@ def confirm(
             output_json=json.dumps(out, ensure_ascii=False),
         )
         journal.record(conn, entry)
-        _keep_request(conn, request_id, entry.uuid, q.prescription)
+        request.remember(conn, request_id, entry.uuid, q.prescription)
         _audit_settlement(conn, q, out, operator, approval)
     return out
 
@@ -249,22 +248,6 @@ def _check_operator(conn: sqlite3.Connection, operator: str, password: str | Non
         operators.authenticate(conn, operator, password)
     elif operators.role_of(conn, operator) is None:
         raise operators.AuthError(f"没有登记的操作员 {operator!r}：请以本机操作员登录后结算")
-
-
-def _first_answer(conn: sqlite3.Connection, request_id: str | None, stored: str) -> dict | None:
-    """A retried request's first settlement (marked repeated); a request ID reused for another request is refused."""
-    if request_id is None:
-        return None
-    first = conn.execute(
-        "SELECT s.input_json, s.output_json FROM checkout_requests r JOIN settlements s "
-        "ON s.uuid = r.uuid WHERE r.request_id = ?",
-        (request_id,),
-    ).fetchone()
-    if first is None:
-        return None
-    if first[0] != stored:
-        raise InputError("request_id", request_id, "已用于另一笔不同的结算；每笔结算请用新的 request_id")
-    return {**json.loads(first[1]), "repeated": True}
 
 
 def _record(q: Quote, created: str, operator: str, device: str, notes: list[str]) -> dict:
@@ -286,17 +269,6 @@ def _record(q: Quote, created: str, operator: str, device: str, notes: list[str]
         if override is not None:
             item["catalogue_pric"] = fmt(override.catalogue_price)
     return out
-
-
-def _keep_request(conn: sqlite3.Connection, request_id: str | None, uuid: str, rx) -> None:
-    """The request ID (so a retry finds this settlement) and the prescription it was sold on."""
-    if request_id is not None:
-        conn.execute("INSERT INTO checkout_requests VALUES (?, ?)", (request_id, uuid))
-    if rx is not None:
-        conn.execute(
-            "INSERT INTO prescriptions VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (uuid, rx.institution, rx.doctor, rx.issued.isoformat(), rx.number, rx.diagnosis, rx.valid_days),
-        )
 
 
 def _audit_settlement(conn: sqlite3.Connection, q: Quote, out: dict, operator: str, approval: Approval | None) -> None:
@@ -337,26 +309,6 @@ def authorise(conn: sqlite3.Connection, approval: Approval, action: str) -> Appr
     return approval
 
 
-def _request_id(data: object) -> str | None:
-    value = data.get("request_id") if isinstance(data, dict) else None
-    if value is None:
-        return None
-    if not isinstance(value, str) or not 1 <= len(value) <= 100 or not value.isprintable():
-        raise InputError("request_id", value, "须为 1 到 100 个字符的请求编号")
-    return value
-
-
-def _input_json(data: object) -> str:
-    """What the journal keeps of the request: the ID number masked (the member record keeps it whole)."""
-    if (
-        isinstance(data, dict)
-        and isinstance(data.get("member"), dict)
-        and isinstance(data["member"].get("certno"), str)
-    ):
-        data = {**data, "member": {**data["member"], "certno": mask_certno(data["member"]["certno"])}}
-    return json.dumps(data, ensure_ascii=False, default=str, sort_keys=True)
-
-
 def _approve(conn: sqlite3.Connection, q: Quote, approval: Approval | None) -> list[str]:
     """Check the supervisor's authorisation where the quote needs one; the lines it puts on the receipt."""
     if not q.needs_approval:
@@ -372,7 +324,7 @@ def refund(db: sqlite_utils.Database, uuid: str, operator: str, password: str, a
     with transaction(db) as conn:
         operators.require_supervisor(conn, operator, password, "退费")
         original = journal.get(conn, uuid)
-        _refundable(conn, uuid, original)
+        reversal.check_refundable(conn, uuid, original)
         created = at or now_iso()
         new_uuid = str(uuidlib.uuid4())
         neg = {f: -getattr(original, f) for f in (*AMOUNTS, *COUNTERS)}
@@ -394,7 +346,7 @@ def refund(db: sqlite_utils.Database, uuid: str, operator: str, password: str, a
             "items": source.get("items", []),
         }
         out["balc"] = fmt(members.balance(conn, original.psn_no) + from_fen(original.acct_pay))
-        out.update(_usage_after_refund(conn, original, source.get("annual_cap")))
+        out.update(reversal.usage_after(conn, original, source.get("annual_cap")))
         entry = journal.Entry(
             uuid=new_uuid,
             kind="refund",
@@ -422,32 +374,3 @@ def refund(db: sqlite_utils.Database, uuid: str, operator: str, password: str, a
             {"original_uuid": uuid, "psn_no": original.psn_no, **{k: out[k] for k in AMOUNTS}},
         )
     return out
-
-
-def _refundable(conn: sqlite3.Connection, uuid: str, original: journal.Entry | None) -> None:
-    """A settlement that exists, is not itself a refund, and has not been refunded yet."""
-    if original is None:
-        raise InputError("uuid", uuid, "没有这笔结算")
-    if original.kind == "refund":
-        raise InputError("uuid", uuid, f"这是一笔退费记录（原结算 {original.original_uuid}），不能再退费")
-    existing = journal.refund_of(conn, uuid)
-    if existing:
-        raise InputError("uuid", uuid, f"这笔结算已于退费单 {existing} 退费，不能重复退费")
-
-
-def _usage_after_refund(conn: sqlite3.Connection, original: journal.Entry, annual_cap: str | None) -> dict:
-    """The member's year after the reversal, so the refund slip can print it (and reprint it later)."""
-    now = journal.usage(conn, original.psn_no, original.year)
-    pool_after = now.pool_paid - from_fen(original.pool)
-    return {
-        "annual_cap": annual_cap,
-        "cap_left": None if annual_cap is None else fmt(max(ZERO, Decimal(annual_cap) - pool_after)),
-        "usage_after": {
-            "deductible_paid": fmt(now.deductible_paid - from_fen(original.deductible)),
-            "pool_paid": fmt(pool_after),
-            "programme_paid": {
-                name: fmt(paid - from_fen(getattr(original, f"programme_{name}")))
-                for name, paid in now.programme_paid.items()
-            },
-        },
-    }

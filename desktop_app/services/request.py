@@ -1,4 +1,5 @@
-"""Reading a checkout request at the counter: its items against the catalogue, the visit's date, the payer.
+"""Reading a checkout request at the counter: its items against the catalogue, the visit's date, the payer;
+and remembering it: its request ID (a retry returns the first settlement) and the form the journal keeps.
 
 Each function takes what arrived (a JSON case from the CLI, the window's cart) and returns checked values,
 or raises :class:`InputError` naming the field and the value.  The bounds a desk may settle are here.
@@ -7,6 +8,7 @@ or raises :class:`InputError` naming the field and the value.  The bounds a desk
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from dataclasses import dataclass
 from decimal import Decimal
@@ -14,6 +16,7 @@ from decimal import Decimal
 from ..domain.case import Case, Facility, parse_amount_field
 from ..domain.catalogue import CatalogueItem, cashier_ceiling
 from ..domain.errors import InputError
+from ..domain.identity import mask_certno
 from ..domain.member import MemberRecord, parse_prescription
 from ..domain.money import fmt
 from ..policy.payment import Accounts, PayerChoice
@@ -142,3 +145,54 @@ def accounts(conn: sqlite3.Connection, member: MemberRecord, choice: PayerChoice
         members.relation(conn, payer, member.psn_no),
         owner.name,
     )
+
+
+# --------------------------------------------------------------------------- the request, remembered
+
+
+def request_id(data: object) -> str | None:
+    """The caller's request ID, which makes a retried checkout return its first settlement."""
+    value = data.get("request_id") if isinstance(data, dict) else None
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 1 <= len(value) <= 100 or not value.isprintable():
+        raise InputError("request_id", value, "须为 1 到 100 个字符的请求编号")
+    return value
+
+
+def stored_form(data: object) -> str:
+    """What the journal keeps of the request: the ID number masked (the member record keeps it whole)."""
+    if (
+        isinstance(data, dict)
+        and isinstance(data.get("member"), dict)
+        and isinstance(data["member"].get("certno"), str)
+    ):
+        data = {**data, "member": {**data["member"], "certno": mask_certno(data["member"]["certno"])}}
+    return json.dumps(data, ensure_ascii=False, default=str, sort_keys=True)
+
+
+def first_answer(conn: sqlite3.Connection, request_id: str | None, stored: str) -> dict | None:
+    """A retried request's first settlement (marked repeated); a request ID reused for another request is refused."""
+    if request_id is None:
+        return None
+    first = conn.execute(
+        "SELECT s.input_json, s.output_json FROM checkout_requests r JOIN settlements s "
+        "ON s.uuid = r.uuid WHERE r.request_id = ?",
+        (request_id,),
+    ).fetchone()
+    if first is None:
+        return None
+    if first[0] != stored:
+        raise InputError("request_id", request_id, "已用于另一笔不同的结算；每笔结算请用新的 request_id")
+    return {**json.loads(first[1]), "repeated": True}
+
+
+def remember(conn: sqlite3.Connection, request_id: str | None, uuid: str, rx) -> None:
+    """The request ID (so a retry finds this settlement) and the prescription it was sold on."""
+    if request_id is not None:
+        conn.execute("INSERT INTO checkout_requests VALUES (?, ?)", (request_id, uuid))
+    if rx is not None:
+        conn.execute(
+            "INSERT INTO prescriptions VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (uuid, rx.institution, rx.doctor, rx.issued.isoformat(), rx.number, rx.diagnosis, rx.valid_days),
+        )

@@ -19,9 +19,10 @@ from . import printing
 from .backend import Backend
 from .common import MessageLine, message_of, yuan
 from .dialogs import DayEndDialog, HistoryDialog, SettingsDialog, SupervisorDialog
+from .hub_sync import HubSync
 from .member_panel import MemberPanel
 from .payment_panel import ExplanationDialog, PaymentPanel
-from .status_bar import NOTICE_NAMES, DeskStatusBar
+from .status_bar import DeskStatusBar
 from .visit_panel import PrescriptionPanel, VisitPanel
 
 KEYS = (
@@ -60,13 +61,12 @@ class MainWindow(QMainWindow):
         self._build_panels()
         self._build_status_bar()
         self._connect()
-        # Sync has its own worker and connection: a slow network never holds up a quote.
-        self.sync_backend = Backend(backend.path)
-        self.print_backend = Backend(backend.path)  # and printing its own: a slow printer holds up nothing
-        self.sync_timer = QTimer(self, interval=60_000)
-        self.sync_timer.timeout.connect(self.sync_now)
-        self.sync_timer.start()
-        self._syncing = False
+        self.hub_sync = HubSync(backend.path, lambda: (self.state.hub, self.state.token) if self.state else ("", ""))
+        self.hub_sync.flagged.connect(self.message.error)
+        self.hub_sync.finished.connect(self.refresh_status)
+        self.hub_sync.failed.connect(self.status.show_offline)
+        self.sync_backend = self.hub_sync.backend  # the day-end's reconcile goes through it too
+        self.print_backend = Backend(backend.path)  # and printing has its own: a slow printer holds up nothing
         self.refresh_status()
         self.member.lookup.setFocus()
 
@@ -177,9 +177,8 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop the timers and let both workers finish (a confirmed settlement is already committed)."""
-        self.sync_timer.stop()
+        self.hub_sync.stop()
         self.print_backend.close()
-        self.sync_backend.close()
         self.backend.close()
 
     def closeEvent(self, event) -> None:  # noqa: N802
@@ -187,30 +186,9 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def sync_now(self, manual: bool = False) -> None:
-        """Push and pull in the background; says what the hub flagged."""
-        hub, token = (self.state.hub, self.state.token) if self.state else ("", "")
-        if not hub or not token:
-            if manual:
-                self.message.error("未设置医保中心地址或收款台令牌：请主管在设置（F8）中录入")
-            return
-        if self._syncing:
-            return
-        self._syncing = True
-        self.sync_backend.submit(lambda desk: desk.sync(hub, token), self._synced, self._sync_failed)
-
-    def _synced(self, report) -> None:
-        self._syncing = False
-        flagged = [f"搁置 {s['uuid'][:8]}：{s['reason']}" for s in report.set_aside]
-        flagged += [
-            f"{NOTICE_NAMES[r['review']]} {r['amount']}（{r['uuid'][:8]}）：{r['reason']}" for r in report.reviews
-        ]
-        if flagged or report.warnings:
-            self.message.error("同步完成，中心提示：" + "；".join(flagged + report.warnings))
-        self.refresh_status()
-
-    def _sync_failed(self, exc: BaseException) -> None:
-        self._syncing = False
-        self.status.show_offline(exc)
+        """Push and pull in the background (F5); says what the hub flagged."""
+        if not self.hub_sync.start(manual) and manual:
+            self.message.error("未设置医保中心地址或收款台令牌：请主管在设置（F8）中录入")
 
     @property
     def layout_name(self) -> str:
