@@ -71,22 +71,22 @@ inpatient_episodes = Table(
     Column("admitted", String(10), primary_key=True),
     Column("discharged", String(10)),
 )
-opening_usage = Table(
-    "opening_usage",
-    metadata,
-    Column("psn_no", String(40), primary_key=True),
-    Column("year", Integer, primary_key=True),
-    Column("counter", String(40), primary_key=True),
-    Column("amount", BigInteger, nullable=False),
-)
-usage = Table(
-    "usage",
-    metadata,
-    Column("psn_no", String(40), primary_key=True),
-    Column("year", Integer, primary_key=True),
-    Column("counter", String(40), primary_key=True),
-    Column("amount", BigInteger, nullable=False),
-)
+
+
+def _usage_table(name: str) -> Table:
+    """A member's yearly usage counters in fen, one row per counter (``domain.vocabulary.COUNTERS``)."""
+    return Table(
+        name,
+        metadata,
+        Column("psn_no", String(40), primary_key=True),
+        Column("year", Integer, primary_key=True),
+        Column("counter", String(40), primary_key=True),
+        Column("amount", BigInteger, nullable=False),
+    )
+
+
+opening_usage = _usage_table("opening_usage")  # as imported: what the member had used before the hub's journal
+usage = _usage_table("usage")  # opening usage plus every settlement the hub applied (checks.check proves it)
 settlements = Table(  # the journal: every entry applied, with the hub's own figures
     "settlements",
     metadata,

@@ -8,6 +8,7 @@ from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
 from PySide6.QtGui import QFont, QFontDatabase, QIcon
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
+from .. import log
 from ..domain.errors import GongjiError
 from ..domain.money import fmt
 from ..resources import resource_path
@@ -47,7 +48,8 @@ def message_of(exc: BaseException) -> str:
     """What a cashier reads: our errors already name the field and the value."""
     if isinstance(exc, GongjiError):
         return str(exc)
-    return f"内部错误（已记入 logs/app.log）：{type(exc).__name__}: {exc}"
+    where = log.current_file() or "日志"  # the window's log is logs/app.log beside its database (log.py)
+    return f"内部错误（已记入 {where}）：{type(exc).__name__}: {exc}"
 
 
 class MessageLine(QLabel):
