@@ -78,7 +78,7 @@ def layer(module: str) -> str:
     if not parts:
         return "__init__"
     if parts[0] == "sync":
-        return "sync.client" if parts[1:2] == ["client"] else "sync.protocol"
+        return "sync.protocol" if parts[1:] in ([], ["protocol"]) else "sync.client"
     return parts[0]
 
 

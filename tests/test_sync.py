@@ -340,7 +340,7 @@ def test_the_hub_describes_itself(world):
 
 
 def test_reconciliation_finds_the_settlements_behind_a_difference(world):
-    from desktop_app.sync.client import reconcile
+    from desktop_app.sync.reconcile import reconcile
 
     db = world.desks["A"]
     uuids = [settle(db, member(db), q)["uuid"] for q in (1, 2)]
@@ -495,7 +495,7 @@ def test_a_rewritten_audit_chain_is_refused_by_the_hub_and_caught_by_verify(worl
     with pytest.raises(SyncError, match="审计链"):
         world.sync("A")
     assert world.rows([r.uuid for r in unsent(db.conn, 10)]) == before == {}  # nothing more was taken
-    from desktop_app.sync.client import audit_matches_hub
+    from desktop_app.sync.reconcile import audit_matches_hub
 
     [problem] = audit_matches_hub(db, world.hub.url, world.tokens["A"])
     assert "改写" in problem

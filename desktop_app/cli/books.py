@@ -16,7 +16,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     db = open_db(args.db)
     problems = verify(db.conn)
     if args.hub:
-        from ..sync.client import audit_matches_hub
+        from ..sync.reconcile import audit_matches_hub
 
         problems += audit_matches_hub(db, args.hub, args.token or hub_token())
     print_json({"ok": not problems, "problems": problems})
@@ -37,7 +37,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
-    from ..sync.client import reconcile
+    from ..sync.reconcile import reconcile
 
     result = reconcile(open_db(args.db), args.hub, args.token or hub_token(), args.day)
     print_json(result)

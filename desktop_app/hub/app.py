@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query
+from sqlalchemy.engine import Engine
 
 from ..domain.clock import now_iso
 from ..sync.protocol import (
@@ -34,13 +36,7 @@ def create_app(url: str) -> FastAPI:
         description="收款台上传结算、下载参保人与目录变更、对账。每个收款台以自己的令牌访问。",
     )
     app.state.engine = engine
-
-    def desk(authorization: str = Header(default="")) -> Desk:
-        token = authorization.removeprefix("Bearer ").strip()
-        found = desks.desk_for_token(engine, token) if token else None
-        if found is None:
-            raise HTTPException(status_code=401, detail="令牌无效：请使用中心为本收款台登记的令牌")
-        return found
+    desk = _desk_by_token(engine)
 
     @app.get("/health")
     def health() -> dict:
@@ -89,6 +85,19 @@ def create_app(url: str) -> FastAPI:
         return ReconcileResponse(server=pull.day_sums(engine, d, day))
 
     return app
+
+
+def _desk_by_token(engine: Engine) -> Callable[..., Desk]:
+    """The dependency every /v1 route takes: the desk whose bearer token came with the request, else 401."""
+
+    def desk(authorization: str = Header(default="")) -> Desk:
+        token = authorization.removeprefix("Bearer ").strip()
+        found = desks.desk_for_token(engine, token) if token else None
+        if found is None:
+            raise HTTPException(status_code=401, detail="令牌无效：请使用中心为本收款台登记的令牌")
+        return found
+
+    return desk
 
 
 def _clock_skew(desk_clock: str) -> float | None:

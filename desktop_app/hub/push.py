@@ -204,8 +204,35 @@ def _apply(
     if not figures.adds_up():  # never stored: a figure that would fail the hub's own check
         raise Unsettleable("中心核定的支付拆分不平衡")
     verdict = review(record, figures)
-    s = settlements
     amounts = figures.amounts()
+    _insert_entry(conn, desk, record, amounts, family_payer, verdict, received_at, skew)
+    seq = _count_usage(conn, desk, record, amounts)
+    for owner, amount in ((record.psn_no, figures.acct_pay), (family_payer, figures.acct_mulaid_pay)):
+        if owner and amount:
+            spend(conn, owner, amount)
+    conn.execute(update(settlements).where(settlements.c.uuid == record.uuid).values(server_seq=seq))
+    return PushResult(
+        uuid=record.uuid,
+        status="applied",
+        server_seq=seq,
+        review=verdict[0],
+        review_amount=verdict[1],
+        review_reason=verdict[2],
+    )  # a retry reads the same from the row
+
+
+def _insert_entry(
+    conn: Connection,
+    desk: Desk,
+    record: SettlementRecord,
+    amounts: dict[str, int],
+    family_payer: str | None,
+    verdict: tuple[str | None, int, str | None],
+    received_at: str,
+    skew: float | None,
+) -> None:
+    """The settlements row, with the hub's amounts and its verdict on the desk's; :class:`_Duplicate` if taken."""
+    s = settlements
     inserted = conn.execute(
         insert_for(conn, s)
         .values(
@@ -233,26 +260,18 @@ def _apply(
     ).first()
     if inserted is None:  # the key (or the original's one refund) was taken; RETURNING is reliable, rowcount is not
         raise _Duplicate
+
+
+def _count_usage(conn: Connection, desk: Desk, record: SettlementRecord, amounts: dict[str, int]) -> int:
+    """Add the entry's counters to the member's yearly usage and publish the new totals; the change's seq."""
     for counter in COUNTERS:
         if amounts[counter]:
             add_usage(conn, record.psn_no, record.year, counter, amounts[counter])
     usage_now = usage_before(conn, record.psn_no, record.year)
-    seq = publish(
+    return publish(
         conn,
         "usage",
         f"{record.psn_no}/{record.year}",
         desk.region,
         {"psn_no": record.psn_no, "year": record.year, "counters": usage_now},
     )
-    for owner, amount in ((record.psn_no, figures.acct_pay), (family_payer, figures.acct_mulaid_pay)):
-        if owner and amount:
-            spend(conn, owner, amount)
-    conn.execute(update(s).where(s.c.uuid == record.uuid).values(server_seq=seq))
-    return PushResult(
-        uuid=record.uuid,
-        status="applied",
-        server_seq=seq,
-        review=verdict[0],
-        review_amount=verdict[1],
-        review_reason=verdict[2],
-    )  # a retry reads the same from the row

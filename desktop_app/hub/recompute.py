@@ -84,12 +84,35 @@ def _figures(conn: Connection, desk: Desk, record: SettlementRecord) -> Figures:
     if row.region != desk.region:
         raise Unsettleable(f"参保人 {record.psn_no} 属于 {row.region}，收款台属于 {desk.region}：不能在本地区结算")
     member = json.loads(row.data)
+    lines = _catalogue_lines(conn, record)
+    case = _case(conn, desk, record, member, lines)
+    rules = cached_region(desk.region, str(rules_dir())).at(case.date)
+    outcome = settle_visit(
+        case,
+        rules,
+        lines,
+        _accounts(conn, desk, record, member, row.account_balance),
+        PayerChoice(record.use_account, record.family_payer),
+    )
+    s = outcome.settlement
+    return Figures(
+        **journal_figures(s, outcome.payment), cap_exhausted=s.cap_left_after is not None and s.cap_left_after == 0
+    )
+
+
+def _catalogue_lines(conn: Connection, record: SettlementRecord) -> list[CatalogueItem]:
+    """The hub's catalogue entry for each of the record's items, in order; :class:`Unsettleable` for a code it lacks."""
     lines = []
     for line in record.items:
         found = conn.execute(select(catalogue.c.data).where(catalogue.c.code == line.code)).first()
         if found is None:
             raise Unsettleable(f"中心目录没有项目 {line.code}")
         lines.append(CatalogueItem.from_row(json.loads(found.data)))
+    return lines
+
+
+def _case(conn: Connection, desk: Desk, record: SettlementRecord, member: dict, lines: list[CatalogueItem]) -> Case:
+    """The visit to settle: the record's facts, with the hub's member, prices, usage and published figures."""
     items = [
         item.visit_line(line.quantity, None if line.unit_price is None else Decimal(line.unit_price))
         for item, line in zip(lines, record.items)
@@ -107,7 +130,7 @@ def _figures(conn: Connection, desk: Desk, record: SettlementRecord) -> Figures:
     published_figures: dict[str, dict[str, Decimal]] = {}  # the region's, by name and year
     for r in conn.execute(select(published).where(published.c.region == desk.region)):
         published_figures.setdefault(r.name, {})[r.year] = Decimal(r.value)
-    case = Case(
+    return Case(
         region=desk.region,
         date=dt.date.fromisoformat(record.visit_date),
         facility=probe.facility,
@@ -129,18 +152,6 @@ def _figures(conn: Connection, desk: Desk, record: SettlementRecord) -> Figures:
         ),
         visit=parse_visit(record.visit or None),
         published=published_figures,
-    )
-    rules = cached_region(desk.region, str(rules_dir())).at(case.date)
-    outcome = settle_visit(
-        case,
-        rules,
-        lines,
-        _accounts(conn, desk, record, member, row.account_balance),
-        PayerChoice(record.use_account, record.family_payer),
-    )
-    s = outcome.settlement
-    return Figures(
-        **journal_figures(s, outcome.payment), cap_exhausted=s.cap_left_after is not None and s.cap_left_after == 0
     )
 
 

@@ -315,6 +315,6 @@ class Desk:
         return sync(self.db, hub, token)
 
     def reconcile(self, hub: str, token: str, day: dt.date) -> dict:
-        from ..sync.client import reconcile
+        from ..sync.reconcile import reconcile
 
         return reconcile(self.db, hub, token, day.isoformat())

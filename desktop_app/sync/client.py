@@ -1,16 +1,11 @@
-"""The desk's side of sync: push the outbox, pull changes, take the hub's usage and balances, reconcile.
+"""The desk's side of sync: its HTTP client to the hub, and one round of sync (audit anchor, push, pull).
 
 Push sends unsent journal entries oldest first, in batches; the hub applies each
 UUID at most once and answers a retry with its first result, so a lost response
 is simply sent again.  Each batch's answers are recorded in one local
-transaction.  Pull applies one page of changes and moves the cursor in the same
-transaction, so an interrupted pull resumes where it stopped.
-
-The hub is the authority on yearly usage and account balances.  When it sends
-a member's figures, the desk replaces its own with them plus whatever the desk
-settled that the hub has not yet counted, and records the difference as a
-correction (``usage_adjustments``, ledger reason ``sync``), so ``verify`` still
-proves every figure from its sources.
+transaction.  Pull applies one page of changes (each by :mod:`.apply`) and moves
+the cursor in the same transaction, so an interrupted pull resumes where it stopped.
+对账 and the audit check against the hub are in :mod:`.reconcile`.
 
 This is the desk's side, at the level of the desk's services: it reads and writes the desk's
 store.  It lives beside :mod:`.protocol`, which both sides share; the hub imports only the protocol.
@@ -21,7 +16,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 import httpx
 import sqlite_utils
@@ -29,16 +23,15 @@ from pydantic import ValidationError
 
 from ..domain.clock import now_iso
 from ..domain.errors import GongjiError
-from ..domain.member import MemberRecord
 from ..domain.money import from_fen
-from ..domain.vocabulary import AMOUNTS, CATALOGUE_COLUMNS, COUNTERS
-from ..store import audit, config, journal, members
+from ..domain.vocabulary import AMOUNTS, COUNTERS
+from ..store import audit, config
 from ..store.db import transaction
+from .apply import apply_change
 from .protocol import (
     AuditChain,
     AuditHead,
     AuditLink,
-    Change,
     PullResponse,
     PushRequest,
     PushResponse,
@@ -143,25 +136,6 @@ def anchor_audit(db: sqlite_utils.Database, client: HubClient) -> int | None:
         with transaction(db) as conn:
             config.put(conn, "sync.audit_acked", str(head.id))
     return head.id
-
-
-def audit_matches_hub(
-    db: sqlite_utils.Database, hub: str, token: str, transport: httpx.BaseTransport | None = None
-) -> list[str]:
-    """The hub's anchor of this desk's audit chain is in the local chain, unchanged (else it was rewritten)."""
-    client = HubClient(hub, token, transport=transport)
-    try:
-        head = client.audit_head()
-    finally:
-        client.close()
-    if head.id is None:
-        return []
-    row = db.conn.execute("SELECT hash FROM audit_log WHERE id = ?", (head.id,)).fetchone()
-    if row is None:
-        return [f"audit_log: 医保中心保存的第 {head.id} 条审计记录在本机已不存在（被删除）"]
-    if row[0] != head.hash:
-        return [f"audit_log: 第 {head.id} 条审计记录与医保中心保存的不符（审计链被改写）"]
-    return []
 
 
 # --------------------------------------------------------------------------- push
@@ -281,7 +255,7 @@ def pull(db: sqlite_utils.Database, client: HubClient, report: SyncReport, page:
         response = client.changes(cursor, page)
         with transaction(db) as conn:
             for change in response.changes:
-                APPLY[change.kind](conn, change, report)
+                apply_change(conn, change, report.warnings)
             guarded = sorted({c.kind for c in response.changes} & {"catalogue_item", "published_figure"})
             if guarded:  # the hub's catalogue and figures: a change of guarded tables, so it is audited
                 audit.record_state(
@@ -300,107 +274,7 @@ def pull(db: sqlite_utils.Database, client: HubClient, report: SyncReport, page:
             return
 
 
-def _pending(conn: sqlite3.Connection, where: str, args: tuple, seq: int, columns: str) -> list[int]:
-    """Sums of this desk's entries the hub had not counted as of change ``seq``: unsent, set aside, or counted later."""
-    row = conn.execute(
-        f"SELECT {columns} FROM settlements s JOIN outbox o ON o.uuid = s.uuid WHERE {where} "
-        "AND (o.sent_at IS NULL OR o.status = 'set_aside' OR o.server_seq > ?)",
-        (*args, seq),
-    ).fetchone()
-    return [v or 0 for v in row]
-
-
-def _apply_usage(conn: sqlite3.Connection, change: Change, report: SyncReport) -> None:
-    psn_no, year, server = change.data["psn_no"], int(change.data["year"]), change.data["counters"]
-    if members.get(conn, psn_no) is None:
-        return
-    pending = dict(
-        zip(
-            COUNTERS,
-            _pending(
-                conn,
-                "s.psn_no = ? AND s.year = ?",
-                (psn_no, year),
-                change.seq,
-                ", ".join(f"sum(s.{c})" for c in COUNTERS),
-            ),
-        )
-    )
-    local = dict(
-        conn.execute("SELECT counter, amount FROM usage WHERE psn_no = ? AND year = ?", (psn_no, year)).fetchall()
-    )
-    for counter in COUNTERS:
-        delta = server.get(counter, 0) + pending[counter] - local.get(counter, 0)
-        if delta:
-            conn.execute(
-                "INSERT INTO usage_adjustments (psn_no, year, counter, delta, server_seq, at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (psn_no, year, counter, delta, change.seq, now_iso()),
-            )
-            conn.execute(
-                "INSERT INTO usage VALUES (?, ?, ?, ?) ON CONFLICT(psn_no, year, counter) "
-                "DO UPDATE SET amount = amount + excluded.amount",
-                (psn_no, year, counter, delta),
-            )
-
-
-def _apply_member(conn: sqlite3.Connection, change: Change, report: SyncReport) -> None:
-    data = dict(change.data)
-    server_balance = data.pop("account_balance")
-    record = MemberRecord(**{**data, "programmes": tuple(data["programmes"]), "account_balance": Decimal(0)})
-    members.upsert(conn, record, now_iso())
-    [own] = _pending(conn, "s.psn_no = ?", (record.psn_no,), change.seq, "sum(s.acct_pay)")
-    [family] = _pending(conn, "s.family_payer = ?", (record.psn_no,), change.seq, "sum(s.acct_mulaid_pay)")
-    # Two desks offline can both spend one account: the hub then holds an overdraft (recorded there for
-    # review); the desk shows what is really left, which is nothing.
-    target = max(0, server_balance - own - family)
-    current = conn.execute("SELECT account_balance FROM members WHERE psn_no = ?", (record.psn_no,)).fetchone()[0]
-    if target != current:
-        journal.account_entry(conn, record.psn_no, target - current, "sync", now_iso())
-
-
-def _apply_family(conn: sqlite3.Connection, change: Change, report: SyncReport) -> None:
-    d = change.data
-    if members.get(conn, d["owner_psn_no"]) and members.get(conn, d["relative_psn_no"]):
-        conn.execute(
-            "INSERT OR REPLACE INTO family_links VALUES (?, ?, ?)",
-            (d["owner_psn_no"], d["relative_psn_no"], d["relation"]),
-        )
-
-
-def _apply_catalogue(conn: sqlite3.Connection, change: Change, report: SyncReport) -> None:
-    columns = CATALOGUE_COLUMNS
-    conn.execute(
-        f"INSERT OR REPLACE INTO catalogue ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-        [change.data[c] for c in columns],
-    )
-
-
-def _apply_published(conn: sqlite3.Connection, change: Change, report: SyncReport) -> None:
-    d = change.data
-    config.put_published(conn, d["region"], d["name"], d["year"], Decimal(d["value"]))
-
-
-def _apply_rules(conn: sqlite3.Connection, change: Change, report: SyncReport) -> None:
-    from ..rule_files import region_digest
-
-    d = change.data
-    config.put(conn, f"hub.rules.{d['region']}", f"{d['label']} {d['digest']}")
-    if d["region"] == config.get(conn, "region") and region_digest(d["region"]) != d["digest"]:
-        report.warnings.append(f"中心的 {d['region']} 规则（{d['label']}）与本机不同：请更新本机规则文件")
-
-
-APPLY = {
-    "usage": _apply_usage,
-    "member": _apply_member,
-    "family_link": _apply_family,
-    "catalogue_item": _apply_catalogue,
-    "published_figure": _apply_published,
-    "rules": _apply_rules,
-}
-
-
-# --------------------------------------------------------------------------- the whole round, and 对账
+# --------------------------------------------------------------------------- the whole round
 
 
 def sync(
@@ -426,41 +300,3 @@ def sync(
             audit.record_state(conn, now_iso(), "sync", "settings", "sync.hub", {"sync.hub": hub})
         config.put(conn, "sync.last_ok", now_iso())
     return report
-
-
-def local_day(conn: sqlite3.Connection, day: str) -> dict:
-    rows = conn.execute(
-        f"SELECT s.uuid, {', '.join('s.' + a for a in AMOUNTS)} FROM settlements s JOIN outbox o "
-        "ON o.uuid = s.uuid WHERE substr(s.created_at, 1, 10) = ? AND o.status = 'applied' "
-        "ORDER BY s.uuid",
-        (day,),
-    ).fetchall()
-    return {
-        "count": len(rows),
-        **{a: sum(r[i + 1] for r in rows) for i, a in enumerate(AMOUNTS)},
-        "uuids": [r[0] for r in rows],
-    }
-
-
-def reconcile(
-    db: sqlite_utils.Database, hub: str, token: str, day: str, transport: httpx.BaseTransport | None = None
-) -> dict:
-    """对账: this desk's day against the hub's, count and sums; on a difference, the settlements behind it."""
-    client = HubClient(hub, token, transport=transport)
-    try:
-        server = client.reconcile(day).server
-    finally:
-        client.close()
-    local = local_day(db.conn, day)
-    differences = {
-        k: {"desk": local[k], "hub": getattr(server, k)} for k in ("count", *AMOUNTS) if local[k] != getattr(server, k)
-    }
-    only_desk = sorted(set(local["uuids"]) - set(server.uuids))
-    only_hub = sorted(set(server.uuids) - set(local["uuids"]))
-    return {
-        "day": day,
-        "ok": not differences and not only_desk and not only_hub,
-        "differences": differences,
-        "only_at_desk": only_desk,
-        "only_at_hub": only_hub,
-    }
