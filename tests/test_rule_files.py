@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from desktop_app.domain.errors import NoRulesInForce, RulesError
 from desktop_app.policy.rule_schema import SCHEMA, UNITS
@@ -157,6 +159,12 @@ BROKEN = [
         "scope.values[0].to",
     ),
     ("region name differs from folder", "region.yaml", lambda d: d.update(region="guangdong"), "region"),
+    (
+        "document as a list",
+        "parameters.yaml",
+        lambda d: d["fund_share"]["values"][0]["reference"].update(document=["nhsa-2021-14"]),
+        "fund_share.values[0].reference.document",
+    ),
 ]
 
 
@@ -195,3 +203,53 @@ def test_a_gap_between_versions_is_refused_on_the_gap(rules_copy):
     with pytest.raises(NoRulesInForce) as info:
         book.at(dt.date(2024, 1, 15))
     assert "annual_cap" in str(info.value)
+
+
+def test_a_published_name_that_is_not_text_is_refused(rules_copy):
+    def as_mapping(d):
+        d["annual_cap"]["values"][0]["value"]["any"]["employed"]["published"] = {"avg_wage": 1}
+
+    _edit(rules_copy, "yunfu", "parameters.yaml", as_mapping)
+    error = _load_error(rules_copy, "yunfu")
+    assert error.key == "annual_cap.values[0].value.any.employed.published"
+
+
+def _leaves(node, path=()):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _leaves(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _leaves(value, (*path, index))
+    if path:
+        yield path
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_any_value_of_any_shape_anywhere_is_a_rules_error_or_loads(data):
+    """Whatever a rules file holds at whatever key, loading answers with a rule book or a RulesError naming it."""
+    import tempfile
+
+    file = data.draw(st.sampled_from(["parameters.yaml", "region.yaml"]))
+    region = data.draw(st.sampled_from(["guangxi", "yunfu"]))
+    original = yaml.safe_load((rules_dir() / region / file).read_text(encoding="utf-8"))
+    path = data.draw(st.sampled_from(list(_leaves(original))))
+    replacement = data.draw(
+        st.sampled_from([[], ["x"], {"a": 1}, {"published": ["x"]}, None, 1.5, True, "x", 10**30, "2022-02-30"])
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder) / "rules"
+        shutil.copytree(rules_dir(), root)
+
+        def change(d):
+            target = d
+            for key in path[:-1]:
+                target = target[key]
+            target[path[-1]] = replacement
+
+        _edit(root, region, file, change)
+        try:
+            load_region(region, root)
+        except RulesError as error:
+            assert error.file and error.key

@@ -78,7 +78,7 @@ def _documents(ctx: RuleFile, raw: Any) -> dict[str, Document]:
 
 def _reference(ctx: RuleFile, raw: Any, path: str, documents: Mapping[str, Document]) -> Reference:
     raw = _expect_mapping(ctx, raw, path, {"document", "article", "note"}, required={"document", "article"})
-    if raw["document"] not in documents:
+    if not isinstance(raw["document"], str) or raw["document"] not in documents:
         raise ctx.fail(f"{path}.document", f"{raw['document']!r} 不在 region.yaml 的 documents 中")
     note = raw.get("note")
     return Reference(

@@ -116,7 +116,7 @@ def _figure(unit: str) -> Checker:
             if "published" not in keys or keys - {"published", "year_offset", "times"}:
                 raise f.fail("公布数值引用须为 {published: 名称, year_offset: 整数, times: 比例}")
             name = raw["published"]
-            figure = f.ctx.published.get(name)
+            figure = f.ctx.published.get(name) if isinstance(name, str) else None
             if figure is None:
                 raise f.sub("published").fail(f"{name!r} 未在 region.yaml 的 published_figures 中声明")
             offset = raw.get("year_offset", 0)
