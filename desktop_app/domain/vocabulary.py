@@ -56,6 +56,8 @@ CATALOGUE_COLUMNS = (
     "item_kind",
     "account_payable",
     "barcode",
+    "spec",  # 规格, optional: "" when a file or an older feed has none
+    "manufacturer",  # 生产厂家, optional likewise
 )
 MEMBER_COLUMNS = (
     "psn_no",

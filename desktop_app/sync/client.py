@@ -31,7 +31,7 @@ from ..domain.clock import now_iso
 from ..domain.errors import GongjiError
 from ..domain.member import MemberRecord
 from ..domain.money import from_fen
-from ..domain.vocabulary import AMOUNTS, CATALOGUE_COLUMNS, COUNTERS
+from ..domain.vocabulary import AMOUNTS, COUNTERS
 from ..store import audit, config, journal, members
 from ..store.db import transaction
 from .protocol import (
@@ -369,11 +369,11 @@ def _apply_family(conn: sqlite3.Connection, change: Change, report: SyncReport) 
 
 
 def _apply_catalogue(conn: sqlite3.Connection, change: Change, report: SyncReport) -> None:
-    columns = CATALOGUE_COLUMNS
-    conn.execute(
-        f"INSERT OR REPLACE INTO catalogue ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-        [change.data[c] for c in columns],
-    )
+    # Through the store, so the item's 助记码 is computed with it; an older hub's entry has no spec or maker.
+    from ..domain.catalogue import CatalogueItem
+    from ..store import catalogue
+
+    catalogue.upsert(conn, CatalogueItem.from_row(change.data))
 
 
 def _apply_published(conn: sqlite3.Connection, change: Change, report: SyncReport) -> None:

@@ -1,0 +1,145 @@
+"""Lookups that prevent mistakes (issue 17, point 3), with the keyboard alone on real SQLite files.
+
+Several members matching a name are always listed and never taken on Enter; items are found by their
+pinyin initials (助记码) and shown with 规格/单位/厂家; a family payer is named from the patient's side.
+The store keeps each item's initials from every path that writes the catalogue, and an old database
+gains them on upgrade without hiding a hand edit from ``verify``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from desktop_app.domain.vocabulary import CATALOGUE_COLUMNS
+from desktop_app.services import settings
+from desktop_app.services.verify import verify
+from desktop_app.store import audit, catalogue, migrations
+from desktop_app.store.db import connect, transaction
+from desktop_app.sync.client import SyncReport, pull
+from desktop_app.sync.protocol import Change, PullResponse
+from tests.store_fixtures import copy_db
+from tests.test_window import open_window
+
+
+@pytest.fixture
+def desk(templates, tmp_path, qtbot):
+    db = copy_db(templates, "guangxi", tmp_path / "desk.db")
+    window = open_window(qtbot, tmp_path / "desk.db")
+    yield window, db
+    window.shutdown()
+    db.conn.close()
+
+
+# --------------------------------------------------------------------------- members
+
+
+# --------------------------------------------------------------------------- items
+
+
+# --------------------------------------------------------------------------- relations
+
+
+# --------------------------------------------------------------------------- the store
+
+
+def test_initials_are_stored_from_an_import_and_from_the_hubs_feed(templates, tmp_path):
+    db = copy_db(templates, "guangxi", tmp_path / "desk.db")
+    csv = tmp_path / "catalogue.csv"
+    csv.write_text(
+        ",".join(CATALOGUE_COLUMNS) + "\n"
+        "T001,重组人胰岛素注射液,B,0.1,45.00,,支,diabetes,drug,1,,3ml:300IU,通化东宝\n"
+        "T002,维生素B6片,A,0,3.50,,瓶,,drug,1,,10mg×100片,\n",
+        encoding="utf-8",
+    )
+    assert settings.import_catalogue(db, "admin", "admin123", csv) == 2
+    old_header = tmp_path / "old.csv"  # a file of before: no spec or manufacturer columns
+    old_header.write_text(
+        "code,name,category,selfpay_ratio,price,price_cap,unit,programme,item_kind,account_payable,barcode\n"
+        "T003,阿莫西林胶囊,A,0,9.90,,盒,,drug,1,\n",
+        encoding="utf-8",
+    )
+    assert settings.import_catalogue(db, "admin", "admin123", old_header) == 1
+
+    class OlderHub:  # its feed entry has the columns of before, as a hub not yet upgraded sends them
+        def changes(self, cursor, limit):
+            data = {
+                "code": "T004",
+                "name": "藿香正气水",
+                "category": "A",
+                "selfpay_ratio": "0",
+                "price": 1250,
+                "price_cap": None,
+                "unit": "盒",
+                "programme": None,
+                "item_kind": "drug",
+                "account_payable": 1,
+                "barcode": None,
+            }
+            change = Change(seq=cursor + 1, kind="catalogue_item", key="T004", data=data)
+            return PullResponse(server_time="2024-06-15T10:00:00+08:00", changes=[change], next_cursor=1, more=False)
+
+    pull(db, OlderHub(), SyncReport())
+    rows = {
+        code: rest
+        for code, *rest in db.conn.execute(
+            "SELECT code, name_initials, spec, manufacturer FROM catalogue WHERE code LIKE 'T00%'"
+        )
+    }
+    assert rows == {
+        "T001": ["czrydszsy", "3ml:300IU", "通化东宝"],  # 重组: chóng, read as a word
+        "T002": ["wssb6p", "10mg×100片", ""],
+        "T003": ["amxljn", "", ""],
+        "T004": ["hxzqs", "", ""],
+    }
+    assert [i.code for i in catalogue.search(db.conn, "hxzq")] == ["T004"]
+    assert {i.code for i in catalogue.search(db.conn, "wssb")} == {"T002"}
+    assert verify(db.conn) == []
+    db.conn.close()
+
+
+def _old_database(path, monkeypatch, tamper) -> None:
+    """A desk's file as the version before 0005 left it: two items, their audited state, maybe a hand edit."""
+    with monkeypatch.context() as patch:
+        patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:4])
+        db = connect(path)
+    with transaction(db) as conn:
+        for code, name, price in (("Y001", "阿莫西林胶囊", 990), ("Y002", "板蓝根颗粒", 1500)):
+            conn.execute(
+                "INSERT INTO catalogue (code, name, category, selfpay_ratio, price, price_cap, unit, programme, "
+                "item_kind, account_payable, barcode) VALUES (?, ?, 'A', '0', ?, NULL, '盒', NULL, 'drug', 1, NULL)",
+                (code, name, price),
+            )
+        audit.record_state(conn, "2024-06-15T09:00:00+08:00", "admin", "catalogue-import", "old.csv", {"items": 2})
+    if tamper:
+        db.conn.execute("UPDATE catalogue SET price = 9 WHERE code = 'Y001'")
+    db.conn.close()
+
+
+@pytest.mark.parametrize("tamper", [False, True], ids=["as audited", "hand-edited before the upgrade"])
+def test_an_old_database_gains_the_initials_and_keeps_its_audit(tmp_path, monkeypatch, tamper):
+    path = tmp_path / "old.db"
+    _old_database(path, monkeypatch, tamper)
+    from desktop_app.hub import importer, schema
+
+    hub = schema.engine_for(str(tmp_path / "hub.db"))  # a hub seeded from a file of before still reads it
+    assert importer.import_desk_database(hub, str(path))["catalogue"] == 2
+    with hub.connect() as conn:
+        data = json.loads(conn.execute(schema.catalogue.select()).first().data)
+    assert "spec" not in data and catalogue.CatalogueItem.from_row(data).spec == ""
+    hub.dispose()
+    db = connect(path)  # the upgrade: a backup first, then 0005
+    assert path.with_name("old.db.before-0005_catalogue_lookup.bak").is_file()
+    assert [i.code for i in catalogue.search(db.conn, "amxl")] == ["Y001"]
+    assert [i.code for i in catalogue.search(db.conn, "blg")] == ["Y002"]
+    indexes = {row[1] for row in db.conn.execute("PRAGMA index_list(catalogue)")}
+    assert "catalogue_initials" in indexes
+    problems = verify(db.conn)
+    if tamper:  # the upgrade records the new columns' state, never launders an edit made before it
+        assert problems == ["catalogue: 医保目录与最近一次审计记录不符（在审计之外被改动）"]
+    else:
+        assert problems == []
+    db.conn.close()
+    assert sqlite3.connect(path).execute("SELECT count(*) FROM catalogue WHERE name_initials = ''").fetchone()[0] == 0
