@@ -12,16 +12,19 @@ import json
 import sqlite3
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from desktop_app.domain.vocabulary import CATALOGUE_COLUMNS
 from desktop_app.services import settings
+from desktop_app.services.demo import DRUGS
 from desktop_app.services.verify import verify
 from desktop_app.store import audit, catalogue, migrations
 from desktop_app.store.db import connect, transaction
 from desktop_app.sync.client import SyncReport, pull
 from desktop_app.sync.protocol import Change, PullResponse
 from tests.store_fixtures import copy_db
-from tests.test_window import open_window
+from tests.test_window import key, open_window
 
 
 @pytest.fixture
@@ -37,6 +40,51 @@ def desk(templates, tmp_path, qtbot):
 
 
 # --------------------------------------------------------------------------- items
+
+
+def test_pinyin_initials_find_an_item_shown_with_its_spec(desk, qtbot):
+    window, db = desk
+    name, spec, unit, _ = DRUGS[0]
+    initials = catalogue.name_initials(name)[:4]  # 阿莫西林胶囊 -> amxl
+    makers = db.conn.execute("SELECT count(*) FROM catalogue WHERE name = ?", (name,)).fetchone()[0]
+    psn_no = db.conn.execute("SELECT psn_no FROM members LIMIT 1").fetchone()[0]
+    qtbot.keyClicks(window.member.lookup, psn_no)
+    key(qtbot, window, Qt.Key_Return)
+    qtbot.waitUntil(lambda: window.cart.psn_no == psn_no)
+    qtbot.keyClicks(window.visit.entry, initials)
+    key(qtbot, window, Qt.Key_Return)
+    suggestions = window.visit.suggestions
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is suggestions)
+    assert window.cart.lines == [] and suggestions.topLevelItemCount() == makers >= 2
+    header = [suggestions.headerItem().text(c) for c in range(suggestions.columnCount())]
+    column = {title: header.index(title) for title in ("编码", "名称", "规格", "单位", "厂家")}
+    rows = [suggestions.topLevelItem(r) for r in range(makers)]
+    assert {(r.text(column["名称"]), r.text(column["规格"]), r.text(column["单位"])) for r in rows} == {
+        (name, spec, unit)
+    }
+    assert len({r.text(column["厂家"]) for r in rows}) == makers  # the makers tell the packs apart
+    second = rows[1].text(column["编码"])
+    key(qtbot, window, Qt.Key_Down)
+    key(qtbot, window, Qt.Key_Return)
+    qtbot.waitUntil(lambda: len(window.cart.lines) == 1)
+    assert window.cart.lines[0].code == second
+    table = window.visit.table
+    titles = [table.horizontalHeaderItem(table.horizontalHeader().logicalIndex(v)).text() for v in range(4)]
+    assert titles == ["编码", "名称", "规格/单位", "类别"]  # 规格/单位 right after the name
+    spec_column = table.horizontalHeader().logicalIndex(2)
+    assert table.item(0, spec_column).text() == f"{spec}/{unit}"
+    assert QApplication.focusWidget() is window.visit.entry
+
+
+def test_an_item_search_that_finds_nothing_says_so(desk, qtbot):
+    window, _ = desk
+    qtbot.keyClicks(window.visit.entry, "qqqqz")
+    qtbot.waitUntil(window.visit.message.isVisible)  # while typing, before any Enter
+    assert "没有“qqqqz”" in window.visit.message.text() and "拼音首字母" in window.visit.message.text()
+    key(qtbot, window, Qt.Key_Return)
+    qtbot.wait(300)
+    assert window.cart.lines == [] and not window.visit.suggestions.isVisible()
+    assert "没有“qqqqz”" in window.visit.message.text()
 
 
 # --------------------------------------------------------------------------- relations
