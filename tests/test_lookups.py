@@ -8,13 +8,15 @@ gains them on upgrade without hiding a hand edit from ``verify``.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QApplication
 
+from desktop_app.domain.identity import mask_certno
 from desktop_app.domain.vocabulary import CATALOGUE_COLUMNS
 from desktop_app.services import settings
 from desktop_app.services.demo import DRUGS
@@ -24,7 +26,7 @@ from desktop_app.store.db import connect, transaction
 from desktop_app.sync.client import SyncReport, pull
 from desktop_app.sync.protocol import Change, PullResponse
 from tests.store_fixtures import copy_db
-from tests.test_window import key, open_window
+from tests.test_window import TODAY, key, open_window, type_chinese
 
 
 @pytest.fixture
@@ -36,7 +38,75 @@ def desk(templates, tmp_path, qtbot):
     db.conn.close()
 
 
+def _age(birth: str) -> int:
+    born = dt.date.fromisoformat(birth)
+    return TODAY.year - born.year - ((TODAY.month, TODAY.day) < (born.month, born.day))
+
+
 # --------------------------------------------------------------------------- members
+
+
+def _starting(db, initials: str) -> list[tuple]:
+    """The members whose initials start so, in the list's order."""
+    return db.conn.execute(
+        "SELECT psn_no, name, sex, birth_date, certno FROM members WHERE name_initials >= ? AND name_initials < ? "
+        "ORDER BY name_initials, name, psn_no",
+        (initials, initials + "\U0010ffff"),
+    ).fetchall()
+
+
+def test_several_matches_never_auto_pick(desk, qtbot):
+    window, db = desk
+    # Initials that several members share (as jzz is both 贾子子 and 金梓梓), and that start no more than 20.
+    shared = db.conn.execute(
+        "SELECT name_initials FROM members GROUP BY name_initials HAVING count(*) >= 2 "
+        "ORDER BY length(name_initials) DESC, name_initials"
+    ).fetchall()
+    initials = next(k for (k,) in shared if len(_starting(db, k)) <= 20)
+    expected = _starting(db, initials)
+    results = window.member.results
+    qtbot.keyClicks(window.member.lookup, initials)
+    qtbot.waitUntil(results.isVisible)  # the live list is up, its first row highlighted …
+    key(qtbot, window, Qt.Key_Return)  # … and Enter does not take it: it moves into the list
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is results)
+    qtbot.wait(300)
+    assert window.cart.psn_no is None and window.member.card is None
+    assert results.count() == len(expected) >= 2
+    viewport = results.viewport().width()
+    for row, (psn_no, name, sex, birth, certno) in enumerate(expected):
+        item = results.item(row)
+        text = item.text()
+        assert name in text and ("男" if sex == "1" else "女") in text and f"{_age(birth)} 岁" in text
+        assert mask_certno(certno) in text and psn_no in text and certno not in text
+        # Nothing cut off: the whole psn_no fits the list's width, and the row is as tall as its wrapped text.
+        metrics = results.fontMetrics()
+        assert metrics.horizontalAdvance(psn_no) < viewport
+        needed = metrics.boundingRect(QRect(0, 0, viewport, 10_000), Qt.TextWordWrap, text).height()
+        assert results.visualItemRect(item).height() >= needed
+    key(qtbot, window, Qt.Key_Down)
+    key(qtbot, window, Qt.Key_Return)
+    qtbot.waitUntil(lambda: window.cart.psn_no == expected[1][0])
+    assert window.member.fields["name"].text() == expected[1][1]
+    assert QApplication.focusWidget() is window.visit.entry
+
+
+def test_a_name_found_once_is_still_chosen_and_a_number_is_taken_at_once(desk, qtbot):
+    window, db = desk
+    everyone = db.conn.execute("SELECT psn_no, name FROM members ORDER BY name").fetchall()
+    psn_no, name = next(  # a full name that begins no other name: the lookup finds that one member only
+        (p, n) for p, n in everyone if sum(other.startswith(n) for _, other in everyone) == 1
+    )
+    type_chinese(window.member.lookup, name)
+    key(qtbot, window, Qt.Key_Return)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.member.results)
+    assert window.member.results.count() == 1 and window.cart.psn_no is None  # shown, not guessed
+    key(qtbot, window, Qt.Key_Return)
+    qtbot.waitUntil(lambda: window.cart.psn_no == psn_no)
+    key(qtbot, window, Qt.Key_F1)
+    other = db.conn.execute("SELECT psn_no, certno FROM members WHERE psn_no != ? LIMIT 1", (psn_no,)).fetchone()
+    qtbot.keyClicks(window.member.lookup, other[1])  # an ID number names one member: a scan ends with Enter
+    key(qtbot, window, Qt.Key_Return)
+    qtbot.waitUntil(lambda: window.cart.psn_no == other[0])
 
 
 # --------------------------------------------------------------------------- items

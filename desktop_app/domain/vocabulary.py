@@ -25,6 +25,7 @@ TIERS = ("provincial", "city", "county")
 TIER_NAMES = {"provincial": "省级", "city": "市级", "county": "县级"}
 
 # The member.
+SEX_NAMES = {"1": "男", "2": "女"}  # GB/T 2261.1
 STATUSES = ("employed", "retired")
 STATUS_NAMES = {"employed": "在职", "retired": "退休"}
 SCHEMES = ("combined", "pooling_only")
