@@ -19,9 +19,10 @@ from PySide6.QtWidgets import QApplication
 from desktop_app.domain.identity import mask_certno
 from desktop_app.domain.vocabulary import CATALOGUE_COLUMNS
 from desktop_app.services import settings
+from desktop_app.services.card import member_card
 from desktop_app.services.demo import DRUGS
 from desktop_app.services.verify import verify
-from desktop_app.store import audit, catalogue, migrations
+from desktop_app.store import audit, catalogue, members, migrations
 from desktop_app.store.db import connect, transaction
 from desktop_app.sync.client import SyncReport, pull
 from desktop_app.sync.protocol import Change, PullResponse
@@ -158,6 +159,46 @@ def test_an_item_search_that_finds_nothing_says_so(desk, qtbot):
 
 
 # --------------------------------------------------------------------------- relations
+
+
+def test_a_payer_is_named_from_the_patients_side(desk, qtbot):
+    window, db = desk
+    # A household of the demo: spouses a and b, their child c, and a's parent d (b's spouse's parent).
+    c, a, b = db.conn.execute(
+        "SELECT x.relative_psn_no, x.owner_psn_no, y.owner_psn_no FROM family_links x "
+        "JOIN family_links y ON y.relative_psn_no = x.relative_psn_no AND y.owner_psn_no > x.owner_psn_no "
+        "JOIN members m ON m.psn_no = x.relative_psn_no "
+        "WHERE x.relation = 'child' AND y.relation = 'child' AND m.scheme = 'combined' LIMIT 1"
+    ).fetchone()
+    names = {p: members.get(db.conn, p).name for p in (a, b)}
+    [code] = db.conn.execute(
+        "SELECT code FROM catalogue WHERE item_kind = 'drug' ORDER BY price DESC LIMIT 1"
+    ).fetchone()
+    qtbot.keyClicks(window.member.lookup, c)
+    key(qtbot, window, Qt.Key_Return)
+    qtbot.waitUntil(lambda: window.cart.psn_no == c)
+    family = window.member.fields["family"].text()
+    for payer in (a, b):  # c is their child: each of them is c's parent
+        assert f"{names[payer]}（父母，余额 " in family
+    assert "子女" not in family
+    qtbot.keyClicks(window.visit.entry, code)
+    key(qtbot, window, Qt.Key_Return)
+    qtbot.waitUntil(lambda: len(window.cart.lines) == 1)
+    key(qtbot, window, Qt.Key_F4)
+    key(qtbot, window, Qt.Key_Down)
+    combo = window.payment.family
+    payer = window.payment.family_payer
+    assert combo.currentText().startswith(f"{names[payer]}（父母，余额 ")
+    assert combo.width() >= combo.sizeHint().width()  # the whole line shows, never cut off
+    # Only the words changed: the stored relation, and the rules' check on it, are as they were.
+    qtbot.waitUntil(lambda: window.payment.quote is not None and window.payment.quote.get("family_payer") == payer)
+    assert members.relation(db.conn, payer, c) == "child"
+    # From the other side of the same household: a's parent d sees a as 子女 and b as 子女配偶.
+    d = db.conn.execute(
+        "SELECT relative_psn_no FROM family_links WHERE owner_psn_no = ? AND relation = 'parent'", (a,)
+    ).fetchone()[0]
+    shown = {p.psn_no: p.relation for p in member_card(db.conn, d, TODAY).family}
+    assert shown[a] == "子女" and shown[b] == "子女配偶" and members.relation(db.conn, b, d) == "spouse_parent"
 
 
 # --------------------------------------------------------------------------- the store

@@ -36,6 +36,10 @@ PROGRAMMES = ("hypertension", "diabetes")
 PROGRAMME_NAMES = {"hypertension": "高血压", "diabetes": "糖尿病"}
 # Who a personal account may pay for, as the documents name them (each region allows some: ``account_relations``).
 RELATION_NAMES = {"self": "本人", "spouse": "配偶", "child": "子女", "parent": "父母", "spouse_parent": "配偶父母"}
+# A family link is stored from the account owner's side: "child" means the patient is the owner's child.  At the
+# counter the payer is named from the patient's side, so each stored relation reads as its converse: under a
+# patient whose link says "child", the payer is the patient's parent (父母).  Display only: the rules check the codes.
+PAYER_RELATION_NAMES = {"spouse": "配偶", "child": "父母", "parent": "子女", "spouse_parent": "子女配偶"}
 
 # The visit and its items.
 VISIT_KINDS = {"ordinary": "普通门诊", "programme": "两病门诊", "emergency": "急诊", "referral": "转诊"}

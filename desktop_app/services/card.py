@@ -11,7 +11,7 @@ from decimal import Decimal
 from ..domain.case import Case, Member
 from ..domain.identity import mask_certno
 from ..domain.member import MemberRecord
-from ..domain.vocabulary import PROGRAMME_NAMES, RELATION_NAMES, SCHEME_NAMES, SEX_NAMES, STATUS_NAMES
+from ..domain.vocabulary import PAYER_RELATION_NAMES, PROGRAMME_NAMES, SCHEME_NAMES, SEX_NAMES, STATUS_NAMES
 from ..policy.engine import settle
 from ..resources import rules_dir
 from ..rule_files import cached_region
@@ -57,9 +57,9 @@ def _match(record: MemberRecord, today: dt.date) -> MemberMatch:
 class FamilyPayer:
     psn_no: str
     name: str
-    relation: str  # 配偶 …
+    relation: str  # how the payer stands to the patient, as the cashier reads it: 父母, 配偶, 子女 …
     balance: Decimal
-    allowed: bool  # the region's rules allow this relation
+    allowed: bool  # the region's rules allow this relation (checked on the stored code, never on the wording)
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def member_card(conn: sqlite3.Connection, psn_no: str, today: dt.date) -> Member
     )
     allowed = set(rules["account_relations"].value)
     family = tuple(
-        FamilyPayer(owner.psn_no, owner.name, RELATION_NAMES.get(rel, rel), owner.account_balance, rel in allowed)
+        FamilyPayer(owner.psn_no, owner.name, PAYER_RELATION_NAMES.get(rel, rel), owner.account_balance, rel in allowed)
         for owner, rel in members.account_owners_for(conn, psn_no)
     )
     return MemberCard(
