@@ -177,7 +177,7 @@ class MemberPanel(QGroupBox):
         f["designated"].setText(card.designated_facility or "未选定")
         f["balance"].setText(yuan(card.balance))
         f["family"].setText(
-            "；".join(
+            "\n".join(  # a payer a line: name, relation from the patient's side, balance
                 f"{p.name}（{p.relation}，余额 {yuan(p.balance)}）" + ("" if p.allowed else " 本地区不可共济")
                 for p in card.family
             )

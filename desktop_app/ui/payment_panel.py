@@ -86,9 +86,9 @@ class PaymentPanel(QGroupBox):
         self.confirm.clicked.connect(self.confirm_requested.emit)
         self.message = MessageLine()
         pay = QFormLayout()
-        pay.setRowWrapPolicy(QFormLayout.WrapLongRows)  # a long payer line goes under its label, never cut off
         pay.addRow(self.use_account)
-        pay.addRow("共济支付人  [F4]", self.family)
+        pay.addRow(QLabel("共济支付人  [F4]"))  # the payer line under its title, across the panel: never cut off
+        pay.addRow(self.family)
         pay.addRow("实收现金  [F11]", self.tendered)
         pay.addRow("找零", self.change)
         layout = QVBoxLayout(self)
@@ -110,7 +110,7 @@ class PaymentPanel(QGroupBox):
             if payer.allowed:
                 self.family.addItem(f"{payer.name}（{payer.relation}，余额 {yuan(payer.balance)}）", payer.psn_no)
         self.family.setEnabled(self.family.count() > 1)
-        self.family.setMinimumWidth(self.family.sizeHint().width())  # whole, on a line of its own when narrow
+        self.family.setMinimumWidth(self.family.sizeHint().width())  # the longest line whole: the panel widens
         self.family.blockSignals(False)
         self.use_account.setEnabled(card is None or card.scheme == "统账结合")
 
