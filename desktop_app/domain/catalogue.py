@@ -27,10 +27,17 @@ class CatalogueItem:
     item_kind: str
     account_payable: bool  # the catalogue's own flag; the region's excluded kinds apply as well
     barcode: str | None
+    spec: str = ""  # 规格 (0.25g×24粒), shown so the cashier tells one pack from another
+    manufacturer: str = ""  # 生产厂家
+
+    @property
+    def spec_unit(self) -> str:
+        """规格/单位 as the counter shows it: "0.25g×24粒/盒", or the one that is known."""
+        return "/".join(part for part in (self.spec, self.unit) if part)
 
     @classmethod
     def from_row(cls, d: Mapping) -> CatalogueItem:
-        """From a stored row or feed entry (prices in fen)."""
+        """From a stored row or feed entry (prices in fen); an older row or feed entry has no spec or manufacturer."""
         return cls(
             d["code"],
             d["name"],
@@ -43,6 +50,8 @@ class CatalogueItem:
             d["item_kind"],
             bool(d["account_payable"]),
             d["barcode"],
+            d.get("spec") or "",
+            d.get("manufacturer") or "",
         )
 
     def visit_line(self, quantity: object, unit_price: Decimal | None) -> dict:

@@ -25,6 +25,7 @@ TIERS = ("provincial", "city", "county")
 TIER_NAMES = {"provincial": "省级", "city": "市级", "county": "县级"}
 
 # The member.
+SEX_NAMES = {"1": "男", "2": "女"}  # GB/T 2261.1
 STATUSES = ("employed", "retired")
 STATUS_NAMES = {"employed": "在职", "retired": "退休"}
 SCHEMES = ("combined", "pooling_only")
@@ -35,6 +36,10 @@ PROGRAMMES = ("hypertension", "diabetes")
 PROGRAMME_NAMES = {"hypertension": "高血压", "diabetes": "糖尿病"}
 # Who a personal account may pay for, as the documents name them (each region allows some: ``account_relations``).
 RELATION_NAMES = {"self": "本人", "spouse": "配偶", "child": "子女", "parent": "父母", "spouse_parent": "配偶父母"}
+# A family link is stored from the account owner's side: "child" means the patient is the owner's child.  At the
+# counter the payer is named from the patient's side, so each stored relation reads as its converse: under a
+# patient whose link says "child", the payer is the patient's parent (父母).  Display only: the rules check the codes.
+PAYER_RELATION_NAMES = {"spouse": "配偶", "child": "父母", "parent": "子女", "spouse_parent": "子女配偶"}
 
 # The visit and its items.
 VISIT_KINDS = {"ordinary": "普通门诊", "programme": "两病门诊", "emergency": "急诊", "referral": "转诊"}
@@ -56,6 +61,8 @@ CATALOGUE_COLUMNS = (
     "item_kind",
     "account_payable",
     "barcode",
+    "spec",  # 规格, optional: "" when a file or an older feed has none
+    "manufacturer",  # 生产厂家, optional likewise
 )
 MEMBER_COLUMNS = (
     "psn_no",

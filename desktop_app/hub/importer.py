@@ -119,13 +119,17 @@ class _Export:
             region_of=dict(source.execute("SELECT psn_no, region FROM members")),
             links=source.execute("SELECT owner_psn_no, relative_psn_no, relation FROM family_links").fetchall(),
             stays=source.execute("SELECT psn_no, admitted, discharged FROM inpatient_episodes").fetchall(),
-            items=[
-                dict(zip(CATALOGUE_COLUMNS, row))
-                for row in source.execute(f"SELECT {', '.join(CATALOGUE_COLUMNS)} FROM catalogue")
-            ],
+            items=_catalogue_items(source),
             figures=source.execute("SELECT region, name, year, value FROM published_figures").fetchall(),
             usage=source.execute("SELECT psn_no, year, counter, amount FROM usage").fetchall(),
         )
+
+
+def _catalogue_items(source: sqlite3.Connection) -> list[dict]:
+    """The export's catalogue by CATALOGUE_COLUMNS: a file from before spec and manufacturer just lacks them."""
+    present = {row[1] for row in source.execute("PRAGMA table_info(catalogue)")}
+    columns = [c for c in CATALOGUE_COLUMNS if c in present]
+    return [dict(zip(columns, row)) for row in source.execute(f"SELECT {', '.join(columns)} FROM catalogue")]
 
 
 def _import_the_rest(engine: Engine, export: _Export, batch: int) -> None:

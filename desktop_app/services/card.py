@@ -1,4 +1,5 @@
-"""The member card the counter shows on finding a member: who, what they may use, this year's usage against the cap."""
+"""The member lookup's matches, and the member card the counter shows on choosing one: who, what they may use,
+this year's usage against the cap."""
 
 from __future__ import annotations
 
@@ -9,20 +10,56 @@ from decimal import Decimal
 
 from ..domain.case import Case, Member
 from ..domain.identity import mask_certno
-from ..domain.vocabulary import PROGRAMME_NAMES, RELATION_NAMES, SCHEME_NAMES, STATUS_NAMES
+from ..domain.member import MemberRecord
+from ..domain.vocabulary import PAYER_RELATION_NAMES, PROGRAMME_NAMES, SCHEME_NAMES, SEX_NAMES, STATUS_NAMES
 from ..policy.engine import settle
 from ..resources import rules_dir
 from ..rule_files import cached_region
 from ..store import config, journal, members
+from . import checkout
+
+MAX_MATCHES = 20  # a name's matches listed at most; more means the cashier types more of the name
+
+
+@dataclass(frozen=True)
+class MemberMatch:
+    """One row of the lookup's list: enough to tell two members of one name apart."""
+
+    psn_no: str
+    name: str
+    sex: str  # 男 / 女
+    age: int
+    masked_certno: str
+
+
+@dataclass(frozen=True)
+class MemberMatches:
+    """What the member box found.  ``exact``: the text was the one member's ID number or psn_no (picked at once);
+    otherwise a name's matches, always listed for the cashier to choose, never taken on a guess."""
+
+    exact: bool
+    members: tuple[MemberMatch, ...]
+
+
+def find_members(conn: sqlite3.Connection, text: str, today: dt.date) -> MemberMatches:
+    found = checkout.lookup(conn, text, MAX_MATCHES)
+    typed = text.strip().upper()
+    exact = len(found) == 1 and typed in (found[0].psn_no, found[0].certno.upper())
+    return MemberMatches(exact, tuple(_match(record, today) for record in found))
+
+
+def _match(record: MemberRecord, today: dt.date) -> MemberMatch:
+    sex = SEX_NAMES.get(record.sex, record.sex)
+    return MemberMatch(record.psn_no, record.name, sex, record.age_on(today), mask_certno(record.certno))
 
 
 @dataclass(frozen=True)
 class FamilyPayer:
     psn_no: str
     name: str
-    relation: str  # 配偶 …
+    relation: str  # how the payer stands to the patient, as the cashier reads it: 父母, 配偶, 子女 …
     balance: Decimal
-    allowed: bool  # the region's rules allow this relation
+    allowed: bool  # the region's rules allow this relation (checked on the stored code, never on the wording)
 
 
 @dataclass(frozen=True)
@@ -70,7 +107,7 @@ def member_card(conn: sqlite3.Connection, psn_no: str, today: dt.date) -> Member
     )
     allowed = set(rules["account_relations"].value)
     family = tuple(
-        FamilyPayer(owner.psn_no, owner.name, RELATION_NAMES.get(rel, rel), owner.account_balance, rel in allowed)
+        FamilyPayer(owner.psn_no, owner.name, PAYER_RELATION_NAMES.get(rel, rel), owner.account_balance, rel in allowed)
         for owner, rel in members.account_owners_for(conn, psn_no)
     )
     return MemberCard(
@@ -78,7 +115,7 @@ def member_card(conn: sqlite3.Connection, psn_no: str, today: dt.date) -> Member
         name=record.name,
         masked_certno=mask_certno(record.certno),
         age=record.age_on(today),
-        sex="男" if record.sex == "1" else "女",
+        sex=SEX_NAMES.get(record.sex, record.sex),
         insutype=record.insutype,
         status=STATUS_NAMES.get(record.status, record.status),
         scheme=SCHEME_NAMES.get(record.scheme, record.scheme),

@@ -24,6 +24,8 @@ class CartLine:
     quantity: Decimal = Decimal("1")
     catalogue_price: Decimal | None = None  # the catalogue's price; unit_price may differ (a fee typed at the desk)
     price_cap: Decimal | None = None  # the catalogue's cap: above it, or above its price, a supervisor must approve
+    spec_unit: str = ""  # 规格/单位 and the maker, as the cart shows them (display only: never part of the case)
+    manufacturer: str = ""
 
     def __post_init__(self) -> None:
         if self.catalogue_price is None:

@@ -18,7 +18,6 @@ import sqlite_utils
 
 from ..domain.catalogue import CatalogueItem
 from ..domain.errors import GongjiError
-from ..domain.member import MemberRecord
 from ..domain.money import from_fen
 from ..domain.report import DayReport
 from ..resources import rules_dir
@@ -27,7 +26,7 @@ from ..store import catalogue, config, operators
 from ..store import settings as registry
 from ..store.db import connect
 from . import checkout, daybook, receipts, settings, setup
-from .card import MemberCard, member_card
+from .card import MemberCard, MemberMatches, find_members, member_card
 from .daybook import HistoryRow
 
 log = logging.getLogger("gongji.desk")
@@ -62,7 +61,7 @@ class DeskState:
 
 @dataclass(frozen=True)
 class ItemMatches:
-    """What the item box found: an exact code or barcode hit, else the items whose name starts so."""
+    """What the item box found: an exact code or barcode hit, else the items whose name, 助记码 or code starts so."""
 
     exact: bool
     items: tuple[CatalogueItem, ...]
@@ -252,8 +251,9 @@ class Desk:
 
     # ---------------------------------------------------------------- the visit
 
-    def find_members(self, text: str) -> list[MemberRecord]:
-        return checkout.lookup(self.conn, text)
+    def find_members(self, text: str, today: dt.date) -> MemberMatches:
+        """An ID number or psn_no names one member (exact); a name or its initials lists every match, with age."""
+        return find_members(self.conn, text, today)
 
     def member_card(self, psn_no: str, today: dt.date) -> MemberCard:
         return member_card(self.conn, psn_no, today)

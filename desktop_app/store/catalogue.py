@@ -1,16 +1,30 @@
-"""The item catalogue (医保目录): lookup by code, barcode or name, and CSV import."""
+"""The item catalogue (医保目录): lookup by code, barcode, name or pinyin initials (助记码), and CSV import."""
 
 from __future__ import annotations
 
 import csv
 import sqlite3
+from functools import lru_cache
 from pathlib import Path
+
+from pypinyin import Style, lazy_pinyin
 
 from ..domain.catalogue import CatalogueItem
 from ..domain.errors import InputError
 from ..domain.money import MoneyError, parse_amount, parse_ratio, to_fen
 from ..domain.vocabulary import CATALOGUE_COLUMNS as COLUMNS
 from ..domain.vocabulary import ITEM_KINDS
+
+
+@lru_cache(maxsize=4096)
+def name_initials(name: str) -> str:
+    """The 助记码 a cashier types: 阿莫西林胶囊 -> amxljn, 维生素C片 -> wsscp (letters and digits kept, in lower case).
+
+    The whole name goes to pypinyin at once, so a word's reading decides a polyphone (重组 -> cz).
+    Stored with the item (``name_initials``) whenever a row is written: import, demo data, the hub's feed.
+    """
+    parts = lazy_pinyin(name, style=Style.FIRST_LETTER)
+    return "".join(c for c in "".join(parts).lower() if c.isascii() and c.isalnum())
 
 
 def _item(row) -> CatalogueItem:
@@ -26,16 +40,27 @@ def get(conn: sqlite3.Connection, code: str) -> CatalogueItem | None:
 
 
 def search(conn: sqlite3.Connection, text: str, limit: int = 20) -> list[CatalogueItem]:
+    """Items whose name starts with ``text``, or (typed in letters) whose 助记码 or code starts with it."""
+    text = text.strip()
+    if not text:
+        return []
+    if text.isascii():  # amxl -> 阿莫西林胶囊; xa001 -> XA00101 …
+        where, keys = "name_initials >= ? AND name_initials < ? OR code >= ? AND code < ?", (text.lower(), text.upper())
+    else:
+        where, keys = "name >= ? AND name < ?", (text,)
+    ranges = [bound for key in keys for bound in (key, key + "\U0010ffff")]  # index ranges: LIKE cannot use them
     rows = conn.execute(
-        f"{_SELECT} WHERE name >= ? AND name < ? OR code = ? OR barcode = ? ORDER BY name LIMIT ?",
-        (text, text + "\U0010ffff", text, text, limit),
+        f"{_SELECT} WHERE {where} OR code = ? OR barcode = ? ORDER BY name, spec, code LIMIT ?",
+        (*ranges, text, text, limit),
     ).fetchall()
     return [_item(r) for r in rows]
 
 
 def upsert(conn: sqlite3.Connection, item: CatalogueItem) -> None:
+    """Write one item, with its 助记码 computed from its name."""
     conn.execute(
-        f"INSERT OR REPLACE INTO catalogue ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+        f"INSERT OR REPLACE INTO catalogue ({', '.join(COLUMNS)}, name_initials) "
+        f"VALUES ({', '.join('?' * (len(COLUMNS) + 1))})",
         (
             item.code,
             item.name,
@@ -48,6 +73,9 @@ def upsert(conn: sqlite3.Connection, item: CatalogueItem) -> None:
             item.item_kind,
             int(item.account_payable),
             item.barcode,
+            item.spec,
+            item.manufacturer,
+            name_initials(item.name),
         ),
     )
 
@@ -85,6 +113,8 @@ def parse_row(row: dict[str, str], line: int) -> CatalogueItem:
             account_payable=payable
             == "1",  # the region's excluded kinds apply at settlement (account_excluded_item_kinds)
             barcode=field("barcode") or None,
+            spec=field("spec"),  # optional columns: a file without them imports as before
+            manufacturer=field("manufacturer"),
         )
     except MoneyError as exc:
         raise InputError(where, exc.value, exc.reason) from None

@@ -264,11 +264,41 @@ def m0004_guarded_state(conn: sqlite3.Connection) -> None:
     audit.record_state(conn, _now(), "system", "baseline", "0004_guarded_state", {})
 
 
+def m0005_catalogue_lookup(conn: sqlite3.Connection) -> None:
+    """Items get their 规格 and 厂家 (both optional) and their pinyin initials (助记码), indexed for the item box.
+
+    The catalogue is a guarded table and its digest covers every column, so the new columns change it: the
+    new digest is recorded for the catalogue only if the table was as its last audited change left it, and
+    every other table keeps its recorded digest (a hand edit made before the upgrade still shows in verify).
+    """
+    from . import audit
+    from .catalogue import name_initials
+
+    before, recorded = audit.state_digests(conn), audit.last_state(conn) or {}
+    _script(
+        conn,
+        """
+    ALTER TABLE catalogue ADD COLUMN spec TEXT NOT NULL DEFAULT '';           -- 规格
+    ALTER TABLE catalogue ADD COLUMN manufacturer TEXT NOT NULL DEFAULT '';   -- 生产厂家
+    ALTER TABLE catalogue ADD COLUMN name_initials TEXT NOT NULL DEFAULT '';  -- 助记码, lower case: amxljn
+    CREATE INDEX catalogue_initials ON catalogue(name_initials);
+    """,
+    )
+    conn.executemany(
+        "UPDATE catalogue SET name_initials = ? WHERE code = ?",
+        [(name_initials(name), code) for code, name in conn.execute("SELECT code, name FROM catalogue").fetchall()],
+    )
+    after = audit.state_digests(conn)
+    state = {table: after[table] if before[table] == recorded.get(table) else recorded.get(table) for table in after}
+    audit.append(conn, _now(), "system", "migration", "0005_catalogue_lookup", {"state": state})
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", m0001_initial),
     ("0002_sync", m0002_sync),
     ("0003_requests", m0003_requests),
     ("0004_guarded_state", m0004_guarded_state),
+    ("0005_catalogue_lookup", m0005_catalogue_lookup),
 ]
 
 

@@ -16,10 +16,11 @@ from __future__ import annotations
 import sqlite3
 from decimal import Decimal
 
+from ..domain.catalogue import CatalogueItem
 from ..domain.clock import now_iso
 from ..domain.member import MemberRecord
-from ..domain.vocabulary import CATALOGUE_COLUMNS, COUNTERS
-from ..store import config, journal, members
+from ..domain.vocabulary import COUNTERS
+from ..store import catalogue, config, journal, members
 from .protocol import Change
 
 
@@ -97,11 +98,8 @@ def _apply_family(conn: sqlite3.Connection, change: Change, warnings: list[str])
 
 
 def _apply_catalogue(conn: sqlite3.Connection, change: Change, warnings: list[str]) -> None:
-    columns = CATALOGUE_COLUMNS
-    conn.execute(
-        f"INSERT OR REPLACE INTO catalogue ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-        [change.data[c] for c in columns],
-    )
+    # Through the store, so the item's 助记码 is computed with it; an older hub's entry has no spec or maker.
+    catalogue.upsert(conn, CatalogueItem.from_row(change.data))
 
 
 def _apply_published(conn: sqlite3.Connection, change: Change, warnings: list[str]) -> None:

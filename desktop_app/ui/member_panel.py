@@ -16,9 +16,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from ..domain.identity import mask_certno
 from ..domain.money import to_fen
-from ..services.card import MemberCard
+from ..services.card import MemberCard, MemberMatch, MemberMatches
 from .backend import Backend
 from .common import MessageLine, message_of, yuan
 
@@ -35,7 +34,12 @@ class MemberPanel(QGroupBox):
         self.lookup.setObjectName("member_lookup")
         self.results = QListWidget()
         self.results.setObjectName("member_results")
-        self.results.setMaximumHeight(150)
+        self.results.setMaximumHeight(260)
+        self.results.setWordWrap(True)  # a narrow panel wraps a row: the psn_no is never cut off
+        self.results.setTextElideMode(Qt.ElideNone)
+        self.results.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.results.setResizeMode(QListWidget.Adjust)
+        self.results.setAlternatingRowColors(True)  # two lines a member: the shading shows where one ends
         self.results.hide()
         self.message = MessageLine()
         self.timer = QTimer(self, singleShot=True, interval=250)
@@ -105,7 +109,7 @@ class MemberPanel(QGroupBox):
             obj is self.lookup
             and event.type() == event.Type.KeyPress
             and event.key() == Qt.Key_Down
-            and self.results.count()
+            and self.results.isVisible()
         ):
             self.results.setFocus()
             self.results.setCurrentRow(0)
@@ -113,40 +117,35 @@ class MemberPanel(QGroupBox):
         return super().eventFilter(obj, event)
 
     def search(self, pick: bool) -> None:
+        """Look up what was typed: live (``pick`` False) or on Enter, where only an exact ID or psn_no is taken."""
         self.timer.stop()
         text = self.lookup.text().strip()
         if not text:
             self.results.clear()
             self.results.hide()
             return
-        if pick and self.results.isVisible() and self.results.currentItem() is not None and self.results.count() > 1:
-            self._activated(self.results.currentItem())
-            return
         self._seq += 1
         seq = self._seq
         self.backend.submit(
-            lambda desk: desk.find_members(text),
+            lambda desk: desk.find_members(text, self.today),
             lambda found: self._found(seq, found, pick),
             lambda exc: self._failed(seq, exc),
         )
 
-    def _found(self, seq: int, found: list, pick: bool) -> None:
+    def _found(self, seq: int, found: MemberMatches, pick: bool) -> None:
         if seq != self._seq:
             return  # a newer search is on its way
         self.message.clear()
         self.results.clear()
-        for record in found:
-            item = QListWidgetItem(f"{record.name}  {mask_certno(record.certno)}  {record.psn_no}")
-            item.setData(Qt.UserRole, record.psn_no)
-            self.results.addItem(item)
-        self.results.setVisible(bool(found))
-        if found:
-            self.results.setCurrentRow(0)
-        if not found:
+        for match in found.members:
+            self.results.addItem(_row(match))
+        self.results.setVisible(bool(found.members))
+        if not found.members:
             self.message.error(f"没有找到“{self.lookup.text().strip()}”：请核对证件号、人员编号或姓名")
-        elif pick and len(found) == 1:
-            self.choose(found[0].psn_no)
-        elif pick:
+        elif pick and found.exact:  # the ID number or psn_no of one member: a scan ends here
+            self.choose(found.members[0].psn_no)
+        elif pick:  # a name: the cashier chooses from the list (↓ and Enter); Enter never takes the first alone
+            self.results.setCurrentRow(0)
             self.results.setFocus()
 
     def _failed(self, seq: int, exc: BaseException) -> None:
@@ -178,7 +177,7 @@ class MemberPanel(QGroupBox):
         f["designated"].setText(card.designated_facility or "未选定")
         f["balance"].setText(yuan(card.balance))
         f["family"].setText(
-            "；".join(
+            "\n".join(  # a payer a line: name, relation from the patient's side, balance
                 f"{p.name}（{p.relation}，余额 {yuan(p.balance)}）" + ("" if p.allowed else " 本地区不可共济")
                 for p in card.family
             )
@@ -207,3 +206,12 @@ class MemberPanel(QGroupBox):
         self.cap_bar.reset()
         self.cap_text.clear()
         self.cleared.emit()
+
+
+def _row(match: MemberMatch) -> QListWidgetItem:
+    """Two lines: who (name, sex, age) and the masked ID number, then the whole psn_no."""
+    text = f"{match.name}　{match.sex}　{match.age} 岁　{match.masked_certno}\n人员编号 {match.psn_no}"
+    item = QListWidgetItem(text)
+    item.setToolTip(text.replace("\n", "　"))
+    item.setData(Qt.UserRole, match.psn_no)
+    return item

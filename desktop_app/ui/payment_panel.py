@@ -69,6 +69,7 @@ class PaymentPanel(QGroupBox):
         self.use_account.toggled.connect(lambda _: self.changed.emit())
         self.family = QComboBox()
         self.family.setObjectName("family_payer")
+        self.family.setSizeAdjustPolicy(QComboBox.AdjustToContents)  # the payer's name, relation and balance whole
         self.family.currentIndexChanged.connect(lambda _: self.changed.emit())
         self.tendered = QLineEdit(placeholderText="不填表示刚好")
         self.tendered.setObjectName("tendered")
@@ -86,7 +87,8 @@ class PaymentPanel(QGroupBox):
         self.message = MessageLine()
         pay = QFormLayout()
         pay.addRow(self.use_account)
-        pay.addRow("共济支付人  [F4]", self.family)
+        pay.addRow(QLabel("共济支付人  [F4]"))  # the payer line under its title, across the panel: never cut off
+        pay.addRow(self.family)
         pay.addRow("实收现金  [F11]", self.tendered)
         pay.addRow("找零", self.change)
         layout = QVBoxLayout(self)
@@ -108,6 +110,7 @@ class PaymentPanel(QGroupBox):
             if payer.allowed:
                 self.family.addItem(f"{payer.name}（{payer.relation}，余额 {yuan(payer.balance)}）", payer.psn_no)
         self.family.setEnabled(self.family.count() > 1)
+        self.family.setMinimumWidth(self.family.sizeHint().width())  # the longest line whole: the panel widens
         self.family.blockSignals(False)
         self.use_account.setEnabled(card is None or card.scheme == "统账结合")
 

@@ -14,14 +14,15 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
 )
 
+from ..domain.catalogue import CatalogueItem
 from ..domain.errors import InputError
 from ..domain.money import MoneyError, parse_amount
 from ..domain.vocabulary import CATEGORY_SHORT, VISIT_KINDS
@@ -31,7 +32,12 @@ from ..services.request import MAX_UNIT_PRICE
 from .backend import Backend
 from .common import MessageLine, message_of, yuan
 
-COLUMNS = ("编码", "名称", "类别", "数量", "单价", "金额")
+# The cart's columns by number (quantity 3 and unit price 4 are typed over); 规格/单位 came last and is shown
+# second, after the name (the header moves it), so the numbers the cells go by stay as they were.
+COLUMNS = ("编码", "名称", "类别", "数量", "单价", "金额", "规格/单位")
+SPEC_COLUMN, SPEC_SHOWN_AT = 6, 2
+# The item box's list: enough to tell one pack and maker of a drug from another.
+SUGGESTION_COLUMNS = ("编码", "名称", "规格", "单位", "厂家", "类别", "单价")
 
 
 class VisitPanel(QGroupBox):
@@ -48,18 +54,15 @@ class VisitPanel(QGroupBox):
         for key, name in VISIT_KINDS.items():
             self.kind.addItem(name, key)
         self.kind.currentIndexChanged.connect(self._kind_changed)
-        self.entry = QLineEdit(placeholderText="目录编码 / 条码 / 名称，回车加入；3*编码 表示数量 3")
+        self.entry = QLineEdit(placeholderText="编码 / 条码 / 名称 / 拼音首字母，回车；3*编码 即数量 3")
         self.entry.setObjectName("item_entry")
         self.entry.returnPressed.connect(lambda: self.search(add=True))
         self.entry.textEdited.connect(lambda _: self.timer.start())
         self.entry.installEventFilter(self)
         self.timer = QTimer(self, singleShot=True, interval=250)
         self.timer.timeout.connect(lambda: self.search(add=False))
-        self.suggestions = QListWidget()
-        self.suggestions.setObjectName("item_suggestions")
-        self.suggestions.setMaximumHeight(160)
-        self.suggestions.hide()
-        self.suggestions.itemActivated.connect(self._picked)
+        self.suggestions = _suggestion_list()
+        self.suggestions.itemActivated.connect(lambda row, _column: self._picked(row))
         self.message = MessageLine()
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("items")
@@ -67,6 +70,7 @@ class VisitPanel(QGroupBox):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.Stretch)
+        header.moveSection(SPEC_COLUMN, SPEC_SHOWN_AT)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.AnyKeyPressed | QAbstractItemView.DoubleClicked)
@@ -85,7 +89,7 @@ class VisitPanel(QGroupBox):
         if event.type() == event.Type.KeyPress:
             if obj is self.entry and event.key() == Qt.Key_Down and self.suggestions.isVisible():
                 self.suggestions.setFocus()
-                self.suggestions.setCurrentRow(0)
+                self.suggestions.setCurrentItem(self.suggestions.topLevelItem(0))
                 return True
             if obj is self.table and event.key() == Qt.Key_Delete:
                 self.remove_selected()
@@ -108,9 +112,6 @@ class VisitPanel(QGroupBox):
         if not text:
             self.suggestions.hide()
             return
-        if add and self.suggestions.isVisible() and self.suggestions.currentItem() and not text.isascii():
-            self._picked(self.suggestions.currentItem())
-            return
         self._pending_quantity = quantity
         self._seq += 1
         seq = self._seq
@@ -121,6 +122,7 @@ class VisitPanel(QGroupBox):
         )
 
     def _found(self, seq: int, result: ItemMatches, add: bool) -> None:
+        """An exact code or barcode, or a single match, goes in on Enter; several are listed to choose (↓, Enter)."""
         if seq != self._seq:
             return
         exact, items = result.exact, result.items
@@ -129,25 +131,31 @@ class VisitPanel(QGroupBox):
             self.add(items[0], self._pending_quantity)
             return
         self.suggestions.clear()
-        for item in items:
-            row = QListWidgetItem(
-                f"{item.code}  {item.name}  {CATEGORY_SHORT[item.category]}  {yuan(item.price)}/{item.unit}"
-            )
-            row.setData(Qt.UserRole, item)
-            self.suggestions.addItem(row)
+        self.suggestions.addTopLevelItems([_suggestion(item) for item in items])
         self.suggestions.setVisible(bool(items))
         if items:
-            self.suggestions.setCurrentRow(0)
+            self.suggestions.setCurrentItem(self.suggestions.topLevelItem(0))
             if add:
                 self.suggestions.setFocus()
-        elif add:
-            self.message.error(f"医保目录中没有“{self.entry.text().strip()}”（编码、条码或名称）")
+        else:  # said plainly, while typing too: nothing by that code, barcode, name or 助记码
+            self.message.error(f"医保目录中没有“{self.entry.text().strip()}”：请核对编码、条码、名称或拼音首字母")
 
-    def _picked(self, row: QListWidgetItem) -> None:
-        self.add(row.data(Qt.UserRole), self._pending_quantity)
+    def _picked(self, row: QTreeWidgetItem) -> None:
+        self.add(row.data(0, Qt.UserRole), self._pending_quantity)
 
     def add(self, item, quantity: Decimal) -> None:
-        self.cart.add(CartLine(item.code, item.name, item.category, item.price, quantity, price_cap=item.price_cap))
+        self.cart.add(
+            CartLine(
+                item.code,
+                item.name,
+                item.category,
+                item.price,
+                quantity,
+                price_cap=item.price_cap,
+                spec_unit=item.spec_unit,
+                manufacturer=item.manufacturer,
+            )
+        )
         self.entry.clear()
         self.suggestions.hide()
         self.entry.setFocus()
@@ -167,13 +175,16 @@ class VisitPanel(QGroupBox):
                 f"{line.quantity.normalize():f}",
                 yuan(line.unit_price),
                 yuan(line.amount),
+                line.spec_unit,
             )
             for c, value in enumerate(values):
                 cell = QTableWidgetItem(value)
                 if c not in (3, 4):  # quantity and unit price are typed over; the rest comes from the catalogue
                     cell.setFlags(cell.flags() & ~Qt.ItemIsEditable)
-                if c >= 3:
+                if c in (3, 4, 5):
                     cell.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                if c in (1, SPEC_COLUMN) and line.manufacturer:
+                    cell.setToolTip(f"{line.name}　{line.spec_unit}　{line.manufacturer}")
                 self.table.setItem(r, c, cell)
         self.table.blockSignals(False)
 
@@ -222,6 +233,42 @@ class VisitPanel(QGroupBox):
         self.message.clear()
         self.kind.setCurrentIndex(0)
         self.refresh()
+
+
+def _suggestion_list() -> QTreeWidget:
+    """The item box's matches as a table without a tree: one row an item, its columns sized to their text."""
+    tree = QTreeWidget()
+    tree.setObjectName("item_suggestions")
+    tree.setColumnCount(len(SUGGESTION_COLUMNS))
+    tree.setHeaderLabels(SUGGESTION_COLUMNS)
+    tree.setRootIsDecorated(False)
+    tree.setUniformRowHeights(True)
+    tree.setAllColumnsShowFocus(True)
+    tree.setMaximumHeight(200)
+    header = tree.header()
+    header.setStretchLastSection(False)
+    header.setSectionResizeMode(QHeaderView.ResizeToContents)
+    header.setSectionResizeMode(1, QHeaderView.Stretch)
+    tree.hide()
+    return tree
+
+
+def _suggestion(item: CatalogueItem) -> QTreeWidgetItem:
+    row = QTreeWidgetItem(
+        [
+            item.code,
+            item.name,
+            item.spec,
+            item.unit,
+            item.manufacturer,
+            CATEGORY_SHORT.get(item.category, item.category),
+            yuan(item.price),
+        ]
+    )
+    row.setTextAlignment(len(SUGGESTION_COLUMNS) - 1, Qt.AlignRight | Qt.AlignVCenter)
+    row.setToolTip(1, "　".join(part for part in (item.name, item.spec_unit, item.manufacturer) if part))
+    row.setData(0, Qt.UserRole, item)
+    return row
 
 
 class PrescriptionPanel(QGroupBox):
