@@ -264,11 +264,17 @@ def m0004_guarded_state(conn: sqlite3.Connection) -> None:
     audit.record_state(conn, _now(), "system", "baseline", "0004_guarded_state", {})
 
 
+def m0005_operator_disabled(conn: sqlite3.Connection) -> None:
+    """A supervisor can disable an operator, who then can neither sign in nor settle (the row stays for the journal)."""
+    conn.execute("ALTER TABLE operators ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1))")
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", m0001_initial),
     ("0002_sync", m0002_sync),
     ("0003_requests", m0003_requests),
     ("0004_guarded_state", m0004_guarded_state),
+    ("0005_operator_disabled", m0005_operator_disabled),
 ]
 
 
