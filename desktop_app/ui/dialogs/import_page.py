@@ -62,6 +62,7 @@ class ImportPage(QWidget):
         self.backend, self.kind = backend, kind
         self.preview: Preview | None = None
         self.checked_path: str | None = None
+        self.running = False
         self.path = QLineEdit(objectName=f"import_{kind}_path", placeholderText="文件路径（.csv 或 .xlsx），回车检查")
         self.path.returnPressed.connect(self.check)
         self.path.textEdited.connect(lambda _: self._forget())
@@ -135,6 +136,7 @@ class ImportPage(QWidget):
         return progress
 
     def _busy(self, busy: bool) -> None:
+        self.running = busy
         self.check_button.setEnabled(not busy)
         self.path.setReadOnly(busy)
         self.go.setEnabled(not busy and self.preview is not None and self.preview.ok)
@@ -150,6 +152,8 @@ class ImportPage(QWidget):
         self.progressed.emit(stage, done, total)
 
     def check(self) -> None:
+        if self.running:  # one check or import at a time
+            return
         text = self.path.text().strip()
         if not text:
             self.message.error("请先输入或选择要导入的文件（Ctrl+O）")
@@ -212,6 +216,8 @@ class ImportPage(QWidget):
     # ---------------------------------------------------------------- importing
 
     def ask_supervisor(self) -> None:
+        if self.running:
+            return
         if self.preview is None or not self.preview.ok or not self.go.isEnabled():
             self.message.error("请先检查文件（回车）；有错误的文件不能导入")
             return
