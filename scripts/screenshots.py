@@ -3,7 +3,7 @@
 Run under a virtual screen:  xvfb-run -s "-screen 0 1366x768x24" .venv/bin/python scripts/screenshots.py OUT_DIR
 (or with QT_QPA_PLATFORM=offscreen).  Makes a demo database in OUT_DIR, drives a checkout with
 the keyboard, and saves login.png, main.png, explanation.png, history.png, dayend.png, settings.png, pharmacy.png,
-preview.png, wizard-1..3.png.
+preview.png, wizard-1..3.png, backoffice-import.png, backoffice-operators.png, checklist.png.
 """
 
 from __future__ import annotations
@@ -110,11 +110,18 @@ def main(out: Path) -> None:
 
     wizard = SetupWizard(backend, first=True)
     wizard.show()
+    settle_until(app, backend, lambda: wizard.validity is not None)
+    wizard.region.setCurrentIndex(wizard.region.findData("henan-city-draft"))  # a draft: its warning shows
+    wizard.facility_id.setText("H41010000001")
+    wizard.facility_name.setText("某某社区卫生服务中心")
     for page in range(3):
-        app.processEvents()
+        for _ in range(10):  # the region's note has grown: let the layout settle
+            app.processEvents()
+            time.sleep(0.01)
         wizard.grab().save(str(out / f"wizard-{page + 1}.png"))
         wizard.next()
     wizard.close()
+    back_office_screens(app, window, backend, out)
     preview = PreviewDialog(window.last_receipt, window)
     preview.show()
     for _ in range(100):
@@ -128,6 +135,39 @@ def main(out: Path) -> None:
     settle_until(app, backend, lambda: window.prescription.isVisible())
     window.grab().save(str(out / "pharmacy.png"))
     backend.close()
+
+
+def back_office_screens(app, window, backend, out: Path) -> None:
+    """The back office (Ctrl+B): a members file with a bad row checked, the operators; the new desk's checklist."""
+    import csv
+
+    from desktop_app.services.setup import Readiness
+    from desktop_app.ui.checklist import ChecklistDialog
+
+    file = out / "members-import.csv"
+    rows = connect(backend.path).conn.execute("SELECT psn_no, certno, name FROM members LIMIT 30").fetchall()
+    with file.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["人员编号", "身份证号", "姓名", "人员类别", "个人账户余额", "备注"])
+        for i, (psn_no, certno, name) in enumerate(rows):
+            writer.writerow(
+                [psn_no, certno if i != 7 else certno[:17] + "0", name, "在职", "12.5" if i != 12 else "1.234", ""]
+            )
+    office = dialogs.BackOfficeDialog(window)
+    office.show()
+    office.members.path.setText(str(file))
+    office.members.check()
+    settle_until(app, backend, lambda: office.members.preview is not None)
+    office.grab().save(str(out / "backoffice-import.png"))
+    office.tabs.setCurrentIndex(2)
+    settle_until(app, backend, lambda: office.operators.rows)
+    office.grab().save(str(out / "backoffice-operators.png"))
+    office.close()
+    checklist = ChecklistDialog(window, Readiness(0, 0, 0, ""))
+    checklist.show()
+    app.processEvents()
+    checklist.grab().save(str(out / "checklist.png"))
+    checklist.close()
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from ..rule_files import cached_region, load_region, region_names
 from ..store import catalogue, config, operators
 from ..store import settings as registry
 from ..store.db import connect
-from . import checkout, daybook, receipts, settings, setup
+from . import checkout, daybook, imports, receipts, settings, setup
 from .card import MemberCard, MemberMatches, find_members, member_card
 from .daybook import HistoryRow
 
@@ -212,8 +212,10 @@ class Desk:
     def has_supervisor(self) -> bool:
         return setup.has_supervisor(self.conn)
 
-    def set_up(self, answers: setup.Answers, operator: str | None, password: str | None) -> None:
-        setup.apply(self.db, answers, operator, password)
+    def set_up(
+        self, answers: setup.Answers, operator: str | None, password: str | None, today: dt.date | None = None
+    ) -> None:
+        setup.apply(self.db, answers, operator, password, today)
 
     def sign_in(self, name: str, password: str) -> str:
         """The operator's role; :class:`operators.AuthError` for a wrong name or password."""
@@ -318,3 +320,37 @@ class Desk:
         from ..sync.reconcile import reconcile
 
         return reconcile(self.db, hub, token, day.isoformat())
+
+    # ---------------------------------------------------------------- the back office (issue 17, point 7)
+    # Imports, operators, the wizard's region validity and the checklist of what a new desk lacks.  Each act
+    # is a supervisor's, with the name and password given at that moment, audited in its own transaction.
+
+    def region_validity(self, today: dt.date) -> dict[str, setup.RegionValidity]:
+        return setup.regions_validity(today)
+
+    def readiness(self, today: dt.date) -> setup.Readiness:
+        return setup.readiness(self.conn, today)
+
+    def preview_import(self, kind: str, path: Path, progress: imports.Progress) -> imports.Preview:
+        """Read and check every row of a members or catalogue file (CSV or .xlsx); writes nothing."""
+        return imports.preview(self.db, kind, Path(path), progress)
+
+    def run_import(
+        self, kind: str, path: Path, supervisor: str, password: str, progress: imports.Progress
+    ) -> imports.Imported:
+        """Check again and write every row in one audited transaction; :class:`imports.ImportRefused` if any is bad."""
+        return imports.run(self.db, kind, Path(path), supervisor, password, progress)
+
+    def operators(self) -> list[settings.OperatorRow]:
+        return settings.operator_rows(self.conn)
+
+    def add_operator(self, supervisor: str, password: str, name: str, role: str, new_password: str, again: str) -> None:
+        settings.same_password(new_password, again)
+        settings.add_operator(self.db, supervisor, password, name, role, new_password)
+
+    def set_operator_disabled(self, supervisor: str, password: str, name: str, disabled: bool) -> None:
+        settings.set_operator_disabled(self.db, supervisor, password, name, disabled)
+
+    def reset_password(self, supervisor: str, password: str, name: str, new_password: str, again: str) -> None:
+        settings.same_password(new_password, again)
+        settings.reset_password(self.db, supervisor, password, name, new_password)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -64,10 +65,69 @@ def add_operator(
         operators.require_supervisor(conn, operator, password, "新增操作员")
         if not name.strip():
             raise InputError("name", name, "操作员名不能为空")
-        if operators.role_of(conn, name.strip()) is not None:
-            raise InputError("name", name, "该操作员已存在")
+        if operators.exists(conn, name.strip()):
+            raise InputError("name", name, "该操作员已存在（已停用的可在后台重新启用，或换一个名字）")
         operators.add(conn, name.strip(), role, new_password, now_iso())
         audit.record_state(conn, now_iso(), operator, "operator-add", name.strip(), {"role": role})
+
+
+# ---------------------------------------------------------------- the back office's operator acts
+
+
+@dataclass(frozen=True)
+class OperatorRow:
+    """One operator as the back office lists them."""
+
+    name: str
+    role: str
+    disabled: bool
+    created_at: str
+
+    @property
+    def role_name(self) -> str:
+        return ROLE_NAMES.get(self.role, self.role)
+
+
+ROLE_NAMES = {"cashier": "收款员", "supervisor": "主管"}
+
+
+def operator_rows(conn) -> list[OperatorRow]:
+    return [OperatorRow(*row) for row in operators.listing(conn)]
+
+
+def same_password(new_password: str, again: str) -> None:
+    if new_password != again:
+        raise InputError("确认密码", "******", "两次输入的密码不一致，请重新输入")
+
+
+def _known(conn, name: str) -> str:
+    name = name.strip()
+    if not name or not operators.exists(conn, name):
+        raise InputError("操作员", name, "没有这个操作员，请在列表中选择")
+    return name
+
+
+def set_operator_disabled(db: sqlite_utils.Database, operator: str, password: str, name: str, disabled: bool) -> None:
+    """Disable (or enable again) an operator: a disabled one can neither sign in nor settle.  Audited."""
+    act = "停用操作员" if disabled else "启用操作员"
+    with transaction(db) as conn:
+        operators.require_supervisor(conn, operator, password, act)
+        name = _known(conn, name)
+        if disabled and name == operator:
+            raise InputError("操作员", name, "不能停用自己；请由另一位主管停用")
+        operators.set_disabled(conn, name, disabled)
+        if operators.active_supervisors(conn) == 0:
+            raise InputError("操作员", name, "至少须保留一位启用的主管")
+        audit.record_state(conn, now_iso(), operator, "operator-disable" if disabled else "operator-enable", name, {})
+
+
+def reset_password(db: sqlite_utils.Database, operator: str, password: str, name: str, new_password: str) -> None:
+    """A supervisor sets a new password for an operator who forgot theirs; audited, the password never logged."""
+    with transaction(db) as conn:
+        operators.require_supervisor(conn, operator, password, "重置密码")
+        name = _known(conn, name)
+        operators.set_password(conn, name, new_password)
+        audit.record_state(conn, now_iso(), operator, "operator-reset", name, {})
 
 
 def show(conn) -> dict[str, object]:

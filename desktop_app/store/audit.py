@@ -64,10 +64,25 @@ GUARDED = {
 }
 
 
+# From migration 0005 an operator can be disabled: the row then says so in its role (an enabled operator's row
+# reads as before, so the digests recorded before 0005 still hold).
+_OPERATORS_WITH_FLAG = (
+    "SELECT name, role || CASE WHEN disabled THEN ':disabled' ELSE '' END, hex(salt), hex(password_hash) "
+    "FROM operators ORDER BY name"
+)
+
+
+def _query(conn: sqlite3.Connection, table: str) -> str:
+    if table == "operators" and any(col[1] == "disabled" for col in conn.execute("PRAGMA table_info(operators)")):
+        return _OPERATORS_WITH_FLAG
+    return GUARDED[table]
+
+
 def state_digests(conn: sqlite3.Connection) -> dict[str, str]:
     """A SHA-256 of each guarded table's rows."""
     out = {}
-    for table, query in GUARDED.items():
+    for table in GUARDED:
+        query = _query(conn, table)
         h = hashlib.sha256()
         for row in conn.execute(query):
             h.update(json.dumps(row, ensure_ascii=False, default=str, separators=(",", ":")).encode("utf-8"))

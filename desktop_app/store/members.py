@@ -123,3 +123,56 @@ def account_owners_for(conn: sqlite3.Connection, relative: str) -> list[tuple[Me
 def balance(conn: sqlite3.Connection, psn_no: str) -> Decimal:
     row = conn.execute("SELECT account_balance FROM members WHERE psn_no = ?", (psn_no,)).fetchone()
     return from_fen(row[0])
+
+
+# ---------------------------------------------------------------- bulk import (the back office)
+
+
+def _chunks(values: list[str], size: int = 500):
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def certno_owners(conn: sqlite3.Connection, certnos: list[str]) -> dict[str, str]:
+    """ID number -> psn_no, for those of ``certnos`` already stored."""
+    found: dict[str, str] = {}
+    for chunk in _chunks(certnos):
+        marks = ", ".join("?" * len(chunk))
+        found.update(conn.execute(f"SELECT certno, psn_no FROM members WHERE certno IN ({marks})", chunk).fetchall())
+    return found
+
+
+def stored(conn: sqlite3.Connection, psn_nos: list[str]) -> set[str]:
+    """Those of ``psn_nos`` already in the member cache."""
+    found: set[str] = set()
+    for chunk in _chunks(psn_nos):
+        marks = ", ".join("?" * len(chunk))
+        found.update(r[0] for r in conn.execute(f"SELECT psn_no FROM members WHERE psn_no IN ({marks})", chunk))
+    return found
+
+
+def insert_new(conn: sqlite3.Connection, records: list[MemberRecord], now: str) -> None:
+    """New members, each with its opening account balance in the ledger (inside the caller's transaction)."""
+    from ..domain.money import to_fen
+
+    rows, ledger = [], []
+    for r in records:
+        fen = to_fen(r.account_balance)
+        rows.append(
+            (
+                *(r.psn_no, r.certno, r.name, r.sex, r.birth_date, r.insutype, r.status, r.status_since, r.scheme),
+                *(r.region, int(r.civil_servant), json.dumps(list(r.programmes)), r.designated_facility, fen),
+                name_initials(r.name),
+                now,
+            )
+        )
+        if fen:
+            ledger.append((r.psn_no, None, fen, "opening", now))
+    conn.executemany(
+        f"INSERT INTO members ({', '.join(COLUMNS)}, name_initials, updated_at) "
+        f"VALUES ({', '.join('?' * (len(COLUMNS) + 2))})",
+        rows,
+    )
+    conn.executemany(
+        "INSERT INTO account_entries (psn_no, settlement_uuid, delta, reason, at) VALUES (?, ?, ?, ?, ?)", ledger
+    )

@@ -293,12 +293,18 @@ def m0005_catalogue_lookup(conn: sqlite3.Connection) -> None:
     audit.append(conn, _now(), "system", "migration", "0005_catalogue_lookup", {"state": state})
 
 
+def m0006_operator_disabled(conn: sqlite3.Connection) -> None:
+    """A supervisor can disable an operator, who then can neither sign in nor settle (the row stays for the journal)."""
+    conn.execute("ALTER TABLE operators ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1))")
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", m0001_initial),
     ("0002_sync", m0002_sync),
     ("0003_requests", m0003_requests),
     ("0004_guarded_state", m0004_guarded_state),
     ("0005_catalogue_lookup", m0005_catalogue_lookup),
+    ("0006_operator_disabled", m0006_operator_disabled),
 ]
 
 

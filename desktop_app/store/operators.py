@@ -33,11 +33,23 @@ def add(conn: sqlite3.Connection, name: str, role: str, password: str, now: str)
     )
 
 
+def _disabled(conn: sqlite3.Connection, name: str) -> bool:
+    """Whether a supervisor disabled ``name`` (the flag of migration 0005)."""
+    row = conn.execute("SELECT disabled FROM operators WHERE name = ?", (name,)).fetchone()
+    return bool(row and row[0])
+
+
+def _refuse_disabled(conn: sqlite3.Connection, name: str) -> None:
+    if _disabled(conn, name):
+        raise AuthError(f"操作员 {name!r} 已被主管停用，不能登录或结算；如需恢复，请主管在后台（Ctrl+B）重新启用")
+
+
 def authenticate(conn: sqlite3.Connection, name: str, password: str) -> str:
-    """The operator's role if the password is right; :class:`AuthError` otherwise."""
+    """The operator's role if the password is right and the operator is not disabled; :class:`AuthError` otherwise."""
     row = conn.execute("SELECT role, salt, password_hash FROM operators WHERE name = ?", (name,)).fetchone()
     if row is None or not hmac.compare_digest(_hash(password, row[1]), row[2]):
         raise AuthError(f"操作员 {name!r} 或密码不正确")
+    _refuse_disabled(conn, name)
     return row[0]
 
 
@@ -47,5 +59,39 @@ def require_supervisor(conn: sqlite3.Connection, name: str, password: str, actio
 
 
 def role_of(conn: sqlite3.Connection, name: str) -> str | None:
+    """The operator's role, None for an unknown name; :class:`AuthError` for a disabled operator."""
     row = conn.execute("SELECT role FROM operators WHERE name = ?", (name,)).fetchone()
+    if row is not None:
+        _refuse_disabled(conn, name)
     return row[0] if row else None
+
+
+def exists(conn: sqlite3.Connection, name: str) -> bool:
+    """Whether ``name`` is taken, by an enabled or a disabled operator."""
+    return conn.execute("SELECT 1 FROM operators WHERE name = ?", (name,)).fetchone() is not None
+
+
+def listing(conn: sqlite3.Connection) -> list[tuple[str, str, bool, str]]:
+    """Every operator as (name, role, disabled, created_at), supervisors first."""
+    return [
+        (name, role, bool(disabled), created)
+        for name, role, disabled, created in conn.execute(
+            "SELECT name, role, disabled, created_at FROM operators ORDER BY role DESC, name"
+        )
+    ]
+
+
+def set_disabled(conn: sqlite3.Connection, name: str, disabled: bool) -> None:
+    conn.execute("UPDATE operators SET disabled = ? WHERE name = ?", (int(disabled), name))
+
+
+def set_password(conn: sqlite3.Connection, name: str, password: str) -> None:
+    """A new password (a supervisor's reset): salted and hashed as :func:`add` does."""
+    if len(password) < 6:
+        raise InputError("password", "******", "密码至少 6 位")
+    salt = os.urandom(16)
+    conn.execute("UPDATE operators SET salt = ?, password_hash = ? WHERE name = ?", (salt, _hash(password, salt), name))
+
+
+def active_supervisors(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT count(*) FROM operators WHERE role = 'supervisor' AND NOT disabled").fetchone()[0]

@@ -15,7 +15,7 @@ from ..domain.errors import InputError
 from ..services.cart import Cart, change_due
 from ..services.checkout import Approval
 from ..services.desk import DeskState, Settled, Shown
-from . import printing
+from . import checklist, printing
 from .backend import Backend
 from .common import MessageLine, message_of, yuan
 from .dialogs import DayEndDialog, HistoryDialog, SettingsDialog, SupervisorDialog
@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
         self.sync_backend = self.hub_sync.backend  # the day-end's reconcile goes through it too
         self.print_backend = Backend(backend.path)  # and printing has its own: a slow printer holds up nothing
         self.refresh_status()
+        checklist.install(self)  # Ctrl+B: the back office; an empty database shows what it still lacks
         self.member.lookup.setFocus()
 
     def _build_panels(self) -> None:
