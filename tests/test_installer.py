@@ -104,6 +104,11 @@ def test_the_frozen_build_settles_a_visit_and_prints_a_receipt(tmp_path):
     fonts = {f["/BaseFont"] for f in reader.pages[0]["/Resources"]["/Font"].values()}
     assert any("WenQuanYiMicroHei" in str(f) for f in fonts) and out["uuid"] in reader.pages[0].extract_text()
     assert json.loads(run("verify", "--db", str(db)))["ok"]
+    hub = str(tmp_path / "hub.db")  # the hub's revisions ship too: a new hub database is made by upgrading to head
+    assert (
+        json.loads(run("hub", "upgrade", "--db", hub))["upgraded"]
+        and json.loads(run("hub", "check", "--db", hub))["ok"]
+    )
 
 
 def test_the_installed_packages_are_the_pinned_ones():

@@ -1,4 +1,4 @@
-"""``desktop-app hub ACTION``: run the central server (serve), or look after its database."""
+"""``desktop-app hub ACTION``: run the central server (serve), or look after its database (upgrade, desks, check)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,19 @@ def cmd_hub(args: argparse.Namespace) -> int:
 
         serve(args.db, args.host, args.port)
         return EXIT_OK
+    if args.action == "upgrade":
+        return _upgrade(schema.engine_for(args.db, as_is=True), args)
     return _ACTIONS[args.action](schema.engine_for(args.db), args)
+
+
+def _upgrade(engine, args: argparse.Namespace) -> int:
+    from ..hub import migrations
+
+    try:
+        print_json(migrations.upgrade(engine, args.db))
+    finally:
+        engine.dispose()
+    return EXIT_OK
 
 
 def _register_desk(engine, args: argparse.Namespace) -> int:

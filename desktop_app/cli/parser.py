@@ -202,12 +202,16 @@ def _hub(sub) -> None:
         sub,
         "hub",
         cmd_hub,
-        "医保中心服务：serve 启动（默认）、register-desk 登记收款台、revoke-desk 注销、import 导入参保人、check 校验",
-        "--db 为 SQLite 文件或 postgresql://用户@主机:端口/库。",
+        "医保中心服务：serve 启动（默认）、upgrade 升级数据库表结构、register-desk 登记收款台、revoke-desk 注销、"
+        "import 导入参保人、check 校验",
+        "--db 为 SQLite 文件或 postgresql://用户@主机:端口/库。新版本程序先运行 upgrade（先备份），中心才会启动。",
         local_db=False,
     )
     hub.add_argument(
-        "action", nargs="?", default="serve", choices=("serve", "register-desk", "revoke-desk", "import", "check")
+        "action",
+        nargs="?",
+        default="serve",
+        choices=("serve", "upgrade", "register-desk", "revoke-desk", "import", "check"),
     )
     hub.add_argument("--db", required=True, metavar="URL")
     hub.add_argument("--host", default="127.0.0.1")

@@ -9,6 +9,9 @@ step over a change that commits late.  :func:`publish` adds an entry to that fee
 A settlement UUID is applied at most once by the primary key (``push.py``).  The hub's
 counters (usage, balances) move only by figures the hub computed itself (``recompute.py``);
 ``checks.check`` proves it from the journal and the opening figures.
+
+These tables are the newest revision of the schema; ``migrations/`` holds how a database gets
+there (``hub upgrade``), and a change to them is a new revision in ``migrations/versions``.
 """
 
 from __future__ import annotations
@@ -164,8 +167,14 @@ class HubError(GongjiError):
 # --------------------------------------------------------------------------- engine and writes
 
 
-def engine_for(url: str) -> Engine:
-    """``sqlite:///path`` (or a bare path) or ``postgresql://user@host:port/db`` (psycopg 3)."""
+def engine_for(url: str, *, as_is: bool = False) -> Engine:
+    """``sqlite:///path`` (or a bare path) or ``postgresql://user@host:port/db`` (psycopg 3).
+
+    The database must be at this program's schema revision (an empty one is created at it, by the
+    migrations); any other is refused, saying what to run (``migrations.require_head``).  ``as_is``
+    opens it whatever its revision: for ``hub upgrade``.
+    """
+    given = url
     if "://" not in url:
         url = f"sqlite:///{url}"
     if url.startswith("postgresql://") or url.startswith("postgres://"):
@@ -185,8 +194,19 @@ def engine_for(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("writer") else "BEGIN")
     else:
         engine = create_engine(url, pool_size=10, max_overflow=10)
-    metadata.create_all(engine)
+    if not as_is:
+        _require_head(engine, given)
     return engine
+
+
+def _require_head(engine: Engine, url: str) -> None:
+    from .migrations import require_head  # not at the top: the migrations' env.py imports this module
+
+    try:
+        require_head(engine, url)
+    except BaseException:
+        engine.dispose()
+        raise
 
 
 @contextmanager
