@@ -252,9 +252,12 @@ class MainWindow(QMainWindow):
                 return
         data, today = self.cart.case(self.today), self.today
         operator, layout, approval = self.operator, self.layout_name, self.cart.approval
+        tendered = self.payment.tendered.text().strip() or None  # 实收 and 找零 on the receipt
         self.payment.confirm.setEnabled(False)
         self.backend.submit(
-            lambda desk: desk.confirm(data, operator, today, layout, approval), self._confirmed, self._confirm_failed
+            lambda desk: desk.confirm(data, operator, today, layout, approval, tendered=tendered),
+            self._confirmed,
+            self._confirm_failed,
         )
 
     def _confirmed(self, done: Settled) -> None:
@@ -320,11 +323,12 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------- receipts
 
-    def receipt_for(self, uuid: str, note: str | None, then) -> None:
+    def receipt_for(self, uuid: str, note: str | None, then, preview: bool = False) -> None:
+        """The receipt's PDF, then ``then(path)``: written under receipts/ (a reprint marked by ``note``, 补打),
+        or with ``preview`` rendered as stored to a temporary file, unmarked (a preview is not a reprint)."""
         layout = self.layout_name
-        self.backend.submit(
-            lambda desk: desk.receipt(uuid, layout, note), then, lambda exc: self.message.error(message_of(exc))
-        )
+        make = (lambda desk: desk.preview(uuid, layout)) if preview else (lambda desk: desk.receipt(uuid, layout, note))
+        self.backend.submit(make, then, lambda exc: self.message.error(message_of(exc)))
 
     def print_receipt(self, path: Path) -> None:
         """Send to the remembered printer; with none set, the PDF is kept and its place shown."""
@@ -368,8 +372,12 @@ class MainWindow(QMainWindow):
         )
         target.setFocus()
 
-    def preview(self, path: Path) -> None:
-        self._open(printing.PreviewDialog(path, self, on_print=self.print_receipt))
+    def preview(self, path: Path, uuid: str | None = None) -> None:
+        """The PDF on screen; its print key prints it, or for a stored receipt's preview (``uuid``) a 补打 copy."""
+        on_print = self.print_receipt
+        if uuid is not None:
+            on_print = lambda _path: self.receipt_for(uuid, "补打", self.print_receipt)  # noqa: E731
+        self._open(printing.PreviewDialog(path, self, on_print=on_print))
 
     # ---------------------------------------------------------------- dialogs
 
