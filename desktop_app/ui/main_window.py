@@ -373,11 +373,27 @@ class MainWindow(QMainWindow):
         target.setFocus()
 
     def preview(self, path: Path, uuid: str | None = None) -> None:
-        """The PDF on screen; its print key prints it, or for a stored receipt's preview (``uuid``) a 补打 copy."""
+        """The PDF on screen; its print key prints it, or for a stored receipt's preview (``uuid``) a 补打 copy.
+
+        Over an open dialog (F6's list) the preview is that dialog's own: Esc returns to the list, where it was.
+        """
         on_print = self.print_receipt
         if uuid is not None:
             on_print = lambda _path: self.receipt_for(uuid, "补打", self.print_receipt)  # noqa: E731
-        self._open(printing.PreviewDialog(path, self, on_print=on_print))
+        host = self.dialog
+        if host is None or not host.isVisible():
+            self._open(printing.PreviewDialog(path, self, on_print=on_print))
+            return
+        dialog, back_to = printing.PreviewDialog(path, host, on_print=on_print), host.focusWidget()
+
+        def closed(_result) -> None:
+            dialog.deleteLater()
+            host.activateWindow()
+            if back_to is not None and shiboken6.isValid(back_to):
+                back_to.setFocus()
+
+        dialog.finished.connect(closed)
+        dialog.open()
 
     # ---------------------------------------------------------------- dialogs
 
