@@ -76,7 +76,7 @@ class DayEndDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
         layout.addWidget(QLabel("按收款员（退费计入原结算的收款员；应交现金 = 现金收款 − 现金退款）"))
-        layout.addWidget(self.cashiers, 1)
+        layout.addWidget(self.cashiers)
         layout.addWidget(QLabel("各时段结算笔数"))
         layout.addWidget(self.chart, 1)
         layout.addWidget(self.message)
@@ -149,4 +149,5 @@ def cashier_table(columns: tuple[str, ...]) -> QTableWidget:
     table.setEditTriggers(QAbstractItemView.NoEditTriggers)
     table.setSelectionBehavior(QAbstractItemView.SelectRows)
     table.setMinimumHeight(90)
+    table.setMaximumHeight(200)  # about six cashiers; more scroll, and the chart keeps its room
     return table
