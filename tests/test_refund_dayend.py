@@ -18,9 +18,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel
 
 from desktop_app.domain.errors import InputError
-from desktop_app.services import checkout, daybook, receipts
+from desktop_app.services import checkout, daybook, receipts, settings
 from desktop_app.services.checkout import Approval
-from desktop_app.store import operators
+from desktop_app.services.verify import verify
 from desktop_app.sync.client import unsent
 from desktop_app.ui import printing
 from desktop_app.ui.dialogs import DayEndDialog, HistoryDialog
@@ -74,8 +74,7 @@ def open_history_at(qtbot, window, uuid: str) -> HistoryDialog:
 
 def test_a_refund_with_a_reason_is_booked_to_the_cashier_of_record(desk, qtbot):
     window, db = desk  # the window's operator is shouyin; lisi settled the visit; admin authorises
-    with db.conn:
-        operators.add(db.conn, "lisi", "cashier", "secret1", f"{TODAY.isoformat()}T08:00:00+08:00")
+    settings.add_operator(db, "admin", "admin123", "lisi", "cashier", "secret1")
     theirs = settle(db, "lisi", "09:30:00")
     mine = settle(db, "shouyin", "10:15:00", quantity=1)
     dialog = open_history_at(qtbot, window, theirs["uuid"])
@@ -115,6 +114,7 @@ def test_a_refund_with_a_reason_is_booked_to_the_cashier_of_record(desk, qtbot):
         by == "admin" and json.loads(detail)["reason"] == REFUND_REASONS[1] and json.loads(detail)["cashier"] == "lisi"
     )
     assert "reason" not in next(r for r in unsent(db.conn, 100) if r.uuid == uuid).model_dump()  # not in the protocol
+    assert verify(db.conn) == []  # every entry still matches its audit entry
     slip = pdf_text(window.receipt_folder / f"{uuid}.pdf")
     assert flat(REFUND_REASONS[1]) in slip and "主管admin授权" in slip and "收款员lisi" in slip
     qtbot.keyClick(dialog, Qt.Key_Escape)

@@ -324,8 +324,7 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------- receipts
 
     def receipt_for(self, uuid: str, note: str | None, then, preview: bool = False) -> None:
-        """The receipt's PDF, then ``then(path)``: written under receipts/ (a reprint marked by ``note``, 补打),
-        or with ``preview`` rendered as stored to a temporary file, unmarked (a preview is not a reprint)."""
+        """The PDF under receipts/ (a reprint marked by ``note``), or a ``preview``: a temporary file, unmarked."""
         layout = self.layout_name
         make = (lambda desk: desk.preview(uuid, layout)) if preview else (lambda desk: desk.receipt(uuid, layout, note))
         self.backend.submit(make, then, lambda exc: self.message.error(message_of(exc)))
@@ -372,28 +371,8 @@ class MainWindow(QMainWindow):
         )
         target.setFocus()
 
-    def preview(self, path: Path, uuid: str | None = None) -> None:
-        """The PDF on screen; its print key prints it, or for a stored receipt's preview (``uuid``) a 补打 copy.
-
-        Over an open dialog (F6's list) the preview is that dialog's own: Esc returns to the list, where it was.
-        """
-        on_print = self.print_receipt
-        if uuid is not None:
-            on_print = lambda _path: self.receipt_for(uuid, "补打", self.print_receipt)  # noqa: E731
-        host = self.dialog
-        if host is None or not host.isVisible():
-            self._open(printing.PreviewDialog(path, self, on_print=on_print))
-            return
-        dialog, back_to = printing.PreviewDialog(path, host, on_print=on_print), host.focusWidget()
-
-        def closed(_result) -> None:
-            dialog.deleteLater()
-            host.activateWindow()
-            if back_to is not None and shiboken6.isValid(back_to):
-                back_to.setFocus()
-
-        dialog.finished.connect(closed)
-        dialog.open()
+    def preview(self, path: Path) -> None:
+        self._open(printing.PreviewDialog(path, self, on_print=self.print_receipt))
 
     # ---------------------------------------------------------------- dialogs
 

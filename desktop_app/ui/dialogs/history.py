@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from ...services.desk import RefundSummary, Settled
 from ..common import MessageLine, message_of, yuan
+from ..printing import PreviewDialog
 from .supervisor import SupervisorDialog
 
 HISTORY_COLUMNS = ("时间", "类型", "姓名", "医疗费总额", "统筹", "个人账户", "共济账户", "现金", "上传", "结算号")
@@ -30,6 +31,7 @@ class HistoryDialog(QDialog):
     def __init__(self, window, day: dt.date) -> None:
         super().__init__(window)
         self.window_, self.backend, self.day, self.rows = window, window.backend, day, []
+        self.shown_preview = None
         self.setWindowTitle(f"当日结算  {day.isoformat()}")
         self.resize(1200, 600)
         self.search = QLineEdit(objectName="history_search", placeholderText="姓名 / 人员编号 / 结算号开头")
@@ -114,7 +116,21 @@ class HistoryDialog(QDialog):
         row = self.current()
         if row:
             uuid = row.uuid
-            self.window_.receipt_for(uuid, None, then=lambda path: self.window_.preview(path, uuid), preview=True)
+            self.window_.receipt_for(uuid, None, then=lambda path: self._show(path, uuid), preview=True)
+
+    def _show(self, path, uuid: str) -> None:
+        """The preview is this dialog's own: Esc returns to the list, where the cashier was."""
+        back_to = self.focusWidget()
+        reprint = lambda _path: self.window_.receipt_for(uuid, "补打", self.window_.print_receipt)  # noqa: E731
+        self.shown_preview = PreviewDialog(path, self, on_print=reprint)
+        self.shown_preview.finished.connect(lambda _result: self._preview_closed(back_to))
+        self.shown_preview.open()
+
+    def _preview_closed(self, back_to) -> None:
+        self.shown_preview.deleteLater()
+        self.shown_preview = None
+        self.activateWindow()
+        (back_to or self.table).setFocus()
 
     def reprint(self) -> None:
         row = self.current()
