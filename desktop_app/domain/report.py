@@ -1,4 +1,4 @@
-"""The day-end report (日结) as plain data: the counter's figures for one day."""
+"""The day-end report (日结) as plain data: the counter's figures for one day, and each cashier's drawer."""
 
 from __future__ import annotations
 
@@ -6,6 +6,22 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .money import ZERO
+
+
+@dataclass
+class CashierFigures:
+    """One cashier's day: a refund is booked to the cashier of record (who took the money), not to the supervisor."""
+
+    settlements: int = 0
+    refunds: int = 0
+    total: Decimal = ZERO  # 医疗费总额, net of refunds
+    cash_taken: Decimal = ZERO  # the cash of their settlements
+    cash_returned: Decimal = ZERO  # the cash given back on refunds of their settlements (positive)
+
+    @property
+    def cash_due(self) -> Decimal:
+        """应交现金: what their drawer hands in."""
+        return self.cash_taken - self.cash_returned
 
 
 @dataclass
@@ -22,7 +38,12 @@ class DayReport:
     refunded_total: Decimal = ZERO
     unsynced: int = 0
     by_hour: dict[int, tuple[int, Decimal]] = field(default_factory=dict)  # hour -> (count, total)
-    by_operator: dict[str, tuple[int, Decimal]] = field(default_factory=dict)
+    by_cashier: dict[str, CashierFigures] = field(default_factory=dict)  # the cashier of record -> their drawer
 
     def adds_up(self) -> bool:
         return self.fund + self.own_account + self.family_account + self.cash == self.total
+
+    @property
+    def cash_due(self) -> Decimal:
+        """应交现金, all cashiers together (the day's net cash)."""
+        return sum((c.cash_due for c in self.by_cashier.values()), ZERO)

@@ -12,7 +12,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from . import qr
-from .content import money, settlement_pairs, status_lines, year_pairs
+from .content import money, notes, settlement_pairs, status_lines, year_pairs
 from .font import FONT, wrap
 from .model import Receipt
 from .sheet import Draw, Row, Sheet, stack
@@ -116,8 +116,8 @@ def _body(r: Receipt) -> list[Row]:
             stack(column)(c, x + offset, y)
 
     summary.add(block_height, two_columns)
-    for warning in r.warnings:
-        summary.text(f"※ {warning}", size=8)
+    for note in notes(r):
+        summary.text(f"※ {note}", size=8)
     summary.gap(6)
     summary.text(f"规则 {r.rule_version}", size=7.5)
     summary.text("收款员签章：                        参保人签字：", size=9)

@@ -24,6 +24,17 @@ def status_lines(r: Receipt) -> list[str]:
     return lines
 
 
+def notes(r: Receipt) -> list[str]:
+    """The lines under the figures: a refund's reason and who authorised it; a settlement's warnings and approvals
+    (a price above the catalogue's names the supervisor and the reason)."""
+    lines = []
+    if r.is_refund and r.reason:
+        lines.append(f"退费原因：{r.reason}")
+    if r.is_refund and r.supervisor:
+        lines.append(f"退费由主管 {r.supervisor} 授权，计入收款员 {r.operator}")
+    return lines + list(r.warnings)
+
+
 def settlement_pairs(r: Receipt) -> list[tuple[str, str, bool]]:
     """(label, amount, bold) for each figure of the settlement, in the order printed."""
     ratio = "" if r.fund_ratio is None or r.is_refund else f"（{(r.fund_ratio * 100).normalize():f}%）"
@@ -40,6 +51,8 @@ def settlement_pairs(r: Receipt) -> list[tuple[str, str, bool]]:
     family = f"共济账户支付（{r.family_payer_name}）" if r.family_payer_name else "共济账户支付"
     pairs.append((family, money(r.family_account), False))
     pairs.append(("现金支付", money(r.cash), True))
+    if r.tendered is not None and r.change is not None:
+        pairs += [("实收现金", money(r.tendered), False), ("找零", money(r.change), True)]
     pairs.append(("个人账户余额", money(r.balance), False))
     return pairs
 

@@ -1,4 +1,5 @@
-"""The day-end report (日结) as an A4 PDF: the sums, by operator, and a bar chart of the day by hour."""
+"""The day-end report (日结) as an A4 PDF: the sums, each cashier's drawer (应交现金), a bar chart of the day by
+hour, and the lines where each cashier and the supervisor sign the cash over."""
 
 from __future__ import annotations
 
@@ -10,9 +11,21 @@ from reportlab.pdfgen.canvas import Canvas
 
 from ..domain.report import DayReport
 from .content import money
-from .font import FONT, register_font
+from .font import FONT, register_font, width
 
 MARGIN = 18 * mm
+CHART_HEIGHT = 70 * mm
+# The per-cashier table: (heading, right edge from the margin; the name column is left-aligned at 0)
+CASHIER_COLUMNS = (
+    ("收款员", None),
+    ("结算", 52 * mm),
+    ("退费", 68 * mm),
+    ("医疗费（净）", 98 * mm),
+    ("现金收款", 122 * mm),
+    ("现金退款", 148 * mm),
+    ("应交现金", 174 * mm),
+)
+SIGN_ROW = 34  # points: the cashier's line and the signature line under it
 
 
 def render(report: DayReport, printed_at: str) -> bytes:
@@ -29,6 +42,25 @@ def render(report: DayReport, printed_at: str) -> bytes:
     c.setFont(FONT, 10)
     c.drawString(MARGIN, y - 10, f"{report.facility}    打印时间 {printed_at}")
     y -= 24
+    y = _sums(c, report, y)
+    y = _cashiers(c, report, y - 8)
+    y = _room(c, y - 14, CHART_HEIGHT)
+    _chart(c, report, MARGIN, y, w - 2 * MARGIN, CHART_HEIGHT)
+    _signatures(c, report, y - CHART_HEIGHT - 24)
+    c.showPage()
+    c.save()
+    return buffer.getvalue()
+
+
+def _room(c: Canvas, y: float, need: float) -> float:
+    """``y`` if ``need`` points fit below it on this page, else the top of a new page."""
+    if y - need >= MARGIN:
+        return y
+    c.showPage()
+    return A4[1] - MARGIN
+
+
+def _sums(c: Canvas, report: DayReport, y: float) -> float:
     rows = [
         ("结算笔数", str(report.settlements)),
         ("退费笔数", str(report.refunds)),
@@ -36,8 +68,9 @@ def render(report: DayReport, printed_at: str) -> bytes:
         ("统筹基金支付", money(report.fund)),
         ("个人账户支付", money(report.own_account)),
         ("共济账户支付", money(report.family_account)),
-        ("现金", money(report.cash)),
+        ("现金（已扣退费）", money(report.cash)),
         ("退费金额", money(report.refunded_total)),
+        ("应交现金合计", money(report.cash_due)),
         ("尚未上传医保中心", f"{report.unsynced} 笔"),
     ]
     c.setFont(FONT, 11)
@@ -45,21 +78,56 @@ def render(report: DayReport, printed_at: str) -> bytes:
         c.drawString(MARGIN, y - 11, label)
         c.drawRightString(MARGIN + 90 * mm, y - 11, value)
         y -= 16
-    y -= 8
+    return y
+
+
+def _cashiers(c: Canvas, report: DayReport, y: float) -> float:
+    """按收款员: each cashier's settlements and the refunds of them, and the cash their drawer hands in."""
     c.setFont(FONT, 11)
-    c.drawString(MARGIN, y - 11, "按收款员")
-    y -= 16
-    c.setFont(FONT, 10)
-    for name, (count, amount) in sorted(report.by_operator.items()):
-        c.drawString(MARGIN + 4 * mm, y - 10, name)
-        c.drawRightString(MARGIN + 60 * mm, y - 10, f"{count} 笔")
-        c.drawRightString(MARGIN + 90 * mm, y - 10, money(amount))
-        y -= 14
-    y -= 14
-    _chart(c, report, MARGIN, y, w - 2 * MARGIN, 70 * mm)
-    c.showPage()
-    c.save()
-    return buffer.getvalue()
+    c.drawString(MARGIN, y - 11, "按收款员（退费计入原结算的收款员）")
+    y -= 18
+    rows = [[heading for heading, _ in CASHIER_COLUMNS]]
+    rows += [
+        [name, f"{d.settlements} 笔", f"{d.refunds} 笔", money(d.total), money(d.cash_taken)]
+        + [money(d.cash_returned), money(d.cash_due)]
+        for name, d in sorted(report.by_cashier.items())
+    ]
+    for n, cells in enumerate(rows):
+        y = _room(c, y, 14)
+        c.setFont(FONT, 10)
+        for (_, right), cell in zip(CASHIER_COLUMNS, cells):
+            if right is None:
+                c.drawString(MARGIN + 2 * mm, y - 10, cell)
+            else:
+                c.drawRightString(MARGIN + right, y - 10, cell)
+        if n == 0:
+            c.setLineWidth(0.5)
+            c.line(MARGIN, y - 13, MARGIN + 174 * mm, y - 13)
+        y -= 15
+    return y
+
+
+def _signatures(c: Canvas, report: DayReport, y: float) -> None:
+    """交款签字: for each cashier, the cash due, then 收款员 / 主管 / 日期 lines to sign (one set on an empty day)."""
+    cashiers = sorted(report.by_cashier.items()) or [("", None)]
+    y = _room(c, y, 20 + SIGN_ROW)
+    c.setFont(FONT, 11)
+    c.drawString(MARGIN, y - 11, "交款签字")
+    y -= 20
+    for name, drawer in cashiers:
+        y = _room(c, y, SIGN_ROW)
+        c.setFont(FONT, 10)
+        if drawer is not None:
+            c.drawString(MARGIN, y - 10, f"收款员 {name}    应交现金 {money(drawer.cash_due)} 元")
+        baseline = y - 28
+        x = MARGIN
+        for label, line in (("收款员签字", 40 * mm), ("主管签字", 40 * mm), ("日期", 30 * mm)):
+            c.drawString(x, baseline, f"{label}：")
+            start = x + width(f"{label}：", 10) + 2
+            c.setLineWidth(0.5)
+            c.line(start, baseline - 2, start + line, baseline - 2)
+            x = start + line + 6 * mm
+        y -= SIGN_ROW + 6
 
 
 def _chart(c: Canvas, report: DayReport, x: float, top: float, width: float, height: float) -> None:

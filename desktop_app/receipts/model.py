@@ -70,6 +70,10 @@ class Receipt:
     unsynced: bool
     copy_note: str | None = None  # "补打" on a reprint
     warnings: tuple[str, ...] = field(default=())
+    tendered: Decimal | None = None  # 实收: the cash handed over, where the cashier typed it
+    change: Decimal | None = None  # 找零
+    supervisor: str | None = None  # a refund's authorising supervisor (``operator`` is the cashier of record)
+    reason: str | None = None  # a refund's reason
 
     @property
     def is_refund(self) -> bool:
@@ -114,7 +118,7 @@ def build(
         uuid=entry["uuid"],
         original_uuid=entry.get("original_uuid"),
         created_at=_local_time(entry["created_at"]),
-        operator=entry["operator"],
+        operator=entry.get("cashier") or entry["operator"],
         device=entry.get("device", ""),
         facility_name=facility_name,
         facility_id=facility_id,
@@ -136,6 +140,10 @@ def build(
         unsynced=unsynced,
         copy_note=copy_note,
         warnings=tuple(source.get("warnings", ())) if not refund else (),
+        tendered=None if entry.get("tendered") is None else _d(entry["tendered"]),
+        change=None if entry.get("change") is None else _d(entry["change"]),
+        supervisor=entry.get("supervisor") if refund else None,
+        reason=entry.get("reason") if refund else None,
     )
 
 

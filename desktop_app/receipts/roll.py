@@ -6,7 +6,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from . import qr
-from .content import money, settlement_pairs, status_lines, year_pairs
+from .content import money, notes, settlement_pairs, status_lines, year_pairs
 from .model import Receipt
 from .sheet import Sheet, stack
 
@@ -56,8 +56,8 @@ def _roll_sheet(r: Receipt) -> Sheet:
     s.text("本年累计（含本次）", size=8)
     for label, value in year_pairs(r):
         s.pair(label, value)
-    for warning in r.warnings:
-        s.text(f"※ {warning}", size=7)
+    for note in notes(r):
+        s.text(f"※ {note}", size=7)
     s.rule()
     uuid = r.uuid
 

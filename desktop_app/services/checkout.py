@@ -14,6 +14,7 @@ import json
 import sqlite3
 import uuid as uuidlib
 from dataclasses import dataclass
+from decimal import Decimal
 
 import sqlite_utils
 
@@ -22,9 +23,9 @@ from ..domain.clock import now_iso
 from ..domain.errors import InputError
 from ..domain.identity import mask_certno, validate_certno
 from ..domain.member import MemberRecord
-from ..domain.money import ZERO, fmt, from_fen
+from ..domain.money import ZERO, fmt
 from ..domain.settlement import Settlement
-from ..domain.vocabulary import AMOUNTS, COUNTERS
+from ..domain.vocabulary import AMOUNTS
 from ..policy.payment import Payment
 from ..policy.visit import journal_figures, settle_visit
 from ..resources import rules_dir
@@ -32,6 +33,7 @@ from ..rule_files import cached_region
 from ..store import audit, config, journal, members, operators
 from ..store.db import transaction
 from . import offline, request, reversal
+from .cart import change_due
 from .request import MAX_VISIT_TOTAL, Override
 
 _CHECKOUT_KEYS = {"date", "member", "visit", "items", "payment", "prescription", "request_id"}
@@ -200,6 +202,7 @@ def confirm(
     *,
     password: str | None = None,
     approval: Approval | None = None,
+    tendered: str | Decimal | None = None,
 ) -> dict:
     """Settle and commit; returns the settlement with its UUID and payment split.
 
@@ -207,7 +210,8 @@ def confirm(
     window's operator logged in at the start.  ``approval`` is a supervisor's, needed for a price above
     the catalogue's and for a visit of an earlier day; it is checked here, in the settlement's own
     transaction, and audited with its reason.  A ``request_id`` in ``data`` makes a retry return the
-    first settlement instead of settling again.
+    first settlement instead of settling again.  ``tendered`` is the cash the member handed over, where the
+    cashier typed it: the record keeps it and the change (实收, 找零) for the receipt, never for the hub.
     """
     with transaction(db) as conn:
         _check_operator(conn, operator, password)
@@ -219,6 +223,7 @@ def confirm(
         notes = _approve(conn, q, approval)
         created = at or now_iso()
         out = _record(q, created, operator, device_id(conn), notes)
+        out.update(_cash_tendered(tendered, q.payment.cash))
         entry = journal.Entry(
             uuid=out["uuid"],
             kind="settlement",
@@ -240,6 +245,14 @@ def confirm(
         request.remember(conn, request_id, entry.uuid, q.prescription)
         _audit_settlement(conn, q, out, operator, approval)
     return out
+
+
+def _cash_tendered(tendered: str | Decimal | None, cash: Decimal) -> dict:
+    """实收 and 找零 as the receipt prints them; nothing when the cashier typed no amount (exact money)."""
+    if tendered is None:
+        return {}
+    change = change_due(cash, str(tendered))
+    return {} if change is None else {"tendered": fmt(cash + change), "change": fmt(change)}
 
 
 def _check_operator(conn: sqlite3.Connection, operator: str, password: str | None) -> None:
@@ -319,58 +332,26 @@ def _approve(conn: sqlite3.Connection, q: Quote, approval: Approval | None) -> l
     return [f"{why}：主管 {approval.supervisor} 授权，原因：{approval.reason.strip()}" for why in q.needs_approval]
 
 
-def refund(db: sqlite_utils.Database, uuid: str, operator: str, password: str, at: str | None = None) -> dict:
-    """The reversal of a settlement, authorised by a supervisor; at most one per original."""
+def refund(
+    db: sqlite_utils.Database,
+    uuid: str,
+    operator: str,
+    password: str,
+    at: str | None = None,
+    reason: str | None = None,
+) -> dict:
+    """The reversal of a settlement, authorised by a supervisor (``operator``); at most one per original.
+
+    ``reason`` (the window asks for one from a list) is audited and printed on the refund slip.  The refund
+    is booked to the cashier of record, the original's operator (see :mod:`.reversal`).
+    """
+    reason = reversal.check_reason(reason)
     with transaction(db) as conn:
         operators.require_supervisor(conn, operator, password, "退费")
         original = journal.get(conn, uuid)
         reversal.check_refundable(conn, uuid, original)
-        created = at or now_iso()
-        new_uuid = str(uuidlib.uuid4())
-        neg = {f: -getattr(original, f) for f in (*AMOUNTS, *COUNTERS)}
-        source = journal.output(original)
-        out = {
-            "uuid": new_uuid,
-            "kind": "refund",
-            "original_uuid": uuid,
-            "created_at": created,
-            "operator": operator,
-            "device": device_id(conn),
-            "psn_no": original.psn_no,
-            "psn_name": source.get("psn_name"),
-            "region": original.region,
-            "date": original.visit_date,
-            "offline": True,
-            **{k: fmt(from_fen(v)) for k, v in neg.items()},
-            "family_payer": original.family_payer,
-            "items": source.get("items", []),
-        }
-        out["balc"] = fmt(members.balance(conn, original.psn_no) + from_fen(original.acct_pay))
-        out.update(reversal.usage_after(conn, original, source.get("annual_cap")))
-        entry = journal.Entry(
-            uuid=new_uuid,
-            kind="refund",
-            original_uuid=uuid,
-            psn_no=original.psn_no,
-            year=original.year,
-            visit_date=original.visit_date,
-            region=original.region,
-            facility_id=original.facility_id,
-            operator=operator,
-            device=out["device"],
-            created_at=created,
-            family_payer=original.family_payer,
-            input_json=json.dumps({"refund_of": uuid}),
-            output_json=json.dumps(out, ensure_ascii=False),
-            **neg,
-        )
+        entry = reversal.entry(conn, original, str(uuidlib.uuid4()), operator, device_id(conn), at or now_iso(), reason)
         journal.record(conn, entry)
-        audit.append(
-            conn,
-            created,
-            operator,
-            "refund",
-            new_uuid,
-            {"original_uuid": uuid, "psn_no": original.psn_no, **{k: out[k] for k in AMOUNTS}},
-        )
+        out = journal.output(entry)
+        reversal.audit_refund(conn, entry, out)
     return out

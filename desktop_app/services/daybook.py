@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ..domain.money import ZERO, from_fen
-from ..domain.report import DayReport
+from ..domain.report import CashierFigures, DayReport
 from ..store import config
 
 
@@ -58,17 +58,23 @@ def history(conn: sqlite3.Connection, day: dt.date, text: str = "", limit: int =
 
 
 def day_report(conn: sqlite3.Connection, day: dt.date) -> DayReport:
-    """日结: counts and net sums of the day (refunds subtract), by hour and by operator; unsynced entries."""
+    """日结: counts and net sums of the day (refunds subtract), by hour and by cashier; unsynced entries.
+
+    A refund is booked to the cashier of record, the operator of the settlement it reverses: the cash
+    goes back out of that cashier's drawer, whichever supervisor authorised it.
+    """
     start, end = _day_bounds(day)
     report = DayReport(day=day.isoformat(), facility=config.get(conn, "facility.name") or "")
     rows = conn.execute(
-        "SELECT s.kind, s.created_at, s.operator, s.medfee_sumamt, s.hifp_pay, s.acct_pay, s.acct_mulaid_pay, "
-        "s.psn_cash_pay, o.sent_at FROM settlements s LEFT JOIN outbox o ON o.uuid = s.uuid "
+        "SELECT s.kind, s.created_at, COALESCE(orig.operator, s.operator), s.medfee_sumamt, s.hifp_pay, "
+        "s.acct_pay, s.acct_mulaid_pay, s.psn_cash_pay, o.sent_at FROM settlements s "
+        "LEFT JOIN outbox o ON o.uuid = s.uuid LEFT JOIN settlements orig ON orig.uuid = s.original_uuid "
         "WHERE s.created_at >= ? AND s.created_at < ?",
         (start, end),
     )
-    for kind, created, operator, total, fund, own, family, cash, sent in rows:
-        if kind == "refund":
+    for kind, created, cashier, total, fund, own, family, cash, sent in rows:
+        refund = kind == "refund"
+        if refund:
             report.refunds += 1
             report.refunded_total += from_fen(-total)
         else:
@@ -81,10 +87,19 @@ def day_report(conn: sqlite3.Connection, day: dt.date) -> DayReport:
         report.unsynced += sent is None
         hour = int(created[11:13])
         count, amount = report.by_hour.get(hour, (0, ZERO))
-        report.by_hour[hour] = (count + (kind != "refund"), amount + from_fen(total))
-        count, amount = report.by_operator.get(operator, (0, ZERO))
-        report.by_operator[operator] = (count + (kind != "refund"), amount + from_fen(total))
+        report.by_hour[hour] = (count + (not refund), amount + from_fen(total))
+        _book(report.by_cashier.setdefault(cashier, CashierFigures()), refund, from_fen(total), from_fen(cash))
     return report
+
+
+def _book(drawer: CashierFigures, refund: bool, total: Decimal, cash: Decimal) -> None:
+    drawer.total += total
+    if refund:
+        drawer.refunds += 1
+        drawer.cash_returned -= cash  # a refund's cash is negative: what went back to the member
+    else:
+        drawer.settlements += 1
+        drawer.cash_taken += cash
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -115,14 +130,18 @@ def day_report_csv(report: DayReport) -> str:
         ["个人账户支付", report.own_account],
         ["共济账户支付", report.family_account],
         ["现金", report.cash],
+        ["应交现金", report.cash_due],
         ["退费金额", report.refunded_total],
         ["未上传笔数", report.unsynced],
         [],
         ["时段", "笔数", "金额"],
     ]
     rows += [[f"{hour:02d}:00", count, amount] for hour, (count, amount) in sorted(report.by_hour.items())]
-    rows += [[], ["收款员", "笔数", "金额"]]
-    rows += [[text_cell(name), count, amount] for name, (count, amount) in sorted(report.by_operator.items())]
+    rows += [[], ["收款员", "笔数", "金额", "退费笔数", "现金收款", "现金退款", "应交现金"]]
+    rows += [
+        [text_cell(name), c.settlements, c.total, c.refunds, c.cash_taken, c.cash_returned, c.cash_due]
+        for name, c in sorted(report.by_cashier.items())
+    ]
     out = io.StringIO()
     csv.writer(out, lineterminator="\r\n").writerows(rows)
     return out.getvalue()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -25,9 +27,10 @@ from ..rule_files import cached_region, load_region, region_names
 from ..store import catalogue, config, operators
 from ..store import settings as registry
 from ..store.db import connect
-from . import checkout, daybook, imports, receipts, settings, setup
+from . import checkout, daybook, imports, receipts, reversal, settings, setup
 from .card import MemberCard, MemberMatches, find_members, member_card
 from .daybook import HistoryRow
+from .reversal import RefundSummary
 
 log = logging.getLogger("gongji.desk")
 
@@ -183,6 +186,7 @@ class Desk:
     def __init__(self, db: sqlite_utils.Database, folder: Path) -> None:
         self.db, self.folder = db, Path(folder)
         self.receipts, self.exports = self.folder / "receipts", self.folder / "exports"
+        self._previews: Path | None = None  # a temporary folder for receipt previews, made on first use
 
     @classmethod
     def open(cls, path: Path) -> Desk:
@@ -195,6 +199,9 @@ class Desk:
 
     def close(self) -> None:
         self.db.conn.close()
+        if self._previews is not None:
+            shutil.rmtree(self._previews, ignore_errors=True)
+            self._previews = None
 
     # ---------------------------------------------------------------- start-up
 
@@ -273,20 +280,45 @@ class Desk:
         return checkout.authorise(self.conn, approval, action)
 
     def confirm(
-        self, case: dict, operator: str, today: dt.date, layout: str, approval: checkout.Approval | None = None
+        self,
+        case: dict,
+        operator: str,
+        today: dt.date,
+        layout: str,
+        approval: checkout.Approval | None = None,
+        tendered: str | Decimal | None = None,
     ) -> Settled:
-        """Settle and commit, then write its receipt (the settlement stands even if the receipt fails)."""
-        out = checkout.confirm(self.db, case, operator, today=today, approval=approval)
+        """Settle and commit, then write its receipt (the settlement stands even if the receipt fails).
+
+        ``tendered``: the cash the member handed over, as typed (none: exact money); the receipt shows 实收 and 找零.
+        """
+        out = checkout.confirm(self.db, case, operator, today=today, approval=approval, tendered=tendered)
         return Settled.of(out, self.receipt(out["uuid"], layout))
 
-    def refund(self, uuid: str, supervisor: str, password: str, layout: str) -> Settled:
-        out = checkout.refund(self.db, uuid, supervisor, password)
+    def refund(self, uuid: str, supervisor: str, password: str, layout: str, reason: str | None = None) -> Settled:
+        """The whole settlement reversed, authorised by ``supervisor`` for ``reason``; booked to its cashier."""
+        out = checkout.refund(self.db, uuid, supervisor, password, reason=reason)
         return Settled.of(out, self.receipt(out["uuid"], layout))
 
     def receipt(self, uuid: str, layout: str, note: str | None = None) -> Path:
         """The receipt's PDF in ``receipts/`` (a copy is marked by ``note``, e.g. 补打)."""
         name = f"{uuid}-{note}.pdf" if note else f"{uuid}.pdf"
         return receipts.write(self.conn, uuid, layout, self.receipts / name, note)
+
+    # ---------------------------------------------------------------- refunds and previews (issue 17, points 6 and 8)
+
+    def refund_summary(self, uuid: str) -> RefundSummary:
+        """What the refund prompt shows: whose settlement, its items, what goes back where, the cashier of record."""
+        return reversal.summary(self.conn, uuid)
+
+    def preview(self, uuid: str, layout: str) -> Path:
+        """The receipt as stored, for the screen: no 补打 mark, and nothing written under ``receipts/``.
+
+        The PDF goes to this desk's own temporary folder (the preview dialog reads a file), removed on close.
+        """
+        if self._previews is None:
+            self._previews = Path(tempfile.mkdtemp(prefix="gongji-preview-"))
+        return receipts.write(self.conn, uuid, layout, self._previews / f"{uuid}-预览.pdf")
 
     # ---------------------------------------------------------------- the day
 

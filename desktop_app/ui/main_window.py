@@ -253,9 +253,12 @@ class MainWindow(QMainWindow):
                 return
         data, today = self.cart.case(self.today), self.today
         operator, layout, approval = self.operator, self.layout_name, self.cart.approval
+        tendered = self.payment.tendered.text().strip() or None  # 实收 and 找零 on the receipt
         self.payment.confirm.setEnabled(False)
         self.backend.submit(
-            lambda desk: desk.confirm(data, operator, today, layout, approval), self._confirmed, self._confirm_failed
+            lambda desk: desk.confirm(data, operator, today, layout, approval, tendered=tendered),
+            self._confirmed,
+            self._confirm_failed,
         )
 
     def _confirmed(self, done: Settled) -> None:
@@ -321,11 +324,11 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------- receipts
 
-    def receipt_for(self, uuid: str, note: str | None, then) -> None:
+    def receipt_for(self, uuid: str, note: str | None, then, preview: bool = False) -> None:
+        """The PDF under receipts/ (a reprint marked by ``note``), or a ``preview``: a temporary file, unmarked."""
         layout = self.layout_name
-        self.backend.submit(
-            lambda desk: desk.receipt(uuid, layout, note), then, lambda exc: self.message.error(message_of(exc))
-        )
+        make = (lambda desk: desk.preview(uuid, layout)) if preview else (lambda desk: desk.receipt(uuid, layout, note))
+        self.backend.submit(make, then, lambda exc: self.message.error(message_of(exc)))
 
     def print_receipt(self, path: Path) -> None:
         """Send to the remembered printer; with none set, the PDF is kept and its place shown."""

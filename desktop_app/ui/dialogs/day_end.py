@@ -1,4 +1,4 @@
-"""日结: the day's counts and sums, by hour; export to PDF and CSV; reconcile with the hub."""
+"""日结: the day's sums, each cashier's drawer (应交现金), by hour; export to PDF and CSV; reconcile with the hub."""
 
 from __future__ import annotations
 
@@ -6,7 +6,18 @@ import datetime as dt
 from decimal import Decimal
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
 
 from ...domain.report import DayReport
 from ..common import MessageLine, message_of, yuan
@@ -23,16 +34,18 @@ class DayEndDialog(QDialog):
         ("fund", "统筹基金支付"),
         ("own_account", "个人账户支付"),
         ("family_account", "共济账户支付"),
-        ("cash", "现金"),
+        ("cash", "现金（已扣退费）"),
         ("refunded_total", "退费金额"),
         ("unsynced", "尚未上传医保中心"),
+        ("cash_due", "应交现金合计"),
     )
+    CASHIER_COLUMNS = ("收款员", "结算笔数", "退费笔数", "医疗费总额（净）", "现金收款", "现金退款", "应交现金")
 
     def __init__(self, window, day: dt.date) -> None:
         super().__init__(window)
         self.window_, self.backend, self.day = window, window.backend, day
         self.setWindowTitle(f"日结  {day.isoformat()}")
-        self.resize(900, 560)
+        self.resize(900, 640)
         grid = QGridLayout()
         grid.setHorizontalSpacing(18)
         for column in (1, 3, 5):
@@ -45,6 +58,7 @@ class DayEndDialog(QDialog):
             self.labels[key] = label
             grid.addWidget(QLabel(title), i // 3, (i % 3) * 2)
             grid.addWidget(label, i // 3, (i % 3) * 2 + 1)
+        self.cashiers = cashier_table(self.CASHIER_COLUMNS)
         self.chart = HourChart()
         self.message = MessageLine()
         export = QPushButton("导出 PDF 与 CSV  [F5]", objectName="dayend_export")
@@ -61,6 +75,8 @@ class DayEndDialog(QDialog):
         buttons.addWidget(close)
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
+        layout.addWidget(QLabel("按收款员（退费计入原结算的收款员；应交现金 = 现金收款 − 现金退款）"))
+        layout.addWidget(self.cashiers)
         layout.addWidget(QLabel("各时段结算笔数"))
         layout.addWidget(self.chart, 1)
         layout.addWidget(self.message)
@@ -83,6 +99,16 @@ class DayEndDialog(QDialog):
             value = getattr(report, key)
             label.setText(yuan(value) if isinstance(value, Decimal) else (f"{value} 笔"))
         self.chart.set_report(report)
+        drawers = sorted(report.by_cashier.items())
+        self.cashiers.setRowCount(len(drawers))
+        for r, (name, d) in enumerate(drawers):
+            values = (name, f"{d.settlements} 笔", f"{d.refunds} 笔", yuan(d.total))
+            values += (yuan(d.cash_taken), yuan(d.cash_returned), yuan(d.cash_due))
+            for c, value in enumerate(values):
+                cell = QTableWidgetItem(value)
+                if c:
+                    cell.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                self.cashiers.setItem(r, c, cell)
 
     def reconcile(self) -> None:
         """对账 with the hub: counts and sums of the day; on a difference, the settlements behind it."""
@@ -112,3 +138,16 @@ class DayEndDialog(QDialog):
             lambda paths: self.message.ok("已导出：" + "；".join(str(p) for p in paths)),
             lambda exc: self.message.error(message_of(exc)),
         )
+
+
+def cashier_table(columns: tuple[str, ...]) -> QTableWidget:
+    """The per-cashier drawer table: read-only, whole rows, columns sharing the width."""
+    table = QTableWidget(0, len(columns), objectName="dayend_cashiers")
+    table.setHorizontalHeaderLabels(columns)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+    table.verticalHeader().setVisible(False)
+    table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectRows)
+    table.setMinimumHeight(90)
+    table.setMaximumHeight(200)  # about six cashiers; more scroll, and the chart keeps its room
+    return table

@@ -17,8 +17,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from ...services.desk import Settled
+from ...services.desk import RefundSummary, Settled
 from ..common import MessageLine, message_of, yuan
+from ..printing import PreviewDialog
 from .supervisor import SupervisorDialog
 
 HISTORY_COLUMNS = ("时间", "类型", "姓名", "医疗费总额", "统筹", "个人账户", "共济账户", "现金", "上传", "结算号")
@@ -30,6 +31,7 @@ class HistoryDialog(QDialog):
     def __init__(self, window, day: dt.date) -> None:
         super().__init__(window)
         self.window_, self.backend, self.day, self.rows = window, window.backend, day, []
+        self.shown_preview = None
         self.setWindowTitle(f"当日结算  {day.isoformat()}")
         self.resize(1200, 600)
         self.search = QLineEdit(objectName="history_search", placeholderText="姓名 / 人员编号 / 结算号开头")
@@ -110,9 +112,25 @@ class HistoryDialog(QDialog):
         return self.rows[r] if 0 <= r < len(self.rows) else None
 
     def preview(self) -> None:
+        """Enter: the receipt on screen as stored (no 补打 mark, no file under receipts/); F5 there reprints."""
         row = self.current()
         if row:
-            self.window_.receipt_for(row.uuid, note="补打", then=self.window_.preview)
+            uuid = row.uuid
+            self.window_.receipt_for(uuid, None, then=lambda path: self._show(path, uuid), preview=True)
+
+    def _show(self, path, uuid: str) -> None:
+        """The preview is this dialog's own: Esc returns to the list, where the cashier was."""
+        back_to = self.focusWidget()
+        reprint = lambda _path: self.window_.receipt_for(uuid, "补打", self.window_.print_receipt)  # noqa: E731
+        self.shown_preview = PreviewDialog(path, self, on_print=reprint)
+        self.shown_preview.finished.connect(lambda _result: self._preview_closed(back_to))
+        self.shown_preview.open()
+
+    def _preview_closed(self, back_to) -> None:
+        self.shown_preview.deleteLater()
+        self.shown_preview = None
+        self.activateWindow()
+        (back_to or self.table).setFocus()
 
     def reprint(self) -> None:
         row = self.current()
@@ -121,28 +139,71 @@ class HistoryDialog(QDialog):
             self.message.ok(f"已补打 {row.uuid}")
 
     def refund(self) -> None:
+        """F8: what would be refunded (whose, what, how much back where), a reason, and a supervisor, now."""
         row = self.current()
         if row is None:
             return
         if row.kind == "refund" or row.refunded:
             self.message.error(f"结算号 {row.uuid}：{'这是退费记录' if row.kind == 'refund' else '已退费'}，不能再退费")
             return
-        self.auth = SupervisorDialog("退费", self)
-        self.auth.accepted.connect(lambda: self._refund(row, self.auth.name.text().strip(), self.auth.password.text()))
+        self.backend.submit(
+            lambda desk: desk.refund_summary(row.uuid),
+            lambda summary: self._ask(row, summary),
+            lambda exc: self.message.error(message_of(exc)),
+        )
+
+    def _ask(self, row, summary: RefundSummary) -> None:
+        self.auth = SupervisorDialog(
+            "退费", self, reasons=REFUND_REASONS, details=refund_details(summary), reason_first=True
+        )
+        self.auth.accepted.connect(
+            lambda: self._refund(row, self.auth.name.text().strip(), self.auth.password.text(), self.auth.reason_text())
+        )
         self.auth.open()
 
-    def _refund(self, row, name: str, password: str) -> None:
+    def _refund(self, row, name: str, password: str, reason: str) -> None:
         layout = self.window_.layout_name
         self.backend.submit(
-            lambda desk: desk.refund(row.uuid, name, password, layout),
+            lambda desk: desk.refund(row.uuid, name, password, layout, reason),
             self._refunded,
             lambda exc: self.message.error(message_of(exc)),
         )
 
     def _refunded(self, back: Settled) -> None:
+        cashier = back.record.get("cashier", "")
+        back_to = f"退回个人账户 {yuan(abs(back.own_account))}，共济账户 {yuan(abs(back.family_account))}"
         self.message.ok(
-            f"已退费：退费单 {back.uuid}，退回现金 {yuan(-back.cash)}，退回个人账户 {yuan(-back.own_account)}"
+            f"已退费：退费单 {back.uuid}，退还现金 {yuan(abs(back.cash))}（计入收款员 {cashier}），"
+            f"{back_to}，统筹基金 {yuan(abs(back.fund))}"
         )
         self.window_.print_receipt(back.receipt)
         self.window_.refresh_status()
         self.load()
+
+
+REFUND_REASONS = (
+    "患者取消就诊或退药",
+    "收费有误（项目、数量或单价）",
+    "重复收费",
+    "医保结算有误，需重新结算",
+    "其他（请在此填写）",
+)
+SHOWN_ITEMS = 6
+
+
+def refund_details(s: RefundSummary) -> list[tuple[str, str]]:
+    """The refund prompt's rows: whose settlement, its items, what goes back where, whose drawer pays the cash."""
+    items = "；".join(f"{i.name} ×{i.quantity}  {yuan(i.amount)}" for i in s.items[:SHOWN_ITEMS])
+    if len(s.items) > SHOWN_ITEMS:
+        items += f"；等共 {len(s.items)} 项"
+    family = f"（{s.family_payer_name}）" if s.family_payer_name else ""
+    return [
+        ("参保人", f"{s.name}　证件号 {s.masked_certno}"),
+        ("原结算", f"{s.created_at[11:19]}　收款员 {s.cashier}　结算号 {s.uuid[:8]}"),
+        ("项目", items or "—"),
+        ("医疗费总额", yuan(s.total)),
+        ("退回统筹基金", yuan(s.fund)),
+        ("退回个人账户", yuan(s.own_account)),
+        ("退回共济账户", yuan(s.family_account) + family),
+        ("退还现金", f"{yuan(s.cash)}　（从收款员 {s.cashier} 的应交现金中扣除）"),
+    ]
