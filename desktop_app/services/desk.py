@@ -318,3 +318,9 @@ class Desk:
         from ..sync.client import reconcile
 
         return reconcile(self.db, hub, token, day.isoformat())
+
+    # ---------------------------------------------------------------- the window's text size (issue 17)
+
+    def font_scale(self) -> str:
+        """The 字号 setting (percent of the standard size): read when the window starts and after the settings save."""
+        return registry.value(self.conn, "ui.font_scale")
