@@ -1,35 +1,38 @@
-"""Screenshots of every screen at 1366x768, to look at what the cashier sees.
+"""Screenshots of every screen at 1024×768, 1366×768 and 1920×1080, to look at what the cashier sees.
 
-Run under a virtual screen:  xvfb-run -s "-screen 0 1366x768x24" .venv/bin/python scripts/screenshots.py OUT_DIR
-(or with QT_QPA_PLATFORM=offscreen).  Makes a demo database in OUT_DIR, drives a checkout with
-the keyboard, and saves login.png, main.png, explanation.png, history.png, dayend.png, settings.png, pharmacy.png,
-preview.png, wizard-1..3.png, backoffice-import.png, backoffice-operators.png, checklist.png.
+    .venv/bin/python scripts/screenshots.py OUT_DIR [--size 1024x768 --size ...]
+
+(under xvfb-run or not: each size runs in its own process on Qt's offscreen platform, given a
+screen of exactly that size, so that what fits the screen is judged against that screen).
+Makes a demo database once in OUT_DIR, then for each size, in OUT_DIR/<size>/, on a fresh copy:
+drives a checkout with the keyboard's actions and saves login.png, main.png, explanation.png,
+confirm.png (the F12 step), after-confirm.png (the change that stays), cleared.png (Esc, Ctrl+Z
+offered), history.png, dayend.png, settings.png, wizard-1..3.png, preview.png, pharmacy.png,
+backoffice-import.png, backoffice-operators.png, checklist.png, and at
+1920×1080 main-130.png (字号 130%).  The main window is as large as the screen less a 40 px taskbar
+and a 32 px title bar: what a maximised window gets.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from desktop_app.services.demo import generate  # noqa: E402
-from desktop_app.store import config  # noqa: E402
-from desktop_app.store.db import connect  # noqa: E402
-from desktop_app.ui import dialogs  # noqa: E402
-from desktop_app.ui.backend import Backend  # noqa: E402
-from desktop_app.ui.common import setup_app  # noqa: E402
-from desktop_app.ui.main_window import MainWindow  # noqa: E402
-from desktop_app.ui.payment_panel import ExplanationDialog  # noqa: E402
-from desktop_app.ui.printing import PreviewDialog  # noqa: E402
-
+SIZES = ("1024x768", "1366x768", "1920x1080")
+CHROME = 40 + 32  # taskbar and title bar
 window_ref = [None]
 
 
-def settle_until(app, backend, condition, limit=200):
+def settle_until(app, backend, condition, limit=300):
     for _ in range(limit):
         app.processEvents()
         backend.wait(20)
@@ -37,33 +40,74 @@ def settle_until(app, backend, condition, limit=200):
         app.processEvents()
         if condition():
             return
-    raise TimeoutError(
-        f"payment message: {window_ref[0].payment.message.text()} | {window_ref[0].message.text()} | "
-        f"{window_ref[0].visit.message.text()}"
-    )
+    w = window_ref[0]
+    raise TimeoutError(f"payment: {w.payment.message.text()} | {w.message.text()} | {w.visit.message.text()}")
 
 
-def main(out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
+def shoot(app, widget, path: Path, wait: float = 0.05) -> None:
+    """Show (so a dialog takes the size it opens at), let it paint, save."""
+    widget.show()
+    for _ in range(max(1, int(wait / 0.01))):
+        app.processEvents()
+        time.sleep(0.01)
+    widget.grab().save(str(path))
+
+
+def make_demo(out: Path) -> Path:
+    from desktop_app.services.demo import generate
+    from desktop_app.store.db import connect
+
     path = out / "demo.db"
     if not path.exists():
+        out.mkdir(parents=True, exist_ok=True)
         db = connect(path)
         generate(db, 2000)
         db.conn.close()
+    return path
+
+
+def one_size(out: Path, demo: Path, width: int, height: int) -> None:
+    """Every screen at one size (this process's offscreen screen is width×height)."""
+    from PySide6.QtWidgets import QApplication
+
+    from desktop_app.store.db import connect
+    from desktop_app.ui import dialogs
+    from desktop_app.ui.backend import Backend
+    from desktop_app.ui.common import apply_font_scale, setup_app
+    from desktop_app.ui.main_window import MainWindow
+
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "demo.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    shutil.copy(demo, path)
     app = QApplication([])
     setup_app(app)
     backend = Backend(path)
     login = dialogs.LoginDialog(backend)
-    login.show()
-    app.processEvents()
-    login.grab().save(str(out / "login.png"))
+    shoot(app, login, out / "login.png")
     login.close()
     window = MainWindow(backend, "shouyin")
     window_ref[0] = window
-    window.show()
     window.move(0, 0)
+    window.resize(width, height - CHROME)
+    window.show()
     settle_until(app, backend, lambda: window.state)
     conn = connect(path).conn
+    visit(app, backend, window, conn)
+    shoot(app, window, out / "main.png")
+    if width >= 1920:
+        apply_font_scale(app, "130")
+        shoot(app, window, out / "main-130.png", 0.3)
+        apply_font_scale(app, "100")
+    shoot(app, dialogs_explanation(window), out / "explanation.png")
+    confirm(app, backend, window, out)
+    back_office(app, backend, window, out, conn)
+    backend.close()
+
+
+def visit(app, backend, window, conn) -> None:
+    """A member with a family payer, six dear drugs, 500 handed over."""
     psn = conn.execute(
         "SELECT f.relative_psn_no, o.name FROM family_links f JOIN members o ON o.psn_no = f.owner_psn_no "
         "JOIN members m ON m.psn_no = f.relative_psn_no WHERE m.programmes != '[]' AND o.account_balance > 100000 "
@@ -81,60 +125,101 @@ def main(out: Path) -> None:
         settle_until(app, backend, lambda code=code: any(line.code == code for line in window.cart.lines))
     window.payment.family.setCurrentIndex(1)
     window.payment.tendered.setText("500")
-    settle_until(app, backend, lambda: window.payment.quote is not None)
-    app.processEvents()
-    window.grab().save(str(out / "main.png"))
-    ExplanationDialog(window.payment.quote["explanation"], window).grab().save(str(out / "explanation.png"))
+    settle_until(app, backend, lambda: window.payment.quote is not None and window.payment.quote.get("family_payer"))
+
+
+def dialogs_explanation(window):
+    from desktop_app.ui.payment_panel import ExplanationDialog
+
+    return ExplanationDialog(list(window.payment.shown.explanation), window)
+
+
+def confirm(app, backend, window, out: Path) -> None:
+    """F12's step, the settlement, the change that stays; then Esc on a new visit, with Ctrl+Z offered."""
     window.confirm()
-    settle_until(app, backend, lambda: window.last_receipt is not None)
-    window.grab().save(str(out / "after-confirm.png"))
+    settle_until(app, backend, lambda: window.confirming is not None)
+    step = window.confirming
+    shoot(app, step, out / "confirm.png")
+    step.settle()
+    settle_until(app, backend, lambda: window.last_receipt is not None and window.payment.due_box.settled)
+    shoot(app, window, out / "after-confirm.png", 0.3)
+
+
+def back_office(app, backend, window, out: Path, conn) -> None:
+    from desktop_app.store import config
+    from desktop_app.ui import dialogs
+    from desktop_app.ui.printing import PreviewDialog
+    from desktop_app.ui.wizard import SetupWizard
+
     history = dialogs.HistoryDialog(window, window.today)
     history.show()
     settle_until(app, backend, lambda: history.rows)
-    history.grab().save(str(out / "history.png"))
+    shoot(app, history, out / "history.png")
     history.close()
     dayend = dialogs.DayEndDialog(window, window.today)
     dayend.show()
     settle_until(app, backend, lambda: hasattr(dayend, "report"))
-    dayend.grab().save(str(out / "dayend.png"))
+    shoot(app, dayend, out / "dayend.png")
     dayend.close()
     current = []
     backend.submit(lambda desk: desk.settings(), current.append)
     settle_until(app, backend, lambda: current)
     settings = dialogs.SettingsDialog(window, current[0], ["收银台热敏打印机"])
-    settings.show()
-    app.processEvents()
-    settings.grab().save(str(out / "settings.png"))
+    shoot(app, settings, out / "settings.png")
     settings.close()
-    from desktop_app.ui.wizard import SetupWizard
-
     wizard = SetupWizard(backend, first=True)
-    wizard.show()
     settle_until(app, backend, lambda: wizard.validity is not None)
     wizard.region.setCurrentIndex(wizard.region.findData("henan-city-draft"))  # a draft: its warning shows
     wizard.facility_id.setText("H41010000001")
     wizard.facility_name.setText("某某社区卫生服务中心")
     for page in range(3):
-        for _ in range(10):  # the region's note has grown: let the layout settle
-            app.processEvents()
-            time.sleep(0.01)
-        wizard.grab().save(str(out / f"wizard-{page + 1}.png"))
+        shoot(app, wizard, out / f"wizard-{page + 1}.png")
         wizard.next()
     wizard.close()
     back_office_screens(app, window, backend, out)
-    preview = PreviewDialog(window.last_receipt, window)
-    preview.show()
-    for _ in range(100):
-        app.processEvents()
-        time.sleep(0.01)
-    preview.grab().save(str(out / "preview.png"))
-    preview.close()
+    shoot(app, PreviewDialog(window.last_receipt, window), out / "preview.png", 1.0)
+    window.member.lookup.setText(conn.execute("SELECT psn_no FROM members LIMIT 1").fetchone()[0])
+    window.member.search(pick=True)
+    settle_until(app, backend, lambda: window.cart.psn_no)
+    window.member.lookup.clear()
+    window.member.lookup.setFocus()
+    window.escape()
+    shoot(app, window, out / "cleared.png")
     with conn:
         config.put(conn, "facility.kind", "pharmacy")
     window.refresh_status()
     settle_until(app, backend, lambda: window.prescription.isVisible())
-    window.grab().save(str(out / "pharmacy.png"))
-    backend.close()
+    shoot(app, window, out / "pharmacy.png")
+
+
+def run_size(out: Path, demo: Path, size: str) -> None:
+    """One size in its own process, on an offscreen screen of that size."""
+    width, height = (int(n) for n in size.split("x"))
+    screen = {"screens": [{"name": size, "x": 0, "y": 0, "width": width, "height": height, "logicalDpi": 96}]}
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as config:
+        json.dump(screen, config)
+    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config.name}"}
+    try:
+        subprocess.run([sys.executable, __file__, str(out), "--one", size, "--demo", str(demo)], env=env, check=True)
+    finally:
+        os.unlink(config.name)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", nargs="?", default="screenshots", type=Path)
+    parser.add_argument("--size", action="append", help="WxH, repeatable (default: 1024x768, 1366x768, 1920x1080)")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # a child process: this size, into OUT itself
+    parser.add_argument("--demo", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        width, height = (int(n) for n in args.one.split("x"))
+        one_size(args.out / args.one, args.demo, width, height)
+        return
+    demo = make_demo(args.out)
+    for size in args.size or SIZES:
+        run_size(args.out, demo, size)
+        print(f"{size}: {args.out / size}")
 
 
 def back_office_screens(app, window, backend, out: Path) -> None:
@@ -142,6 +227,8 @@ def back_office_screens(app, window, backend, out: Path) -> None:
     import csv
 
     from desktop_app.services.setup import Readiness
+    from desktop_app.store.db import connect
+    from desktop_app.ui import dialogs
     from desktop_app.ui.checklist import ChecklistDialog
 
     file = out / "members-import.csv"
@@ -171,4 +258,4 @@ def back_office_screens(app, window, backend, out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "screenshots"))
+    main()

@@ -55,6 +55,12 @@ def key(qtbot, window, k) -> None:
     qtbot.keyClick(QApplication.focusWidget() or window, k)
 
 
+def confirm_step(qtbot, window) -> None:
+    """F12 has opened the confirm step (the split, 应收, 实收, 找零): Enter there settles."""
+    qtbot.waitUntil(lambda: window.confirming is not None and QApplication.focusWidget() is window.confirming.tendered)
+    key(qtbot, window, Qt.Key_Return)
+
+
 def type_chinese(widget, text: str) -> None:
     widget.setFocus()
     event = QInputMethodEvent("", [])
@@ -116,6 +122,7 @@ def test_a_whole_checkout_with_the_keyboard_alone(desk, qtbot):
     qtbot.keyClicks(window.payment.tendered, "1000")
     with qtbot.waitSignal(window.settled, timeout=10000) as settled:
         key(qtbot, window, Qt.Key_F12)
+        confirm_step(qtbot, window)
     out = settled.args[0]
     assert out["acct_mulaid_pay"] == quote["acct_mulaid_pay"] and out["family_payer"] == payer
     row = db.conn.execute(
@@ -188,6 +195,7 @@ def test_a_pharmacy_sale_needs_a_prescription(pharmacy, qtbot):
         key(qtbot, window, Qt.Key_Return)
     with qtbot.waitSignal(window.settled, timeout=10000) as settled:
         key(qtbot, window, Qt.Key_F12)
+        confirm_step(qtbot, window)
     uuid = settled.args[0]["uuid"]
     assert db.conn.execute(
         "SELECT institution, number FROM prescriptions WHERE settlement_uuid = ?", (uuid,)
@@ -419,6 +427,7 @@ def test_a_price_above_the_catalogue_needs_a_supervisor_at_that_moment(desk, qtb
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window)  # the closed dialog hands the keyboard back
     with qtbot.waitSignal(window.settled, timeout=10000) as settled:
         key(qtbot, window, Qt.Key_F12)
+        confirm_step(qtbot, window)
     out = settled.args[0]
     assert out["items"][0]["pric"] == "88.80" and out["items"][0]["catalogue_pric"] == f"{fen / 100:.2f}"
     operator, detail = db.conn.execute(

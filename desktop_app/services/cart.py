@@ -12,7 +12,10 @@ from decimal import Decimal, InvalidOperation
 
 from ..domain.catalogue import cashier_ceiling
 from ..domain.errors import InputError
-from ..domain.money import ZERO
+from ..domain.money import ZERO, fmt
+from .request import MAX_QUANTITY
+
+FEN = Decimal("0.01")
 
 
 @dataclass
@@ -52,13 +55,22 @@ class Cart:
     approval: object | None = None  # a supervisor's checkout.Approval for a price above the catalogue's
 
     def add(self, line: CartLine) -> CartLine:
-        """Add an item; scanning the same item again adds to its quantity."""
+        """Add an item; scanning the same item again adds to its quantity.
+
+        A quantity the checkout would refuse (see :func:`check_quantity`) is refused here, where it
+        was typed, and the cart is left as it was.
+        """
         for existing in self.lines:
             if existing.code == line.code and existing.unit_price == line.unit_price:
-                existing.quantity += line.quantity
+                existing.quantity = check_quantity(existing, existing.quantity + line.quantity)
                 return existing
+        check_quantity(line, line.quantity)
         self.lines.append(line)
         return line
+
+    def set_quantity(self, line: CartLine, text: str) -> None:
+        """A quantity typed over in the cart's table; :class:`InputError` (the line unchanged) if refused."""
+        line.quantity = check_quantity(line, parse_quantity(text))
 
     def case(self, today: dt.date | None = None) -> dict:
         """The checkout case (as ``desktop-app checkout`` reads it)."""
@@ -108,6 +120,40 @@ def parse_entry(text: str) -> tuple[Decimal, str]:
     return quantity, what
 
 
+def parse_quantity(text: str) -> Decimal:
+    """A quantity as typed in the cart's table: a number (the checks of :func:`check_quantity` come after)."""
+    try:
+        quantity = Decimal(text.strip())
+    except InvalidOperation:
+        raise InputError("数量", text.strip(), "须为数字，例如 2 或 0.5") from None
+    if not quantity.is_finite():
+        raise InputError("数量", text.strip(), "须为数字，例如 2 或 0.5")
+    return quantity
+
+
+def check_quantity(line: CartLine, quantity: Decimal) -> Decimal:
+    """``quantity`` if ``line`` may hold it: what the checkout would refuse, refused at entry.
+
+    Positive, at most :data:`MAX_QUANTITY`, three decimals, and a whole number of fen at the line's
+    price (and at the catalogue's cap): 2.5 of an item at 0.15 元 is 0.375 元, which no receipt can show.
+    """
+    shown = f"{quantity.normalize():f}"
+    if quantity <= ZERO:
+        raise InputError("数量", shown, "须大于 0")
+    if quantity > MAX_QUANTITY:
+        raise InputError("数量", shown, f"不能超过 {MAX_QUANTITY}")
+    if quantity != quantity.quantize(Decimal("0.001")):
+        raise InputError("数量", shown, "最多三位小数")
+    for price, what in ((line.unit_price, "单价"), (line.price_cap, "限价")):
+        if price is not None and price * quantity != (price * quantity).quantize(FEN):
+            raise InputError(
+                "数量",
+                shown,
+                f"{line.name} 的{what} {fmt(price)} 元 × {shown} 算不出整分金额，请改为整数数量",
+            )
+    return quantity
+
+
 def _is_number(text: str) -> bool:
     try:
         Decimal(text)
@@ -128,5 +174,5 @@ def change_due(cash: Decimal, tendered_text: str) -> Decimal | None:
     if tendered != tendered.quantize(Decimal("0.01")) or tendered < 0:
         raise InputError("实收现金", text, "须为非负金额，最多两位小数")
     if tendered < cash:
-        raise InputError("实收现金", text, f"少于应收现金 {cash}")
+        raise InputError("实收现金", text, f"少于应收现金 {cash}，请核对收到的现金")
     return tendered - cash

@@ -386,3 +386,9 @@ class Desk:
     def reset_password(self, supervisor: str, password: str, name: str, new_password: str, again: str) -> None:
         settings.same_password(new_password, again)
         settings.reset_password(self.db, supervisor, password, name, new_password)
+
+    # ---------------------------------------------------------------- the window's text size (issue 17)
+
+    def font_scale(self) -> str:
+        """The 字号 setting (percent of the standard size): read when the window starts and after the settings save."""
+        return registry.value(self.conn, "ui.font_scale")

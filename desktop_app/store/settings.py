@@ -19,6 +19,14 @@ from ..domain.vocabulary import FACILITY_KIND_NAMES, GRADE_NAMES, LEVEL_NAMES, T
 from . import config
 
 LAYOUT_NAMES = {"roll": "80 毫米卷纸小票", "a5": "A5 结算单"}
+# The window's text size, in percent of the standard (11 pt): larger on a 1920×1080 screen seen from a step back.
+FONT_SCALES = {
+    "90": "较小（90%）",
+    "100": "标准（100%）",
+    "115": "较大（115%）",
+    "130": "大（130%）",
+    "150": "特大（150%）",
+}
 
 
 def _non_negative(value: str) -> str | None:
@@ -27,6 +35,10 @@ def _non_negative(value: str) -> str | None:
     except InvalidOperation:
         return "须为非负数"
     return None if number.is_finite() and number >= 0 else "须为非负数"
+
+
+def _font_scale(value: str) -> str | None:
+    return None if value in FONT_SCALES else f"须为 {'、'.join(FONT_SCALES)} 之一（百分比）"
 
 
 def _url(value: str) -> str | None:
@@ -64,6 +76,7 @@ SETTINGS = (
     Setting("facility.name", "机构名称"),
     Setting("printer.name", "打印机"),
     Setting("printer.layout", "票据版式", "roll", LAYOUT_NAMES, required=True),
+    Setting("ui.font_scale", "字号", "100", FONT_SCALES, validate=_font_scale, required=True),
     Setting("sync.hub", "医保中心地址", validate=_url),
     Setting("sync.token", "收款台令牌", secret=True),
     Setting("offline.grace_minutes", "离线宽限（分钟）", "15", validate=_non_negative),

@@ -14,9 +14,10 @@ from PySide6.QtWidgets import QApplication, QDialog, QProgressDialog
 from .. import log
 from ..domain.errors import GongjiError
 from .backend import Backend
-from .common import message_of, setup_app
+from .common import apply_font_scale, message_of, setup_app
 from .dialogs import LoginDialog
 from .main_window import MainWindow
+from .screen_fit import show_for_screen
 
 
 def wait_for(backend: Backend, fn):
@@ -112,6 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.self_test:
         return self_test(backend)
+    apply_font_scale(app, wait_for(backend, lambda desk: desk.font_scale()))  # the wizard and login too
     if wait_for(backend, lambda desk: desk.needs_setup()):
         from .wizard import SetupWizard
 
@@ -125,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         backend.close()
         return 0
     window = MainWindow(backend, login.operator)
-    window.show()
+    show_for_screen(window)  # maximised on a small screen
     return app.exec()
 
 

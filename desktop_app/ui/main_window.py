@@ -1,48 +1,37 @@
-"""The front desk window: member, visit and payment side by side, F-keys for everything, a status bar."""
+"""The front desk window: member, visit and payment side by side, F-keys for everything, a status bar.
+
+The quote and F12 are in :mod:`.settle_flow`, Esc and Ctrl+Z in :mod:`.step_back`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from pathlib import Path
 
 import shiboken6
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QVBoxLayout, QWidget
 
-from ..domain.errors import InputError
-from ..services.cart import Cart, change_due
+from ..services.cart import Cart
 from ..services.checkout import Approval
-from ..services.desk import DeskState, Settled, Shown
+from ..services.desk import DeskState
 from . import checklist, printing
 from .backend import Backend
-from .common import MessageLine, message_of, yuan
+from .common import MessageLine, apply_font_scale, message_of, yuan
 from .dialogs import DayEndDialog, HistoryDialog, SettingsDialog, SupervisorDialog
 from .hub_sync import HubSync
+from .key_bar import KEYS, KeyBar
 from .member_panel import MemberPanel
 from .payment_panel import ExplanationDialog, PaymentPanel
+from .screen_fit import available, window_size
+from .settle_flow import SettleFlow
 from .status_bar import DeskStatusBar
+from .step_back import StepBack
 from .visit_panel import PrescriptionPanel, VisitPanel
 
-KEYS = (
-    ("F1", "参保人"),
-    ("F2", "项目"),
-    ("F3", "个人账户"),
-    ("F4", "共济"),
-    ("F5", "同步"),
-    ("F6", "当日结算"),
-    ("F7", "日结"),
-    ("F8", "设置"),
-    ("F9", "处方"),
-    ("F10", "说明"),
-    ("F11", "实收"),
-    ("F12", "结算"),
-    ("Esc", "下一位"),
-)
 
-
-class MainWindow(QMainWindow):
+class MainWindow(SettleFlow, StepBack, QMainWindow):
     settled = Signal(dict)  # the confirmed settlement as journalled and printed (for tests and for the status bar)
 
     def __init__(self, backend: Backend, operator: str, today: dt.date | None = None) -> None:
@@ -57,10 +46,11 @@ class MainWindow(QMainWindow):
         self.receipt_folder = backend.path.parent / "receipts"  # where Desk writes them (tests look there)
         self.export_folder = backend.path.parent / "exports"
         self.setWindowTitle("共济前台 — 职工医保门诊结算")
-        self.resize(1366, 740)
+        self.resize(*window_size(available()))  # app.py shows it maximised on a small screen
         self._build_panels()
         self._build_status_bar()
         self._connect()
+        self.watch_undo_keys()
         self.hub_sync = HubSync(backend.path, lambda: (self.state.hub, self.state.token) if self.state else ("", ""))
         self.hub_sync.flagged.connect(self.message.error)
         self.hub_sync.finished.connect(self.refresh_status)
@@ -80,12 +70,6 @@ class MainWindow(QMainWindow):
         self.payment = PaymentPanel()
         self.message = MessageLine()
         self.message.setObjectName("window_message")
-        keys = QHBoxLayout()
-        for key, text in KEYS:
-            button = QPushButton(f"{key} {text}")
-            button.setFocusPolicy(Qt.NoFocus)
-            button.clicked.connect(lambda _=False, k=key: self.key(k))
-            keys.addWidget(button)
         centre = QVBoxLayout()
         centre.addWidget(self.visit, 1)
         centre.addWidget(self.prescription)
@@ -94,7 +78,8 @@ class MainWindow(QMainWindow):
         body.addLayout(centre, 5)
         body.addWidget(self.payment, 3)
         root = QVBoxLayout()
-        root.addLayout(keys)
+        self.key_bar = KeyBar(self.key)
+        root.addWidget(self.key_bar)
         root.addLayout(body, 1)
         root.addWidget(self.message)
         holder = QWidget()
@@ -111,8 +96,9 @@ class MainWindow(QMainWindow):
         self.backend.failed.connect(lambda exc: self.message.error(message_of(exc)))
         for key, _ in KEYS:
             QShortcut(QKeySequence(key), self, activated=lambda k=key: self.key(k))
+        QShortcut(QKeySequence.StandardKey.Undo, self, activated=self.undo_clear)
         self.member.chosen.connect(self._member_chosen)
-        self.visit.changed.connect(self.request_quote)
+        self.visit.changed.connect(self._visit_changed)
         self.visit.override_requested.connect(self.approve_price)
         self.prescription.changed.connect(self.request_quote)
         self.payment.changed.connect(self.request_quote)
@@ -151,18 +137,6 @@ class MainWindow(QMainWindow):
         """Focus the payer list; the arrow keys choose (no popup to dismiss)."""
         self.payment.family.setFocus()
 
-    def escape(self) -> None:
-        """Esc backs out: close a suggestion list, else clear the field, else start the next member."""
-        for widget in (self.visit.suggestions, self.member.results):
-            if widget.isVisible():
-                widget.hide()
-                return
-        focused = self.focusWidget()
-        if hasattr(focused, "text") and hasattr(focused, "clear") and focused.text():
-            focused.clear()
-            return
-        self.reset()
-
     # ---------------------------------------------------------------- state
 
     def refresh_status(self) -> None:
@@ -196,6 +170,7 @@ class MainWindow(QMainWindow):
         return self.state.layout if self.state else "roll"
 
     def _member_chosen(self, card) -> None:
+        self.next_started()
         self.cart.psn_no = card.psn_no
         self.cart.family_payer = None
         self.payment.set_member(card)
@@ -207,79 +182,12 @@ class MainWindow(QMainWindow):
         self.cart.family_payer = self.payment.family_payer
         self.cart.prescription = self.prescription.data() if self.prescription.filled() else None
 
-    def request_quote(self) -> None:
-        self.quote_timer.start()
+    def _visit_changed(self) -> None:
+        if self.cart.lines:
+            self.next_started()
+        self.request_quote()
 
-    def _quote_now(self) -> None:
-        self._sync_cart()
-        self._quote_seq += 1
-        seq = self._quote_seq
-        if not self.cart.ready:
-            self.payment.show_quote(None)
-            return
-        data = self.cart.case(self.today)
-        self.backend.submit(
-            lambda desk: desk.quote(data, self.today),
-            lambda q: self._quoted(seq, q),
-            lambda exc: self._quote_failed(seq, exc),
-        )
-
-    def _quoted(self, seq: int, quote: Shown) -> None:
-        if seq == self._quote_seq:
-            self.payment.message.clear()
-            self.payment.show_quote(quote)
-
-    def _quote_failed(self, seq: int, exc: BaseException) -> None:
-        if seq == self._quote_seq:
-            self.payment.show_quote(None)
-            self.payment.message.error(message_of(exc))
-
-    # ---------------------------------------------------------------- confirm
-
-    def confirm(self) -> None:
-        self.quote_timer.stop()
-        self._sync_cart()
-        if not self.cart.psn_no:
-            self.payment.message.error("请先查找参保人（F1）")
-            return
-        if not self.cart.lines:
-            self.payment.message.error("请先录入项目（F2）")
-            return
-        if self.payment.shown is not None:
-            try:
-                change_due(self.payment.cash(), self.payment.tendered.text())
-            except InputError as exc:
-                self.payment.message.error(message_of(exc))
-                return
-        data, today = self.cart.case(self.today), self.today
-        operator, layout, approval = self.operator, self.layout_name, self.cart.approval
-        tendered = self.payment.tendered.text().strip() or None  # 实收 and 找零 on the receipt
-        self.payment.confirm.setEnabled(False)
-        self.backend.submit(
-            lambda desk: desk.confirm(data, operator, today, layout, approval, tendered=tendered),
-            self._confirmed,
-            self._confirm_failed,
-        )
-
-    def _confirmed(self, done: Settled) -> None:
-        self.payment.confirm.setEnabled(True)
-        self.last_receipt = done.receipt
-        tendered = self.payment.tendered.text().strip()
-        change = ""
-        if tendered:
-            change = f"，找零 {yuan(Decimal(tendered) - done.cash)}"
-        self.message.ok(
-            f"结算成功：{done.name} 统筹 {yuan(done.fund)}，个人账户 {yuan(done.own_account)}，"
-            f"共济 {yuan(done.family_account)}，现金 {yuan(done.cash)}{change}。结算号 {done.uuid[:8]}"
-        )
-        self.print_receipt(done.receipt)
-        self.settled.emit(done.record)
-        self.reset(keep_message=True)
-        self.refresh_status()
-
-    def _confirm_failed(self, exc: BaseException) -> None:
-        self.payment.confirm.setEnabled(True)
-        self.payment.message.error(f"未结算（没有写入任何数据）：{message_of(exc)}")
+    # ---------------------------------------------------------------- a price above the catalogue's
 
     PRICE_REASONS = ("目录价未及时更新", "规格或包装不同", "其他（请在此填写）")
 
@@ -390,7 +298,17 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         def show(current) -> None:
             dialog = SettingsDialog(self, current, printing.printer_names())
-            dialog.accepted.connect(lambda: (self.message.ok("设置已保存"), self.refresh_status()))
+            dialog.accepted.connect(
+                lambda: (self.message.ok("设置已保存"), self.refresh_status(), self.load_font_scale())
+            )
             self._open(dialog)
 
         self.backend.submit(lambda desk: desk.settings(), show, lambda exc: self.message.error(message_of(exc)))
+
+    def load_font_scale(self) -> None:
+        """The 字号 setting, applied to the whole application (at start app.py does it before the login)."""
+        self.backend.submit(
+            lambda desk: desk.font_scale(),
+            lambda percent: apply_font_scale(QApplication.instance(), percent),
+            lambda exc: self.message.error(message_of(exc)),
+        )

@@ -1,4 +1,4 @@
-"""The settlement preview and the payment: fund, own account, family account, cash, change; confirm."""
+"""The payment panel: 应收, 实收 and 找零 large, F12, the payer's choices, the split and its detail; F10's text."""
 
 from __future__ import annotations
 
@@ -11,19 +11,21 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QLabel,
-    QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
+    QWidget,
 )
 
-from ..domain.errors import InputError
 from ..services.card import MemberCard
-from ..services.cart import change_due
 from ..services.desk import Shown
-from .common import MessageLine, yuan
+from .common import FigureLabel, MessageLine, relative_font, yuan
+from .due_box import DueBox
+from .screen_fit import fit_to_screen
 
 # Each row: its widget's name (the platform's field name, as on the receipt), its title, and the figure it shows.
 ROWS = (
@@ -43,6 +45,8 @@ BIG = {"hifp_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay"}
 
 
 class PaymentPanel(QGroupBox):
+    """应收 / 实收 / 找零 on top, the F12 button under them, then the payer's choices and the split's detail."""
+
     changed = Signal()
     confirm_requested = Signal()
     explain_requested = Signal()
@@ -50,20 +54,15 @@ class PaymentPanel(QGroupBox):
     def __init__(self) -> None:
         super().__init__("结算")
         self.shown: Shown | None = None
-        self.values = {}
-        form = QFormLayout()
-        for key, title, _ in ROWS:
-            label = QLabel("—")
-            label.setObjectName(f"pay_{key}")
-            label.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
-            if key in BIG:
-                label.setStyleSheet("font-size: 15pt; font-weight: bold;")
-            self.values[key] = label
-            form.addRow(title, label)
-        self.ratio = QLabel()
-        self.warnings = QLabel()
-        self.warnings.setWordWrap(True)
-        self.warnings.setStyleSheet("color: #8a5300;")
+        self.due_box = DueBox()
+        self.tendered, self.change = self.due_box.tendered, self.due_box.change
+        self.tendered.returnPressed.connect(self.confirm_requested.emit)
+        self.confirm = QPushButton("结算  [F12]")
+        self.confirm.setObjectName("confirm")
+        self.confirm.setStyleSheet("padding: 6px;")
+        relative_font(self.confirm, 1.2)
+        self.confirm.clicked.connect(self.confirm_requested.emit)
+        self.message = MessageLine()
         self.use_account = QCheckBox("个人账户支付  [F3]", checked=True)
         self.use_account.setObjectName("use_account")
         self.use_account.toggled.connect(lambda _: self.changed.emit())
@@ -71,36 +70,52 @@ class PaymentPanel(QGroupBox):
         self.family.setObjectName("family_payer")
         self.family.setSizeAdjustPolicy(QComboBox.AdjustToContents)  # the payer's name, relation and balance whole
         self.family.currentIndexChanged.connect(lambda _: self.changed.emit())
-        self.tendered = QLineEdit(placeholderText="不填表示刚好")
-        self.tendered.setObjectName("tendered")
-        self.tendered.textChanged.connect(lambda _: self.update_change())
-        self.tendered.returnPressed.connect(self.confirm_requested.emit)
-        self.change = QLabel("—")
-        self.change.setObjectName("change")
-        self.change.setStyleSheet("font-size: 15pt; font-weight: bold;")
-        self.explain = QPushButton("计算说明  [F10]")
-        self.explain.clicked.connect(self.explain_requested.emit)
-        self.confirm = QPushButton("确认结算并打印  [F12]")
-        self.confirm.setObjectName("confirm")
-        self.confirm.setStyleSheet("font-size: 14pt; font-weight: bold; padding: 8px;")
-        self.confirm.clicked.connect(self.confirm_requested.emit)
-        self.message = MessageLine()
-        pay = QFormLayout()
-        pay.addRow(self.use_account)
-        pay.addRow(QLabel("共济支付人  [F4]"))  # the payer line under its title, across the panel: never cut off
-        pay.addRow(self.family)
-        pay.addRow("实收现金  [F11]", self.tendered)
-        pay.addRow("找零", self.change)
+        choices = QFormLayout()
+        choices.addRow(self.use_account)
+        choices.addRow(QLabel("共济支付人  [F4]"))  # the payer line under its title, across the panel: never cut off
+        choices.addRow(self.family)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.ratio)
-        layout.addWidget(self.warnings)
-        layout.addWidget(self.explain)
-        layout.addLayout(pay)
+        layout.addWidget(self.due_box)
         layout.addWidget(self.confirm)
         layout.addWidget(self.message)
-        layout.addStretch(1)
+        layout.addLayout(choices)
+        layout.addWidget(self._detail(), 1)
         self.set_member(None)
+
+    def _detail(self) -> QScrollArea:
+        """The split and how it came about; scrolls when the screen is short, never pushes F12 off it."""
+        self.values = {}
+        form = QFormLayout()
+        for key, title, _ in ROWS:
+            label = FigureLabel(1.3) if key in BIG else QLabel("—")
+            label.setObjectName(f"pay_{key}")
+            label.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
+            self.values[key] = label
+            form.addRow(title, label)
+        self.ratio = QLabel()
+        self.ratio.setWordWrap(True)
+        self.warnings = QLabel()
+        self.warnings.setWordWrap(True)
+        self.warnings.setStyleSheet("color: #8a5300;")
+        self.explain = QPushButton("计算说明  [F10]")
+        self.explain.setFocusPolicy(Qt.NoFocus)
+        self.explain.clicked.connect(self.explain_requested.emit)
+        inner = QWidget()
+        column = QVBoxLayout(inner)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addLayout(form)
+        column.addWidget(self.ratio)
+        column.addWidget(self.warnings)
+        column.addWidget(self.explain)
+        column.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setObjectName("pay_detail")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setFocusPolicy(Qt.NoFocus)
+        scroll.setWidget(inner)
+        return scroll
 
     def set_member(self, card: MemberCard | None) -> None:
         self.family.blockSignals(True)
@@ -109,6 +124,7 @@ class PaymentPanel(QGroupBox):
         for payer in card.family if card else ():
             if payer.allowed:
                 self.family.addItem(f"{payer.name}（{payer.relation}，余额 {yuan(payer.balance)}）", payer.psn_no)
+        self.family.view().setMinimumWidth(self.family.view().sizeHintForColumn(0) + 24)
         self.family.setEnabled(self.family.count() > 1)
         self.family.setMinimumWidth(self.family.sizeHint().width())  # the longest line whole: the panel widens
         self.family.blockSignals(False)
@@ -117,6 +133,12 @@ class PaymentPanel(QGroupBox):
     @property
     def family_payer(self) -> str | None:
         return self.family.currentData()
+
+    def choose_payer(self, psn_no: str | None) -> None:
+        """Select a payer by number (Ctrl+Z puts the choice back); one no longer offered leaves the list as it is."""
+        index = self.family.findData(psn_no)
+        if index >= 0:
+            self.family.setCurrentIndex(index)
 
     @property
     def quote(self) -> dict | None:
@@ -131,26 +153,24 @@ class PaymentPanel(QGroupBox):
             self.values["acct_mulaid_pay"].setToolTip(f"由 {self.family.currentText()} 的账户支付")
         self.ratio.setText(f"统筹支付比例 {shown.fund_ratio * 100:.0f}%　规则 {shown.rule_version}" if shown else "")
         self.warnings.setText("\n".join(shown.warnings) if shown else "")
-        self.update_change()
+        self.due_box.show_due(shown.cash if shown else None)
 
     def cash(self) -> Decimal | None:
         return self.shown.cash if self.shown else None
 
     def update_change(self) -> None:
-        cash = self.cash()
-        if cash is None:
-            self.change.setText("—")
-            return
-        try:
-            due = change_due(cash, self.tendered.text())
-        except InputError as exc:  # shown beside the field, not raised
-            self.change.setText("—")
-            self.change.setToolTip(str(exc))
-            return
-        self.change.setText(yuan(due if due is not None else Decimal("0")))
+        self.due_box.update_change()
+
+    def show_settled(self, name: str, cash: Decimal, tendered: Decimal | None) -> None:
+        self.due_box.show_settled(name, cash, tendered)
+
+    def start_next(self) -> None:
+        """The next member has started: a settlement's figures give way."""
+        if self.due_box.settled:
+            self.due_box.start_next()
 
     def reset(self) -> None:
-        self.tendered.clear()
+        self.due_box.start_next()
         self.use_account.setChecked(True)
         self.show_quote(None)
         self.set_member(None)
@@ -162,7 +182,7 @@ class ExplanationDialog(QDialog):
     def __init__(self, lines: list[str], parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle("计算说明")
-        self.resize(760, 420)
+        fit_to_screen(self, 760, 420)
         text = QPlainTextEdit("\n".join(lines))
         text.setReadOnly(True)
         buttons = QDialogButtonBox(QDialogButtonBox.Close)

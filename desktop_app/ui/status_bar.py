@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
 from ..services.desk import DeskState
-from .common import message_of, yuan
+from .common import ERROR_STYLE, message_of, yuan
 
 NOTICE_NAMES = {"set_aside": "中心搁置", "clawback": "待追回", "difference": "待补付"}
 
@@ -40,7 +40,11 @@ class DeskStatusBar(QStatusBar):
         self.busy.setVisible(pending > 0)
 
     def show_state(self, state: DeskState) -> None:
-        self.rules_label.setText(f"规则 {state.rules}")
+        """The rules in force; none (a desk that can settle nothing) in red, the whole reason on hover."""
+        missing = state.rules.startswith("无有效规则")
+        self.rules_label.setText("今天没有有效的结算规则，不能结算（详情见提示）" if missing else f"规则 {state.rules}")
+        self.rules_label.setToolTip(state.rules)
+        self.rules_label.setStyleSheet(ERROR_STYLE if missing else "")
         self.sync_label.setText(sync_status(state))
         self.sync_label.setToolTip(
             "\n".join(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -107,7 +107,7 @@ class VisitPanel(QGroupBox):
         try:
             quantity, text = parse_entry(self.entry.text())
         except InputError as exc:
-            self.message.error(str(exc))
+            self.message.error(message_of(exc))
             return
         if not text:
             self.suggestions.hide()
@@ -144,18 +144,23 @@ class VisitPanel(QGroupBox):
         self.add(row.data(0, Qt.UserRole), self._pending_quantity)
 
     def add(self, item, quantity: Decimal) -> None:
-        self.cart.add(
-            CartLine(
-                item.code,
-                item.name,
-                item.category,
-                item.price,
-                quantity,
-                price_cap=item.price_cap,
-                spec_unit=item.spec_unit,
-                manufacturer=item.manufacturer,
-            )
+        line = CartLine(
+            item.code,
+            item.name,
+            item.category,
+            item.price,
+            quantity,
+            price_cap=item.price_cap,
+            spec_unit=item.spec_unit,
+            manufacturer=item.manufacturer,
         )
+        try:  # a quantity the checkout would refuse is refused here, and the entry keeps what was typed
+            self.cart.add(line)
+        except InputError as exc:
+            self.suggestions.hide()
+            self.entry.setFocus()
+            self.message.error(message_of(exc))
+            return
         self.entry.clear()
         self.suggestions.hide()
         self.entry.setFocus()
@@ -193,13 +198,10 @@ class VisitPanel(QGroupBox):
         text = cell.text().strip()
         if cell.column() == 3:
             try:
-                quantity = Decimal(text)
-                if quantity <= 0:
-                    raise InvalidOperation
-            except InvalidOperation:
-                self.message.error(f"数量：“{text}”不是正数，已恢复为 {line.quantity.normalize():f}")
+                self.cart.set_quantity(line, text)
+            except InputError as exc:
+                self.message.error(f"{message_of(exc)}。已恢复为 {line.quantity.normalize():f}")
             else:
-                line.quantity = quantity
                 self.message.clear()
         else:
             try:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from ...services.desk import RefundSummary, Settled
 from ..common import MessageLine, message_of, yuan
 from ..printing import PreviewDialog
+from ..screen_fit import fit_to_screen
 from .supervisor import SupervisorDialog
 
 HISTORY_COLUMNS = ("时间", "类型", "姓名", "医疗费总额", "统筹", "个人账户", "共济账户", "现金", "上传", "结算号")
@@ -33,7 +34,7 @@ class HistoryDialog(QDialog):
         self.window_, self.backend, self.day, self.rows = window, window.backend, day, []
         self.shown_preview = None
         self.setWindowTitle(f"当日结算  {day.isoformat()}")
-        self.resize(1200, 600)
+        fit_to_screen(self, 1200, 600)  # at 1024×768 it fits the screen and the table scrolls
         self.search = QLineEdit(objectName="history_search", placeholderText="姓名 / 人员编号 / 结算号开头")
         self.search.textChanged.connect(lambda _: self.timer.start())
         self.timer = QTimer(self, singleShot=True, interval=200)
