@@ -27,7 +27,7 @@ from desktop_app.ui.dialogs import DayEndDialog, HistoryDialog
 from desktop_app.ui.dialogs.history import REFUND_REASONS
 from tests.store_fixtures import copy_db
 from tests.test_receipts import text_of
-from tests.test_window import TODAY, key, member_and_item, open_window, type_chinese
+from tests.test_window import TODAY, confirm_step, key, member_and_item, open_window, type_chinese
 
 
 @pytest.fixture
@@ -191,6 +191,7 @@ def test_the_receipt_shows_tendered_and_change(desk, qtbot):
     qtbot.keyClicks(window.payment.tendered, str(tendered))
     with qtbot.waitSignal(window.settled, timeout=10000) as settled:
         key(qtbot, window, Qt.Key_F12)
+        confirm_step(qtbot, window)  # the confirm step (issue 17 point 1): Enter settles
     out = settled.args[0]
     change = tendered - cash
     assert (out["tendered"], out["change"]) == (f"{tendered:.2f}", f"{change:.2f}")
