@@ -5,5 +5,6 @@ from the hub's own data; ``pull`` is what a desk reads back.  The data: ``schema
 feed-locked write), ``desks`` (tokens, audit anchors), ``accounts`` (balances, usage counters),
 ``importer`` (seeding from a county's export), ``checks`` (``hub check``) and ``migrations`` (Alembic:
 ``hub upgrade``; the hub serves only a database at head).  The hub speaks to desks
-only through ``sync.protocol``; it never imports the desk's store, services or UI.
+only through ``sync.protocol``; it never imports the desk's store, services or UI.  ``limits`` bounds what
+it takes (body size, workers at once) and answers past them: 413, a 422 that echoes nothing, 503 when busy.
 """

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query
 from sqlalchemy.engine import Engine
 
 from ..domain.clock import now_iso
 from ..sync.protocol import (
+    HUB_KEEP_ALIVE_SECONDS,
+    HUB_WAIT_SECONDS,
+    MAX_CURSOR,
+    MAX_PAGE,
     PROTOCOL_VERSION,
     AuditChain,
     AuditHead,
@@ -20,22 +25,27 @@ from ..sync.protocol import (
     ReconcileResponse,
     aware_time,
 )
-from . import desks, pull
+from . import desks, limits, pull
 from . import push as hub_push
 from .desks import Desk
-from .schema import engine_for
+from .schema import WORKERS, engine_for
 
-MAX_PAGE = 5000
+Cursor = Annotated[int, Query(ge=0, le=MAX_CURSOR, description="上次读到的变更号；超出变更表得空页")]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"每页最多条数（≤ {MAX_PAGE}）")]
 
 
-def create_app(url: str) -> FastAPI:
-    engine = engine_for(url)
+def create_app(url: str, wait: float = HUB_WAIT_SECONDS, workers: int = WORKERS) -> FastAPI:
+    """The API on the database at ``url``: ``workers`` requests at once, each waiting at most ``wait`` s for its
+    turn and again for a lock, else 503."""
+    engine = engine_for(url, wait)
     app = FastAPI(
         title="共济前台 中心服务",
         version=f"protocol {PROTOCOL_VERSION}",
         description="收款台上传结算、下载参保人与目录变更、对账。每个收款台以自己的令牌访问。",
+        lifespan=limits.threads,
     )
     app.state.engine = engine
+    limits.install(app, wait, workers)
     desk = _desk_by_token(engine)
 
     @app.get("/health")
@@ -74,9 +84,8 @@ def create_app(url: str) -> FastAPI:
         return AuditHead(id=head[0], hash=head[1]) if head else AuditHead()
 
     @app.get("/v1/changes", response_model=PullResponse)
-    def changes(
-        cursor: int = Query(0, ge=0), limit: int = Query(1000, ge=1, le=MAX_PAGE), d: Desk = Depends(desk)
-    ) -> PullResponse:
+    def changes(cursor: Cursor = 0, limit: Limit = 1000, d: Desk = Depends(desk)) -> PullResponse:
+        """Changes after ``cursor``, at most ``limit``; a cursor past the feed gets an empty page."""
         found, next_cursor, more = pull.changes_since(engine, d, cursor, limit)
         return PullResponse(server_time=now_iso(), changes=found, next_cursor=next_cursor, more=more)
 
@@ -114,4 +123,4 @@ def _clock_skew(desk_clock: str) -> float | None:
 def serve(url: str, host: str, port: int) -> None:
     import uvicorn
 
-    uvicorn.run(create_app(url), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(url), host=host, port=port, log_level="warning", timeout_keep_alive=HUB_KEEP_ALIVE_SECONDS)

@@ -111,7 +111,9 @@ def extend_audit(engine: Engine, desk: Desk, links: list) -> int:
         with engine.connect() as conn:
             # A short busy timeout, set on SQLite's own connection: through SQLAlchemy it would begin a transaction.
             if conn.dialect.name == "sqlite":
-                conn.connection.driver_connection.execute("PRAGMA busy_timeout=2000")
+                driver = conn.connection.driver_connection
+                usual = driver.execute("PRAGMA busy_timeout").fetchone()[0]  # the engine's, restored below
+                driver.execute("PRAGMA busy_timeout=2000")
             try:
                 with conn.begin():
                     if conn.dialect.name == "postgresql":
@@ -133,9 +135,10 @@ def extend_audit(engine: Engine, desk: Desk, links: list) -> int:
                         ).first()
             finally:
                 if conn.dialect.name == "sqlite":
-                    conn.connection.driver_connection.execute("PRAGMA busy_timeout=60000")
+                    driver.execute(f"PRAGMA busy_timeout={int(usual)}")
     except OperationalError as exc:  # busy: the chain was checked; the anchor moves at the next sync instead
         log.warning("audit head of desk %s not moved this time (%s)", desk.desk_id, exc)
         done = None
     if done is None:
         return row[0] if row else 0
+    return head.id

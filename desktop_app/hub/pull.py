@@ -16,13 +16,18 @@ from ..sync.protocol import Change, DaySums
 from .desks import Desk
 from .schema import changes, settlements
 
+MAX_SEQ = 2**63 - 1  # the largest change number either database can hold
+
 
 def changes_since(engine: Engine, desk: Desk, cursor: int, limit: int) -> tuple[list[Change], int, bool]:
-    """Changes after ``cursor`` that this desk may see (its region, and region-free data), in commit order."""
+    """Changes after ``cursor`` that this desk may see (its region, and region-free data), in commit order.
+
+    A cursor past the feed gets an empty page (it is compared within the database's integers).
+    """
     with engine.connect() as conn:
         rows = conn.execute(
             select(changes)
-            .where((changes.c.seq > cursor) & changes.c.region.in_([desk.region, "*"]))
+            .where((changes.c.seq > min(cursor, MAX_SEQ)) & changes.c.region.in_([desk.region, "*"]))
             .order_by(changes.c.seq)
             .limit(limit + 1)
         ).all()

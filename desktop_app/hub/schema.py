@@ -27,8 +27,10 @@ from sqlalchemy.engine import Connection, Engine
 from ..domain.clock import now_iso
 from ..domain.errors import GongjiError
 from ..domain.vocabulary import COUNTERS
+from ..sync.protocol import HUB_WAIT_SECONDS
 
 FEED_LOCK = 72_41_2024  # the advisory-lock key that orders the change feed on PostgreSQL
+WORKERS = 32  # requests the hub serves at once (``limits.Gate``): its worker threads, a pooled connection for each
 
 metadata = MetaData()
 desks = Table(
@@ -167,9 +169,11 @@ class HubError(GongjiError):
 # --------------------------------------------------------------------------- engine and writes
 
 
-def engine_for(url: str, *, as_is: bool = False) -> Engine:
+def engine_for(url: str, wait: float = HUB_WAIT_SECONDS, *, as_is: bool = False) -> Engine:
     """``sqlite:///path`` (or a bare path) or ``postgresql://user@host:port/db`` (psycopg 3).
 
+    A pooled connection for each of the hub's workers; a lock waited for at most ``wait`` seconds (SQLite's
+    busy timeout, PostgreSQL's ``lock_timeout``), after which the request is answered 503 (``limits``).
     The database must be at this program's schema revision (an empty one is created at it, by the
     migrations); any other is refused, saying what to run (``migrations.require_head``).  ``as_is``
     opens it whatever its revision: for ``hub upgrade``.
@@ -179,13 +183,14 @@ def engine_for(url: str, *, as_is: bool = False) -> Engine:
         url = f"sqlite:///{url}"
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    pool = {"pool_size": WORKERS, "max_overflow": 0, "pool_timeout": wait}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": wait, "check_same_thread": False}, **pool)
 
         @event.listens_for(engine, "connect")
         def _connect(dbapi, _record) -> None:
             dbapi.isolation_level = None  # we issue BEGIN ourselves
-            for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=60000"):
+            for pragma in ("journal_mode=WAL", "synchronous=FULL", f"busy_timeout={int(wait * 1000)}"):
                 dbapi.execute(f"PRAGMA {pragma}")
 
         @event.listens_for(engine, "begin")
@@ -193,7 +198,7 @@ def engine_for(url: str, *, as_is: bool = False) -> Engine:
             # A writer takes the lock up front (the feed is numbered in commit order); readers never wait on it.
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("writer") else "BEGIN")
     else:
-        engine = create_engine(url, pool_size=10, max_overflow=10)
+        engine = create_engine(url, connect_args={"options": f"-c lock_timeout={int(wait * 1000)}"}, **pool)
     if not as_is:
         _require_head(engine, given)
     return engine

@@ -1,10 +1,12 @@
 """The desk's side of sync: its HTTP client to the hub, and one round of sync (audit anchor, push, pull).
 
-Push sends unsent journal entries oldest first, in batches; the hub applies each
-UUID at most once and answers a retry with its first result, so a lost response
-is simply sent again.  Each batch's answers are recorded in one local
-transaction.  Pull applies one page of changes (each by :mod:`.apply`) and moves
-the cursor in the same transaction, so an interrupted pull resumes where it stopped.
+Push sends unsent journal entries oldest first, in pages within the protocol's limits
+(``MAX_BATCH`` records, ``MAX_BODY_BYTES``); the hub applies each UUID at most once and
+answers a retry with its first result, so a lost response is simply sent again.  Each
+page's answers are recorded in one local transaction.  Pull applies one page of changes
+(each by :mod:`.apply`) and moves the cursor in the same transaction, so an interrupted
+pull resumes where it stopped.  A busy hub (429, 503) is asked again after a jittered
+back-off, a bounded number of times; the desk's time-out exceeds the hub's worst wait.
 对账 and the audit check against the hub are in :mod:`.reconcile`.
 
 This is the desk's side, at the level of the desk's services: it reads and writes the desk's
@@ -14,7 +16,10 @@ store.  It lives beside :mod:`.protocol`, which both sides share; the hub import
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import httpx
@@ -29,6 +34,11 @@ from ..store import audit, config
 from ..store.db import transaction
 from .apply import apply_change
 from .protocol import (
+    DESK_TIMEOUT_SECONDS,
+    MAX_AUDIT_LINKS,
+    MAX_BATCH,
+    MAX_BODY_BYTES,
+    MAX_PAGE,
     AuditChain,
     AuditHead,
     AuditLink,
@@ -41,6 +51,12 @@ from .protocol import (
 )
 
 SKEW_WARNING_SECONDS = 300
+CONNECT_SECONDS = 10  # to reach the hub at all; an answer may take DESK_TIMEOUT_SECONDS (beyond the hub's worst)
+BUSY = (429, 503)  # the hub asks the desk to come back later: it backs off and sends the same request again
+ATTEMPTS = 6  # tries of one request at a busy hub, then the round stops (the outbox keeps what was not sent)
+BACKOFF_SECONDS = 1.0  # the jitter's range: doubled at each retry, added to the wait the hub asks (Retry-After)
+MAX_WAIT_SECONDS = 60.0  # a Retry-After above this is read as this
+ENVELOPE_BYTES = 256  # a push's body around its records (protocol, desk clock)
 
 
 class SyncError(GongjiError):
@@ -64,20 +80,53 @@ class SyncReport:
 
 
 class HubClient:
-    """HTTP to the hub with the desk's token; any transport failure becomes a :class:`SyncError`."""
+    """HTTP to the hub with the desk's token; any transport failure becomes a :class:`SyncError`.
+
+    A busy hub (429, 503) is asked again after the wait it names plus a random share of a doubling back-off,
+    so desks that came online together do not come back together; after ``ATTEMPTS`` tries the round stops.
+    """
 
     def __init__(
-        self, url: str, token: str, timeout: float = 30.0, transport: httpx.BaseTransport | None = None
+        self,
+        url: str,
+        token: str,
+        timeout: float = DESK_TIMEOUT_SECONDS,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.http = httpx.Client(
-            base_url=url.rstrip("/"), timeout=timeout, transport=transport, headers={"Authorization": f"Bearer {token}"}
+            base_url=url.rstrip("/"),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_SECONDS)),
+            transport=transport,
+            headers={"Authorization": f"Bearer {token}"},
         )
+        self.sleep, self.random = sleep, random.Random()
+
+    def _send(self, method: str, path: str, **kwargs) -> httpx.Response:
+        """The hub's answer, after backing off while it is busy (the last busy answer when it stays so)."""
+        attempt = 0
+        while True:
+            try:
+                response = self.http.request(method, path, **kwargs)
+            except httpx.HTTPError as exc:
+                raise SyncError(f"无法连接医保中心 {self.http.base_url}：{exc.__class__.__name__} {exc}") from None
+            if response.status_code not in BUSY or attempt + 1 == ATTEMPTS:
+                return response
+            self.sleep(self.pause(attempt, response.headers.get("Retry-After")))
+            attempt += 1
+
+    def pause(self, attempt: int, retry_after: str | None) -> float:
+        """Seconds before try ``attempt + 2``: never sooner than the hub asked, plus jitter from a doubling range."""
+        try:
+            asked = min(max(float(retry_after or 0), 0.0), MAX_WAIT_SECONDS)
+        except ValueError:  # an HTTP date, or nonsense: the back-off alone
+            asked = 0.0
+        return asked + self.random.uniform(0, BACKOFF_SECONDS * 2**attempt)
 
     def _call(self, method: str, path: str, **kwargs) -> dict:
-        try:
-            response = self.http.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise SyncError(f"无法连接医保中心 {self.http.base_url}：{exc.__class__.__name__} {exc}") from None
+        response = self._send(method, path, **kwargs)
+        if response.status_code in BUSY:
+            raise SyncError(f"医保中心繁忙（{response.status_code}），已尝试 {ATTEMPTS} 次：请稍后再同步")
         if response.status_code == 401:
             raise SyncError("医保中心拒绝了本收款台的令牌：请向中心核对收款台登记")
         if response.status_code == 409:  # the hub refuses this desk's audit chain: say its words
@@ -121,21 +170,30 @@ class HubClient:
 
 
 def anchor_audit(db: sqlite_utils.Database, client: HubClient) -> int | None:
-    """Send the audit chain from the head the hub acknowledged last; the hub refuses one that does not extend it."""
-    acked = int(config.get(db.conn, "sync.audit_acked") or 0)
-    links = [
-        AuditLink(id=i, prev_hash=p, hash=h)
-        for i, p, h in db.conn.execute(
-            "SELECT id, prev_hash, hash FROM audit_log WHERE id >= ? ORDER BY id", (max(acked, 1),)
-        )
-    ]
-    if not links:
+    """Send the audit chain from the head the hub holds; the hub refuses one that does not extend it.
+
+    In pages of at most ``MAX_AUDIT_LINKS``, each starting at the head the hub acknowledged for the one before.
+    A hub that holds a head beyond this chain (or none) is sent the chain from the last head it acknowledged.
+    """
+    last = db.conn.execute("SELECT max(id) FROM audit_log").fetchone()[0]
+    if last is None:
         return None
-    head = client.audit(links)
-    if head.id:
-        with transaction(db) as conn:
-            config.put(conn, "sync.audit_acked", str(head.id))
-    return head.id
+    held = client.audit_head().id
+    start = held if held and held <= last else max(int(config.get(db.conn, "sync.audit_acked") or 0), 1)
+    while True:
+        links = [
+            AuditLink(id=i, prev_hash=p, hash=h)
+            for i, p, h in db.conn.execute(
+                "SELECT id, prev_hash, hash FROM audit_log WHERE id >= ? ORDER BY id LIMIT ?", (start, MAX_AUDIT_LINKS)
+            )
+        ]
+        head = client.audit(links).id
+        if head:
+            with transaction(db) as conn:
+                config.put(conn, "sync.audit_acked", str(head))
+        if len(links) < MAX_AUDIT_LINKS or not head or head <= start:  # the whole chain, or the hub kept its anchor
+            return head
+        start = head
 
 
 # --------------------------------------------------------------------------- push
@@ -202,44 +260,66 @@ def _sendable(db: sqlite_utils.Database, rows: list[sqlite3.Row], report: SyncRe
     return records
 
 
+def _pages(records: list[SettlementRecord]) -> Iterator[list[SettlementRecord]]:
+    """The records in order, in pushes of at most ``MAX_BATCH`` whose bodies stay within ``MAX_BODY_BYTES``.
+
+    One record is far smaller than the limit (its items and every field are bounded by the protocol).
+    """
+    page: list[SettlementRecord] = []
+    size = ENVELOPE_BYTES
+    for record in records:
+        length = len(record.model_dump_json().encode()) + 1
+        if page and (len(page) == MAX_BATCH or size + length > MAX_BODY_BYTES):
+            yield page
+            page, size = [], ENVELOPE_BYTES
+        page.append(record)
+        size += length
+    if page:
+        yield page
+
+
 def push(db: sqlite_utils.Database, client: HubClient, report: SyncReport, batch: int = 500) -> None:
-    while rows := _outbox(db.conn, batch):
-        records = _sendable(db, rows, report)
-        if not records:
-            continue
-        response = client.push(records)
-        report.clock_skew_seconds = response.clock_skew_seconds or 0.0
-        with transaction(db) as conn:
-            for result in response.results:
-                conn.execute(
-                    "UPDATE outbox SET sent_at = ?, server_seq = ?, status = ? WHERE uuid = ?",
-                    (response.server_time, result.server_seq, result.status, result.uuid),
-                )
-                report.pushed += 1
-                report.duplicates += result.duplicate
-                if result.status == "set_aside":
-                    _notice(conn, result.uuid, "set_aside", 0, result.reason or "")
-                    report.set_aside.append({"uuid": result.uuid, "reason": result.reason})
-                else:
-                    report.applied += 1
-                if result.review:
-                    _notice(conn, result.uuid, result.review, result.review_amount, result.review_reason or "")
-                    report.reviews.append(
-                        {
-                            "uuid": result.uuid,
-                            "review": result.review,
-                            "amount": str(from_fen(result.review_amount)),
-                            "reason": result.review_reason,
-                        }
-                    )
-            config.put(conn, "sync.clock_skew_seconds", str(report.clock_skew_seconds))
-        answered = {r.uuid for r in response.results}
-        if not answered & {r.uuid for r in records}:
-            raise SyncError("医保中心没有确认任何一笔上传：停止，稍后重试")
+    """Send the outbox oldest first, ``batch`` entries at a time (at most the hub's ``MAX_BATCH``)."""
+    while rows := _outbox(db.conn, max(1, min(batch, MAX_BATCH))):
+        for page in _pages(_sendable(db, rows, report)):
+            _push_page(db, client, report, page)
     if abs(report.clock_skew_seconds) > SKEW_WARNING_SECONDS:
         report.warnings.append(
             f"本机时钟与中心相差 {report.clock_skew_seconds:.0f} 秒，请校准时间（年度以中心时间为准）"
         )
+
+
+def _push_page(db: sqlite_utils.Database, client: HubClient, report: SyncReport, records: list) -> None:
+    """One push, and its answers recorded in one local transaction."""
+    response = client.push(records)
+    report.clock_skew_seconds = response.clock_skew_seconds or 0.0
+    with transaction(db) as conn:
+        for result in response.results:
+            conn.execute(
+                "UPDATE outbox SET sent_at = ?, server_seq = ?, status = ? WHERE uuid = ?",
+                (response.server_time, result.server_seq, result.status, result.uuid),
+            )
+            report.pushed += 1
+            report.duplicates += result.duplicate
+            if result.status == "set_aside":
+                _notice(conn, result.uuid, "set_aside", 0, result.reason or "")
+                report.set_aside.append({"uuid": result.uuid, "reason": result.reason})
+            else:
+                report.applied += 1
+            if result.review:
+                _notice(conn, result.uuid, result.review, result.review_amount, result.review_reason or "")
+                report.reviews.append(
+                    {
+                        "uuid": result.uuid,
+                        "review": result.review,
+                        "amount": str(from_fen(result.review_amount)),
+                        "reason": result.review_reason,
+                    }
+                )
+        config.put(conn, "sync.clock_skew_seconds", str(report.clock_skew_seconds))
+    answered = {r.uuid for r in response.results}
+    if not answered & {r.uuid for r in records}:
+        raise SyncError("医保中心没有确认任何一笔上传：停止，稍后重试")
 
 
 def _notice(conn: sqlite3.Connection, uuid: str, kind: str, amount: int, reason: str) -> None:
@@ -250,9 +330,10 @@ def _notice(conn: sqlite3.Connection, uuid: str, kind: str, amount: int, reason:
 
 
 def pull(db: sqlite_utils.Database, client: HubClient, report: SyncReport, page: int = 1000) -> None:
+    """Changes after the desk's cursor, ``page`` at a time (at most the hub's ``MAX_PAGE``), each page applied whole."""
     cursor = int(config.get(db.conn, "sync.cursor") or 0)
     while True:
-        response = client.changes(cursor, page)
+        response = client.changes(cursor, max(1, min(page, MAX_PAGE)))
         with transaction(db) as conn:
             for change in response.changes:
                 apply_change(conn, change, report.warnings)

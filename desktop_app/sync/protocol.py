@@ -20,9 +20,29 @@ Fen = int
 MAX_FEN = 10_000_000_000  # 100,000,000.00 yuan: above any outpatient visit; a larger figure is refused
 MAX_QUANTITY = Decimal(100_000)
 MAX_ITEMS = 500
-MAX_BATCH = 2000  # records in one push
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+# ---- Limits: every request is bounded.  The hub refuses more (413, naming the limit, echoing nothing); the desk
+# ---- sends pages within them.
+MAX_BODY_BYTES = 8 * 2**20  # one request's body; refused before it is parsed
+MAX_BATCH = 2000  # records in one push (the desk also keeps each push's body within MAX_BODY_BYTES)
+MAX_AUDIT_LINKS = 40_000  # audit links in one request: about 7 MB, within MAX_BODY_BYTES
+MAX_PAGE = 5000  # changes in one pull page (the `limit` parameter)
+MAX_CURSOR = 10**30  # a cursor past the feed (a 64-bit number) gets an empty page; a longer number is refused
+
+# ---- Time: the hub's worst wait, and the desk's time-out beyond it.  A request waits at most HUB_WAIT_SECONDS for
+# ---- one of the hub's workers, then at most HUB_WAIT_SECONDS for the write lock (SQLite's busy timeout,
+# ---- PostgreSQL's lock_timeout; the pool holds a connection for every worker, so none waits for one); past either
+# ---- it is answered 503 with Retry-After.  Then the hub works on one bounded batch: MAX_BATCH records at the
+# ---- slowest rate measured (133/s, issue 15) take 15 s, and 30 s are allowed.
+HUB_WAIT_SECONDS = 30
+HUB_WORST_SECONDS = 2 * HUB_WAIT_SECONDS + 30  # 90 s: the longest the hub takes to answer one request
+DESK_TIMEOUT_SECONDS = HUB_WORST_SECONDS + 30  # 120 s: so the desk never gives up on an answer that is on its way
+RETRY_AFTER_SECONDS = 2  # what a 503 asks of the desk, which adds its own jitter and backs off further
+# An idle connection is kept longer than a desk pauses between two requests of one round (its back-off, applying a
+# page), so a desk never sends on a connection the hub is closing (a reset, not an answer).
+HUB_KEEP_ALIVE_SECONDS = DESK_TIMEOUT_SECONDS
 
 
 class Model(BaseModel):
@@ -141,7 +161,6 @@ class SettlementRecord(Model):
 
 
 HASH = r"^[0-9a-f]{64}$"
-MAX_AUDIT_LINKS = 500_000
 
 
 class AuditLink(Model):
