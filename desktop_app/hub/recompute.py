@@ -17,12 +17,13 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError
 
-from ..domain.case import Case, Member, Usage, parse_case, parse_visit
+from ..domain.case import Case, Facility, Item, Member, Usage, parse_case, parse_visit
 from ..domain.catalogue import CatalogueItem
 from ..domain.errors import GongjiError
 from ..domain.money import fmt, from_fen
@@ -115,12 +116,9 @@ class Facts:
 
     def item(self, code: str) -> CatalogueItem:
         """The hub's catalogue entry; :class:`Unsettleable` for a code it lacks."""
-        key = ("item", code)
-        if key not in self._parsed:
-            if code not in self.catalogue:
-                raise Unsettleable(f"中心目录没有项目 {code}")
-            self._parsed[key] = CatalogueItem.from_row(json.loads(self.catalogue[code]))
-        return self._parsed[key]
+        if code not in self.catalogue:
+            raise Unsettleable(f"中心目录没有项目 {code}")
+        return _catalogue_item(self.catalogue[code])
 
     def count(self, psn_no: str, year: int, figures: Figures, family_payer: str | None) -> None:
         """Move this batch's usage and balances by an entry the hub applies."""
@@ -211,26 +209,53 @@ def _figures(facts: Facts, desk: Desk, record: SettlementRecord) -> Figures:
     )
 
 
-def _case(facts: Facts, desk: Desk, record: SettlementRecord, member: dict, lines: list[CatalogueItem]) -> Case:
-    """The visit to settle: the record's facts, with the hub's member, prices, usage and published figures."""
-    items = [
-        item.visit_line(line.quantity, None if line.unit_price is None else Decimal(line.unit_price))
-        for item, line in zip(lines, record.items)
-    ]
+@lru_cache(maxsize=20_000)
+def _catalogue_item(data: str) -> CatalogueItem:
+    """A catalogue row as stored (its JSON text: a changed row is another key)."""
+    return CatalogueItem.from_row(json.loads(data))
+
+
+_FRAMES: dict[tuple, Facility] = {}  # (region, facility, member status) → the facility as parsed
+_ITEMS: dict[tuple, Item] = {}  # (catalogue item, quantity, unit price) → the visit's item as parsed
+_PARSED_LIMIT = 100_000
+
+
+def _probe(desk: Desk, record: SettlementRecord, status: str, lines: list[CatalogueItem]) -> tuple[Facility, tuple]:
+    """The facility and the items as the case parser reads them (each parse depends on its own input alone).
+
+    A visit whose facility and every item were parsed before is served from what was parsed; any other
+    goes through the parser whole, as it always did, and its parts are kept for the next.
+    """
+    frame = (desk.region, tuple(sorted(desk.facility.items())), status)
+    keys = [(item, line.quantity, line.unit_price) for item, line in zip(lines, record.items)]
+    if frame in _FRAMES and all(key in _ITEMS for key in keys):
+        return _FRAMES[frame], tuple(_ITEMS[key] for key in keys)
     probe = parse_case(
         {
             "region": desk.region,
             "date": record.visit_date,
             "facility": desk.facility,
-            "member": {"status": member["status"]},
-            "items": items,
+            "member": {"status": status},
+            "items": [
+                item.visit_line(quantity, None if price is None else Decimal(price)) for item, quantity, price in keys
+            ],
         }
     )
+    if len(_ITEMS) > _PARSED_LIMIT:
+        _ITEMS.clear()
+    _FRAMES[frame] = probe.facility
+    _ITEMS.update(zip(keys, probe.items))
+    return probe.facility, probe.items
+
+
+def _case(facts: Facts, desk: Desk, record: SettlementRecord, member: dict, lines: list[CatalogueItem]) -> Case:
+    """The visit to settle: the record's facts, with the hub's member, prices, usage and published figures."""
+    facility, items = _probe(desk, record, member["status"], lines)
     before = facts.usage_now(record.psn_no, record.year)
     return Case(
         region=desk.region,
         date=dt.date.fromisoformat(record.visit_date),
-        facility=probe.facility,
+        facility=facility,
         member=Member(
             member["status"],
             member["scheme"],
@@ -238,7 +263,7 @@ def _case(facts: Facts, desk: Desk, record: SettlementRecord, member: dict, line
             in_hospital(facts.stays.get(record.psn_no, []), record.visit_date),
             member.get("designated_facility"),
         ),
-        items=probe.items,
+        items=items,
         usage=Usage(
             from_fen(before.get("deductible", 0)),
             from_fen(before.get("pool", 0)),
