@@ -15,8 +15,9 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import any_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from .schema import family_links, inpatient_episodes, members, opening_balances, publish, settlements, upsert, usage
@@ -33,11 +34,28 @@ class Holder:
     balance: int
 
 
-def each(conn: Connection, stmt, keys: Iterable[str], **params) -> list:
-    """Rows of ``stmt`` (its IN list is ``:keys``) for all ``keys``, a few hundred to a statement.
+def keyed(build) -> dict:
+    """A statement over lists of keys, for each database: ``IN (…)`` on SQLite; on PostgreSQL ``= ANY(array)``,
+    one parameter a list, so the statement's text is the same for any number of keys (planned once).
+
+    ``build(within)`` makes the statement; ``within(column, name="keys")`` is the condition on one list.
+    """
+
+    def listed(column, name="keys"):
+        return column.in_(bindparam(name, expanding=True))
+
+    def array(column, name="keys"):
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+
+    return {"sqlite": build(listed), "postgresql": build(array)}
+
+
+def each(conn: Connection, stmts: dict, keys: Iterable[str], **params) -> list:
+    """Rows of the statement made by :func:`keyed` for all ``keys``, a few hundred to a statement.
 
     A key the database cannot hold (a NUL character) is never sent: no row has it.
     """
+    stmt = stmts[conn.dialect.name]
     wanted = sorted({k for k in keys if k is not None and "\x00" not in k})
     rows = []
     for start in range(0, len(wanted), CHUNK):
@@ -45,22 +63,28 @@ def each(conn: Connection, stmt, keys: Iterable[str], **params) -> list:
     return rows
 
 
-def _in(column):
-    return column.in_(bindparam("keys", expanding=True))
+def _members():
+    return select(members.c.psn_no, members.c.region, members.c.data, members.c.account_balance)
 
 
-_MEMBERS = select(members.c.psn_no, members.c.region, members.c.data, members.c.account_balance).where(
-    _in(members.c.psn_no)
+_MEMBERS = keyed(lambda within: _members().where(within(members.c.psn_no)))
+_MEMBERS_LOCKED = keyed(  # in one order: no two writers deadlock
+    lambda within: _members().where(within(members.c.psn_no)).order_by(members.c.psn_no).with_for_update()
 )
-_MEMBERS_LOCKED = _MEMBERS.order_by(members.c.psn_no).with_for_update()  # in one order: no two writers deadlock
-_USAGE = select(usage.c.psn_no, usage.c.year, usage.c.counter, usage.c.amount).where(
-    _in(usage.c.psn_no) & usage.c.year.in_(bindparam("years", expanding=True))
+_USAGE = keyed(
+    lambda within: select(usage.c.psn_no, usage.c.year, usage.c.counter, usage.c.amount).where(
+        within(usage.c.psn_no) & within(usage.c.year, "years")
+    )
 )
-_STAYS = select(inpatient_episodes.c.psn_no, inpatient_episodes.c.admitted, inpatient_episodes.c.discharged).where(
-    _in(inpatient_episodes.c.psn_no)
+_STAYS = keyed(
+    lambda within: select(
+        inpatient_episodes.c.psn_no, inpatient_episodes.c.admitted, inpatient_episodes.c.discharged
+    ).where(within(inpatient_episodes.c.psn_no))
 )
-_LINKS = select(family_links.c.owner_psn_no, family_links.c.relative_psn_no, family_links.c.relation).where(
-    _in(family_links.c.owner_psn_no)
+_LINKS = keyed(
+    lambda within: select(family_links.c.owner_psn_no, family_links.c.relative_psn_no, family_links.c.relation).where(
+        within(family_links.c.owner_psn_no)
+    )
 )
 
 

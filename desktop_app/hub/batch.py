@@ -18,14 +18,14 @@ import json
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from ..domain.vocabulary import AMOUNTS, COUNTERS
 from ..sync.protocol import UUID, PushResult, SettlementRecord, aware_time
-from .accounts import each, move
+from .accounts import each, keyed, move
 from .desks import Desk
 from .recompute import Facts, Figures, Unsettleable, review, settle
 from .schema import feed_entry, number, rejected, set_aside, settlements
@@ -38,15 +38,17 @@ class Stale(Exception):
     """What the batch was worked out from changed before it could be written: work it out again."""
 
 
-def _in(column):
-    return column.in_(bindparam("keys", expanding=True))
-
-
-s = settlements.c
-_APPLIED = select(s.uuid, s.desk_id, s.server_seq, s.review, s.review_amount, s.review_reason).where(_in(s.uuid))
-_SET_ASIDE = select(set_aside.c.uuid, set_aside.c.desk_id, set_aside.c.reason).where(_in(set_aside.c.uuid))
-_ORIGINALS = select(settlements).where(_in(s.uuid))
-_REFUNDED = select(s.original_uuid).where(_in(s.original_uuid))
+J = settlements.c  # the journal's columns
+_APPLIED = keyed(
+    lambda within: select(J.uuid, J.desk_id, J.server_seq, J.review, J.review_amount, J.review_reason).where(
+        within(J.uuid)
+    )
+)
+_SET_ASIDE = keyed(
+    lambda within: select(set_aside.c.uuid, set_aside.c.desk_id, set_aside.c.reason).where(within(set_aside.c.uuid))
+)
+_ORIGINALS = keyed(lambda within: select(settlements).where(within(J.uuid)))
+_REFUNDED = keyed(lambda within: select(J.original_uuid).where(within(J.original_uuid)))
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,6 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DataError, OperationalError
 
 from ..sync.protocol import PushResult, SettlementRecord, record_error
-from .accounts import members_of
 from .batch import Batch, Ledger, Stale
 from .desks import Desk
 from .recompute import read_facts
@@ -168,15 +167,13 @@ _UUID_LOCKS = text("SELECT count(pg_advisory_xact_lock(1, k)) FROM unnest(CAST(:
 
 
 def _lock(conn: Connection, taken: list[Taken]) -> None:
-    """On PostgreSQL: the batch's UUIDs (advisory, by hash), then its members' rows, each in sorted order."""
-    if conn.dialect.name != "postgresql":
-        return  # SQLite's write transaction is the only writer
-    keys = sorted(
-        {int.from_bytes(hashlib.blake2b(u.encode(), digest_size=4).digest(), "big", signed=True) for u in _uuids(taken)}
-    )
-    conn.execute(_UUID_LOCKS, {"keys": keys})
-    records = [record for _, record, _ in taken if record is not None]
-    members_of(conn, {r.psn_no for r in records} | {r.family_payer for r in records if r.family_payer}, lock=True)
+    """On PostgreSQL, the batch's UUIDs (advisory locks, by hash, in sorted order): its members' rows come next."""
+    if conn.dialect.name == "postgresql":  # SQLite's write transaction is the only writer
+        conn.execute(_UUID_LOCKS, {"keys": sorted({_key(uuid) for uuid in _uuids(taken)})})
+
+
+def _key(uuid: str) -> int:
+    return int.from_bytes(hashlib.blake2b(uuid.encode(), digest_size=4).digest(), "big", signed=True)
 
 
 def _refused_by_database(engine: Engine, desk: Desk, record: SettlementRecord, exc: DataError, at: str) -> Batch:

@@ -34,7 +34,7 @@ from ..policy.visit import journal_figures, settle_visit
 from ..resources import rules_dir
 from ..rule_files import cached_region
 from ..sync.protocol import SettlementRecord
-from .accounts import Holder, each, in_hospital, links_of, members_of, stays_of, usage_of
+from .accounts import Holder, each, in_hospital, keyed, links_of, members_of, stays_of, usage_of
 from .desks import Desk
 from .schema import catalogue, published
 
@@ -136,7 +136,7 @@ class Facts:
         return members_of(conn, self.asked, lock=True) == self.members and usage_of(conn, self.usage) == self.usage
 
 
-_CATALOGUE = select(catalogue.c.code, catalogue.c.data).where(catalogue.c.code.in_(bindparam("keys", expanding=True)))
+_CATALOGUE = keyed(lambda within: select(catalogue.c.code, catalogue.c.data).where(within(catalogue.c.code)))
 _PUBLISHED = select(published.c.name, published.c.year, published.c.value).where(
     published.c.region == bindparam("region")
 )
