@@ -82,9 +82,10 @@ def bench_push(args: argparse.Namespace) -> dict:
         client = HubClient(hub.url, token, timeout=600)
         stack.callback(client.close)
         report = SyncReport()
-        t = time.perf_counter()
+        hub_cpu, desk_cpu, t = cpu_seconds(hub.proc.pid), time.process_time(), time.perf_counter()
         push(desk, client, report, batch=args.push_batch)
         seconds = time.perf_counter() - t
+        hub_cpu, desk_cpu = cpu_seconds(hub.proc.pid) - hub_cpu, time.process_time() - desk_cpu
         rate = report.pushed / seconds
         floor = push_floor(engine, floor_url, head, args.push_batch)
         print(
@@ -93,9 +94,19 @@ def bench_push(args: argparse.Namespace) -> dict:
             f"{len(report.reviews)} reviewed); floor, the same rows inserted raw: {floor:,.0f}/s; "
             f"goal ≥ {PUSH_GOAL:,}/s: {'met' if rate >= PUSH_GOAL else 'NOT met'}"
         )
+        print(
+            f"  CPU a settlement: the hub process {hub_cpu / report.pushed * 1000:.2f} ms, the desk "
+            f"{desk_cpu / report.pushed * 1000:.2f} ms (2 cores; load average {os.getloadavg()[0]:.1f})"
+        )
         print(f"  {hub_check(url)}")
         desk.conn.close()
         return {"pushed": report.pushed, "seconds": seconds, "rate": rate, "floor": floor}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager

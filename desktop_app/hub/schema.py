@@ -230,15 +230,9 @@ def upsert(conn: Connection, table: Table, row: dict) -> None:
     )
 
 
-def feed_entry(kind: str, key: str, region: str, data: dict, at: str | None = None) -> dict:
-    """One row of the change feed, for :func:`number`."""
-    return {
-        "kind": kind,
-        "key": key,
-        "region": region,
-        "data": json.dumps(data, ensure_ascii=False),
-        "at": at or now_iso(),
-    }
+def feed_entry(kind: str, key: str, region: str, data: dict) -> dict:
+    """One row of the change feed, for :func:`number` (which stamps its time and number)."""
+    return {"kind": kind, "key": key, "region": region, "data": json.dumps(data, ensure_ascii=False)}
 
 
 _NEXT = text("SELECT nextval(pg_get_serial_sequence('changes', 'seq')) FROM generate_series(1, :n)")
@@ -260,7 +254,8 @@ def number(conn: Connection, entries: list[dict]) -> list[int]:
     else:
         last = conn.execute(_LAST).scalar_one()
         seqs = list(range(last + 1, last + 1 + len(entries)))
-    conn.execute(_ADD, [{**entry, "seq": seq} for entry, seq in zip(entries, seqs)])
+    at = now_iso()
+    conn.execute(_ADD, [{**entry, "seq": seq, "at": at} for entry, seq in zip(entries, seqs)])
     return seqs
 
 
