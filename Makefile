@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_store.py
 	$(BIN)/python benchmarks/bench_receipt.py
 	$(BIN)/python benchmarks/bench_sync.py
+	$(BIN)/python benchmarks/bench_hub_load.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -23,6 +23,7 @@ from .schema import (
     family_links,
     inpatient_episodes,
     insert_for,
+    lock_feed,
     members,
     opening_balances,
     opening_usage,
@@ -75,6 +76,7 @@ def _import_members(engine: Engine, source: sqlite3.Connection, batch: int) -> i
             _upsert_many(
                 conn, opening_balances, [{"psn_no": p["psn_no"], "amount": p["account_balance"]} for p in people]
             )
+            lock_feed(conn)  # the rows first, the feed last (see schema.writing)
             conn.execute(insert(changes), feed)
         count += len(rows)
     return count
@@ -153,6 +155,7 @@ def _import_the_rest(engine: Engine, export: _Export, batch: int) -> None:
         )
         _upsert_many(conn, opening_usage, usage_rows)
         _upsert_many(conn, usage, usage_rows)
+        lock_feed(conn)
         for start in range(0, len(feed), batch):
             conn.execute(insert(changes), feed[start : start + batch])
 

@@ -1,10 +1,13 @@
 """The hub's database: its tables, how to open it, and the one way to write to it.
 
 SQLite (a small county) or PostgreSQL (a region), the same code on both, SQLAlchemy Core only.
-Every write that adds to the change feed goes through :func:`writing`, which holds the feed's
-write lock until it commits (``BEGIN IMMEDIATE`` on SQLite, a transaction-level advisory lock
-on PostgreSQL), so change numbers become visible in commit order: a desk's cursor can never
-step over a change that commits late.  :func:`publish` adds an entry to that feed.
+Every write goes through :func:`writing`.  Whatever adds to the change feed (:func:`number`,
+:func:`publish`) holds the feed's lock from the moment it numbers an entry until it commits
+(``BEGIN IMMEDIATE`` on SQLite, a transaction-level advisory lock on PostgreSQL), so change
+numbers become visible in commit order: a desk's cursor can never step over a change that
+commits late.  On PostgreSQL the lock is taken only then, as the transaction's last step: its
+row locks come first (a push locks only its own members' rows), so writers for different
+members run side by side and none waits for the feed while holding what another needs.
 
 A settlement UUID is applied at most once by the primary key (``push.py``).  The hub's
 counters (usage, balances) move only by figures the hub computed itself (``recompute.py``);
@@ -216,20 +219,25 @@ def _require_head(engine: Engine, url: str) -> None:
 
 @contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
-    """A write transaction that holds the feed's lock until it commits (on SQLite and on PostgreSQL)."""
+    """A write transaction: ``BEGIN IMMEDIATE`` on SQLite; on PostgreSQL the feed's lock waits for :func:`number`."""
     with engine.connect() as conn:
         conn.info["writer"] = True
         try:
             with conn.begin():
-                _lock_feed(conn)
                 yield conn
         finally:
             conn.info.pop("writer", None)
+            conn.info.pop("feed_locked", None)
 
 
-def _lock_feed(conn: Connection) -> None:
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK})
+_FEED_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+def lock_feed(conn: Connection) -> None:
+    """Hold the feed's lock until this transaction ends (taken once; SQLite's write transaction holds it already)."""
+    if conn.dialect.name == "postgresql" and conn.info.get("feed_locked") is not conn.get_transaction():
+        conn.execute(_FEED_LOCK, {"key": FEED_LOCK})
+        conn.info["feed_locked"] = conn.get_transaction()
 
 
 def insert_for(conn: Connection, table: Table):
@@ -247,11 +255,35 @@ def upsert(conn: Connection, table: Table, row: dict) -> None:
     )
 
 
+def feed_entry(kind: str, key: str, region: str, data: dict) -> dict:
+    """One row of the change feed, for :func:`number` (which stamps its time and number)."""
+    return {"kind": kind, "key": key, "region": region, "data": json.dumps(data, ensure_ascii=False)}
+
+
+_NEXT = text("SELECT nextval(pg_get_serial_sequence('changes', 'seq')) FROM generate_series(1, :n)")
+_LAST = text("SELECT coalesce(max(seq), 0) FROM changes")
+_ADD = insert(changes)
+
+
+def number(conn: Connection, entries: list[dict]) -> list[int]:
+    """Add entries to the change feed, in order, under the feed's lock; their numbers.
+
+    Call it after every row lock the transaction needs: the feed's lock is held until the commit.  The numbers
+    are drawn first (no other transaction draws while the lock is held), then the rows go in one statement.
+    """
+    if not entries:
+        return []
+    lock_feed(conn)
+    if conn.dialect.name == "postgresql":
+        seqs = sorted(conn.execute(_NEXT, {"n": len(entries)}).scalars())
+    else:
+        last = conn.execute(_LAST).scalar_one()
+        seqs = list(range(last + 1, last + 1 + len(entries)))
+    at = now_iso()
+    conn.execute(_ADD, [{**entry, "seq": seq, "at": at} for entry, seq in zip(entries, seqs)])
+    return seqs
+
+
 def publish(conn: Connection, kind: str, key: str, region: str, data: dict) -> int:
-    """Add an entry to the change feed (in the caller's feed-locked transaction); returns its number."""
-    result = conn.execute(
-        insert(changes).values(
-            kind=kind, key=key, region=region, data=json.dumps(data, ensure_ascii=False), at=now_iso()
-        )
-    )
-    return result.inserted_primary_key[0]
+    """Add one entry to the change feed (see :func:`number`); returns its number."""
+    return number(conn, [feed_entry(kind, key, region, data)])[0]
