@@ -347,6 +347,12 @@ def test_a_request_that_waits_too_long_for_a_worker_is_answered_503(templates, t
     engine = schema.engine_for(url)
     importer.import_desk_database(engine, str(templates["guangxi"]))
     token = desks.register_desk(engine, "desk-0", FACILITY["id"], "guangxi", FACILITY)
+    shutil.copy(templates["guangxi"], tmp_path / "desk.db")
+    db = connect(tmp_path / "desk.db")
+    settle(db, people(db, 1, 0)[0])
+    # A push with a record to write (an empty one touches no table since the batched push): it needs the lock.
+    body = PushRequest(desk_clock=now_iso(), records=unsent(db.conn, 1)).model_dump_json()
+    db.conn.close()
     hub = ServedHub(url, wait=1.0, workers=1)
     held = hold_the_lock(url, engine)
     answers = []
@@ -355,8 +361,8 @@ def test_a_request_that_waits_too_long_for_a_worker_is_answered_503(templates, t
         answers.append(
             httpx.post(
                 f"{hub.url}/v1/push",
-                json={"protocol": 1, "desk_clock": now_iso(), "records": []},
-                headers={"Authorization": f"Bearer {token}"},
+                content=body,
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
                 timeout=30,
             )
         )
