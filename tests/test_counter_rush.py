@@ -18,15 +18,6 @@ from tests.store_fixtures import copy_db
 from tests.test_window import family_case, key, open_window, type_chinese
 
 
-@pytest.fixture
-def desk(templates, tmp_path, qtbot):
-    db = copy_db(templates, "guangxi", tmp_path / "desk.db")
-    window = open_window(qtbot, tmp_path / "desk.db")
-    yield window, db
-    window.shutdown()
-    db.conn.close()
-
-
 def scan(qtbot, window, widget, text: str) -> None:
     """A scanner types into the focused field and ends with Enter."""
     assert QApplication.focusWidget() is widget, QApplication.focusWidget()

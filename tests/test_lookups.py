@@ -27,16 +27,7 @@ from desktop_app.store.db import connect, transaction
 from desktop_app.sync.client import SyncReport, pull
 from desktop_app.sync.protocol import Change, PullResponse
 from tests.store_fixtures import copy_db
-from tests.test_window import TODAY, key, open_window, type_chinese
-
-
-@pytest.fixture
-def desk(templates, tmp_path, qtbot):
-    db = copy_db(templates, "guangxi", tmp_path / "desk.db")
-    window = open_window(qtbot, tmp_path / "desk.db")
-    yield window, db
-    window.shutdown()
-    db.conn.close()
+from tests.test_window import TODAY, key, type_chinese
 
 
 def _age(birth: str) -> int:

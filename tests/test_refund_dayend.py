@@ -25,18 +25,8 @@ from desktop_app.sync.client import unsent
 from desktop_app.ui import printing
 from desktop_app.ui.dialogs import DayEndDialog, HistoryDialog
 from desktop_app.ui.dialogs.history import REFUND_REASONS
-from tests.store_fixtures import copy_db
 from tests.test_receipts import text_of
-from tests.test_window import TODAY, confirm_step, key, member_and_item, open_window, type_chinese
-
-
-@pytest.fixture
-def desk(templates, tmp_path, qtbot):
-    db = copy_db(templates, "guangxi", tmp_path / "desk.db")
-    window = open_window(qtbot, tmp_path / "desk.db")
-    yield window, db
-    window.shutdown()
-    db.conn.close()
+from tests.test_window import TODAY, confirm_step, key, member_and_item, type_chinese
 
 
 def flat(text: str) -> str:

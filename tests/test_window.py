@@ -41,15 +41,6 @@ def open_window(qtbot, path, today=TODAY) -> MainWindow:
     return window
 
 
-@pytest.fixture
-def desk(templates, tmp_path, qtbot):
-    db = copy_db(templates, "guangxi", tmp_path / "desk.db")
-    window = open_window(qtbot, tmp_path / "desk.db")
-    yield window, db
-    window.shutdown()
-    db.conn.close()
-
-
 def key(qtbot, window, k) -> None:
     """A key pressed wherever the focus is (as a cashier or a scanner does)."""
     qtbot.keyClick(QApplication.focusWidget() or window, k)
