@@ -1,23 +1,29 @@
-"""A push costs about what the database's work costs: a retried batch is answered, nothing is settled again.
+"""A push is read once, settled in memory and written at once: nothing settled twice, nothing settled otherwise.
 
 The hub process (started for real, on SQLite and on PostgreSQL) logs one line per push in its
 ``hub.log``: how many records came, how many were applied, set aside or answered as retries, and
 how many the hub settled.  That last number is counted where the hub settles a record
 (``recompute.settle`` adds one to the batch's ``Facts``), so the log line reports the hub's own
-computation, not an inference from the answers.  Speed itself is measured in ``benchmarks/``.
+computation, not an inference from the answers.  A batch written at once must leave exactly what its
+records pushed one at a time leave.  Speed itself is measured in ``benchmarks/``.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
-from desktop_app.hub import checks, desks, schema
+from desktop_app.domain.vocabulary import AMOUNTS, COUNTERS
+from desktop_app.hub import checks, desks, importer, schema
+from desktop_app.hub import push as hub_push
 from desktop_app.services import checkout
 from desktop_app.store.db import connect
-from desktop_app.sync.client import sync
+from desktop_app.sync.client import sync, unsent
 from tests.hub_fixtures import seeded_hub
 from tests.store_fixtures import AT, TODAY
 
@@ -97,3 +103,85 @@ def test_a_retried_batch_of_200_is_answered_without_recomputation(templates, tmp
         hub.stop()
         engine.dispose()
         db.conn.close()
+
+
+def visits_that_interact(db) -> None:
+    """A member's three visits (each starts from the last one's usage), a visit and its refund (the counters go
+    back to nothing), and a family payer's account paying what the relative's own cannot."""
+    one, two = [
+        r[0]
+        for r in db.conn.execute(
+            "SELECT psn_no FROM members WHERE scheme = 'combined' AND status = 'employed' ORDER BY psn_no LIMIT 2"
+        )
+    ]
+    code, price = db.conn.execute(
+        "SELECT code, price FROM catalogue WHERE category = 'A' AND item_kind = 'drug' ORDER BY price DESC LIMIT 1"
+    ).fetchone()
+    owner, relative, own = db.conn.execute(
+        "SELECT f.owner_psn_no, f.relative_psn_no, r.account_balance FROM family_links f "
+        "JOIN members o ON o.psn_no = f.owner_psn_no JOIN members r ON r.psn_no = f.relative_psn_no "
+        "WHERE f.relation = 'spouse' AND o.account_balance > 100000 AND r.scheme = 'combined' "
+        "ORDER BY r.account_balance LIMIT 1"
+    ).fetchone()
+
+    def visit(psn: str, quantity: int, payment: dict | None = None) -> str:
+        case = {"member": {"psn_no": psn}, "date": TODAY.isoformat(), "items": [{"code": code, "quantity": quantity}]}
+        return checkout.confirm(
+            db, {**case, **({"payment": payment} if payment else {})}, "shouyin", today=TODAY, at=AT
+        )["uuid"]
+
+    for quantity in (3, 20, 40):
+        visit(one, quantity)
+    checkout.refund(db, visit(two, 5), "admin", "admin123", at=AT)
+    visit(relative, int((Decimal(own) + 200000) // price) + 1, {"use_account": True, "family_payer": owner})
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_batch_leaves_what_its_records_pushed_one_by_one_leave(templates, tmp_path, request, kind):
+    shutil.copy(templates["guangxi"], tmp_path / "A.db")
+    db = connect(tmp_path / "A.db")
+    visits_that_interact(db)
+    records = unsent(db.conn, 1000)
+    db.conn.close()
+    assert len(records) == 6 and records[4].kind == "refund" and records[4].original_uuid == records[3].uuid
+    desk = desks.Desk("desk-A", FACILITY["id"], "guangxi", FACILITY)
+    found = []
+    for at_once in (True, False):
+        url = (
+            f"sqlite:///{tmp_path / f'hub-{at_once}.db'}"
+            if kind == "sqlite"
+            else request.getfixturevalue("postgres").new_database()
+        )
+        engine = schema.engine_for(url)
+        importer.import_desk_database(engine, str(templates["guangxi"]))
+        if at_once:
+            results = hub_push.push(engine, desk, records, AT, 0.0)
+        else:
+            results = [hub_push.push(engine, desk, [record], AT, 0.0)[0] for record in records]
+        found.append((results, written(engine, {r.psn_no for r in records} | {r.family_payer for r in records})))
+        assert checks.check(engine) == []
+        engine.dispose()
+    (batch, at_once), (single, one_by_one) = found
+    assert [r.status for r in batch] == ["applied"] * 6 and any(r.acct_mulaid_pay for r in records)
+    assert [(r.review, r.review_amount) for r in batch] == [(r.review, r.review_amount) for r in single]
+    assert at_once == one_by_one
+
+
+def written(engine, people: set) -> dict:
+    """What a push leaves: each entry's figures and the usage its server_seq carries; usage rows; balances."""
+    s = schema.settlements
+    with engine.connect() as conn:
+        feed = {r.seq: json.loads(r.data) for r in conn.execute(select(schema.changes))}
+        entries = {
+            r.uuid: ({k: r._mapping[k] for k in (*AMOUNTS, *COUNTERS, "family_payer")}, feed[r.server_seq]["counters"])
+            for r in conn.execute(select(s))
+        }
+        usage = conn.execute(select(schema.usage).where(schema.usage.c.psn_no.in_(people))).all()
+        balances = conn.execute(
+            select(schema.members.c.psn_no, schema.members.c.account_balance).where(schema.members.c.psn_no.in_(people))
+        ).all()
+        published = {}
+        for data in feed.values():  # the last word on each member's balance, as a desk pulls it
+            if data.get("psn_no") in people and "account_balance" in data:
+                published[data["psn_no"]] = data["account_balance"]
+    return {"entries": entries, "usage": sorted(usage), "balances": sorted(balances), "published": published}

@@ -149,8 +149,12 @@ _SPEND = (
 
 
 def move(conn: Connection, counters: dict[tuple[str, int, str], int], spent: dict[str, int]) -> None:
-    """Add to the usage counters and take from the account balances (a refund's are negative), one statement each."""
-    rows = [{"psn_no": p, "year": y, "counter": c, "amount": a} for (p, y, c), a in sorted(counters.items()) if a]
+    """Add to the usage counters and take from the account balances (a refund's are negative), one statement each.
+
+    Every counter an entry moved gets its row, even when the batch's entries sum to nothing there (a visit
+    and its refund): as if they had been written one by one.
+    """
+    rows = [{"psn_no": p, "year": y, "counter": c, "amount": a} for (p, y, c), a in sorted(counters.items())]
     if rows:
         conn.execute(_ADD_USAGE[conn.dialect.name], rows)
     taken = [{"who": p, "amount": a} for p, a in sorted(spent.items()) if a]

@@ -96,9 +96,8 @@ class Facts:
         """The member's counters for the year with this batch's entries so far (the rows there are, as stored)."""
         now = dict(self.usage.get((psn_no, year), {}))
         for counter in COUNTERS:
-            moved = self.counted.get((psn_no, year, counter), 0)
-            if moved:
-                now[counter] = now.get(counter, 0) + moved
+            if (psn_no, year, counter) in self.counted:  # a counter an entry moved has its row, even back at 0
+                now[counter] = now.get(counter, 0) + self.counted[(psn_no, year, counter)]
         return now
 
     def member_data(self, psn_no: str) -> dict:
