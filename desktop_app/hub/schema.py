@@ -20,6 +20,8 @@ there (``hub upgrade``), and a change to them is a new revision in ``migrations/
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -193,8 +195,9 @@ def engine_for(url: str, wait: float = HUB_WAIT_SECONDS, *, as_is: bool = False)
         @event.listens_for(engine, "connect")
         def _connect(dbapi, _record) -> None:
             dbapi.isolation_level = None  # we issue BEGIN ourselves
-            for pragma in ("journal_mode=WAL", "synchronous=FULL", f"busy_timeout={int(wait * 1000)}"):
+            for pragma in ("synchronous=FULL", f"busy_timeout={int(wait * 1000)}"):
                 dbapi.execute(f"PRAGMA {pragma}")
+            _into_wal(dbapi, wait)
 
         @event.listens_for(engine, "begin")
         def _begin(conn) -> None:
@@ -205,6 +208,25 @@ def engine_for(url: str, wait: float = HUB_WAIT_SECONDS, *, as_is: bool = False)
     if not as_is:
         _require_head(engine, given)
     return engine
+
+
+def _into_wal(dbapi, wait: float) -> None:
+    """Put the file in WAL mode, waiting up to ``wait`` seconds for connections opening it at the same moment.
+
+    Switching a new file into WAL answers "database is locked" at once, without SQLite's busy handler,
+    while another connection is switching it too; so we wait here, as the busy timeout would.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            if dbapi.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() in ("wal", "memory"):
+                return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+        if time.monotonic() > deadline:
+            raise sqlite3.OperationalError(f"database is locked: not switched to WAL within {wait:g} s")
+        time.sleep(0.01)
 
 
 def _require_head(engine: Engine, url: str) -> None:
