@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Response
 from sqlalchemy.engine import Engine
 
 from ..domain.clock import now_iso
@@ -76,9 +76,9 @@ def create_app(url: str) -> FastAPI:
     @app.get("/v1/changes", response_model=PullResponse)
     def changes(
         cursor: int = Query(0, ge=0), limit: int = Query(1000, ge=1, le=MAX_PAGE), d: Desk = Depends(desk)
-    ) -> PullResponse:
-        found, next_cursor, more = pull.changes_since(engine, d, cursor, limit)
-        return PullResponse(server_time=now_iso(), changes=found, next_cursor=next_cursor, more=more)
+    ) -> Response:
+        """A page of the feed, a ``PullResponse``: the stored payloads are sent as stored, not parsed again."""
+        return Response(pull.page_json(engine, d, cursor, limit, now_iso()), media_type="application/json")
 
     @app.get("/v1/reconcile", response_model=ReconcileResponse)
     def reconcile(day: str = Query(pattern=r"^\d{4}-\d{2}-\d{2}$"), d: Desk = Depends(desk)) -> ReconcileResponse:
