@@ -105,14 +105,18 @@ _UPSERT_MANY = (
 _PLAIN = itemgetter(*COLUMNS[:10])  # psn_no … region: stored as given
 
 
-def upsert_many(conn: sqlite3.Connection, rows: Iterable[Mapping], now: str) -> None:
+def upsert_many(
+    conn: sqlite3.Connection, rows: Iterable[Mapping], now: str, opening: Mapping[str, int] | None = None
+) -> None:
     """Insert or update many members in one statement; each row maps ``MEMBER_COLUMNS`` (``programmes`` a list).
 
-    The balance in a row is not taken: a new member starts at 0 and an existing one keeps its own, so an
-    account moves only through its ledger (``journal.account_entry``).  Pinyin initials are worked out
-    once per distinct name (a region has many 张伟).
+    A new member's account opens at ``opening[psn_no]`` fen (0 if not given), which the caller records in
+    the ledger; an existing member keeps the balance it has, whatever the row says: an account moves only
+    through its ledger (``journal.account_entry``).  Pinyin initials are worked out once per distinct name
+    (a region has many 张伟).
     """
     initials: dict[str, str] = {}
+    opening = opening or {}
 
     def values(row: Mapping) -> tuple:
         name = row["name"]
@@ -123,7 +127,7 @@ def upsert_many(conn: sqlite3.Connection, rows: Iterable[Mapping], now: str) -> 
             int(row["civil_servant"]),
             json.dumps(list(row["programmes"])) if row["programmes"] else "[]",
             row["designated_facility"],
-            0,
+            opening.get(row["psn_no"], 0),
             initials[name],
             now,
         )

@@ -23,6 +23,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
+from operator import itemgetter
 
 from ..domain.clock import now_iso
 from ..domain.vocabulary import CATALOGUE_COLUMNS, COUNTERS, MEMBER_COLUMNS
@@ -109,11 +110,13 @@ class _Uncounted:
         return [sum(r[self._COLUMNS.index(c)] for r in found) for c in columns]
 
 
-def _existing(conn: sqlite3.Connection, psn_nos: list[str]) -> set[str]:
+def _held(conn: sqlite3.Connection, psn_nos: list[str]) -> dict[str, int]:
+    """Which of these members the desk holds, with their account balances."""
     rows = conn.execute(
-        "SELECT psn_no FROM members WHERE psn_no IN (SELECT value FROM json_each(?))", (json.dumps(psn_nos),)
+        "SELECT psn_no, account_balance FROM members WHERE psn_no IN (SELECT value FROM json_each(?))",
+        (json.dumps(psn_nos),),
     )
-    return {r[0] for r in rows}
+    return dict(rows.fetchall())
 
 
 # --------------------------------------------------------------------------- by kind
@@ -129,34 +132,29 @@ def _apply_members(conn: sqlite3.Connection, batch: Changes, warnings: list[str]
             raise ValueError(
                 f"变更 {change['seq']}（member）字段不符：{sorted(change['data'].keys() ^ _MEMBER_FIELDS)}"
             )
-    members.upsert_many(conn, (c["data"] for c in batch), now)
     psn_nos = [c["data"]["psn_no"] for c in batch]
+    held = _held(conn, psn_nos)
     uncounted = _Uncounted(conn, psn_nos, batch[0]["seq"])
-    targets = []
+    targets = {}
     for change, psn_no in zip(batch, psn_nos):
         seq = change["seq"]
         [own] = uncounted.own(psn_no, seq, ("acct_pay",))
-        family = uncounted.for_family(psn_no, seq)
         # Two desks offline can both spend one account: the hub then holds an overdraft (recorded there for
         # review); the desk shows what is really left, which is nothing.
-        targets.append(
-            {"psn_no": psn_no, "target": max(0, change["data"]["account_balance"] - own - family), "at": now}
-        )
+        targets[psn_no] = max(0, change["data"]["account_balance"] - own - uncounted.for_family(psn_no, seq))
+    members.upsert_many(conn, (c["data"] for c in batch), now, opening=targets)  # a new member opens at its target
     # Each account that differs moves to its target through the ledger, as journal.account_entry moves it.
+    moves = [(p, t - held.get(p, 0), now) for p, t in targets.items() if t != held.get(p, 0)]
+    conn.executemany("INSERT INTO account_entries (psn_no, delta, reason, at) VALUES (?, ?, 'sync', ?)", moves)
     conn.executemany(
-        "INSERT INTO account_entries (psn_no, settlement_uuid, delta, reason, at) "
-        "SELECT psn_no, NULL, :target - account_balance, 'sync', :at FROM members "
-        "WHERE psn_no = :psn_no AND account_balance != :target",
-        targets,
-    )
-    conn.executemany(
-        "UPDATE members SET account_balance = :target WHERE psn_no = :psn_no AND account_balance != :target", targets
+        "UPDATE members SET account_balance = account_balance + ? WHERE psn_no = ?",
+        [(delta, p) for p, delta, _ in moves if p in held],
     )
 
 
 def _apply_usage(conn: sqlite3.Connection, batch: Changes, warnings: list[str]) -> None:
     psn_nos = list({c["data"]["psn_no"] for c in batch})
-    known = _existing(conn, psn_nos)
+    known = _held(conn, psn_nos)
     uncounted = _Uncounted(conn, psn_nos, batch[0]["seq"])
     local: dict[tuple[str, int], dict[str, int]] = defaultdict(dict)
     for psn_no, year, counter, amount in conn.execute(
@@ -187,12 +185,13 @@ def _apply_usage(conn: sqlite3.Connection, batch: Changes, warnings: list[str]) 
 def _apply_family(conn: sqlite3.Connection, batch: Changes, warnings: list[str]) -> None:
     """Links between members the desk holds (a link to anyone else is left out, as before)."""
     conn.executemany(
-        "INSERT OR REPLACE INTO family_links (owner_psn_no, relative_psn_no, relation) "
-        "SELECT :owner_psn_no, :relative_psn_no, :relation "
-        "WHERE EXISTS (SELECT 1 FROM members WHERE psn_no = :owner_psn_no) "
-        "AND EXISTS (SELECT 1 FROM members WHERE psn_no = :relative_psn_no)",
-        [{k: c["data"][k] for k in ("owner_psn_no", "relative_psn_no", "relation")} for c in batch],
+        "INSERT OR REPLACE INTO family_links (owner_psn_no, relative_psn_no, relation) SELECT ?1, ?2, ?3 "
+        "WHERE EXISTS (SELECT 1 FROM members WHERE psn_no = ?1) AND EXISTS (SELECT 1 FROM members WHERE psn_no = ?2)",
+        [_LINK(c["data"]) for c in batch],
     )
+
+
+_LINK = itemgetter("owner_psn_no", "relative_psn_no", "relation")
 
 
 def _apply_catalogue(conn: sqlite3.Connection, batch: Changes, warnings: list[str]) -> None:
