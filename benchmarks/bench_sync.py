@@ -1,15 +1,17 @@
 """Sync throughput over loopback: push 100,000 queued settlements, pull 1,000,000 members.
 
-Run: .venv/bin/python benchmarks/bench_sync.py [--push N] [--members N]
+Run: .venv/bin/python benchmarks/bench_sync.py [--push N] [--members N] [--page N]  (0 skips that half)
 Starts a real hub process (SQLite) on 127.0.0.1.  Baselines measured in the same run:
-the hub's own store applying the same records in-process (no HTTP), and reading the
-change feed straight from its database; the ratios show what HTTP and JSON cost.
+the hub's own store applying the same records in-process (no HTTP); for the pull, the same
+rows selected raw from the hub's database and inserted raw into a new desk's (see bench_pull).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import sqlite3
 import sys
 import tempfile
 import time
@@ -19,12 +21,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from desktop_app.domain.clock import now_iso  # noqa: E402
-from desktop_app.hub import desks, importer, pull, schema  # noqa: E402
+from desktop_app.hub import desks, importer, schema  # noqa: E402
 from desktop_app.hub import push as hub_push  # noqa: E402
 from desktop_app.services import checkout  # noqa: E402
 from desktop_app.services.demo import generate  # noqa: E402
-from desktop_app.store.db import connect  # noqa: E402
-from desktop_app.sync.client import HubClient, SyncReport, push, unsent  # noqa: E402
+from desktop_app.store import config  # noqa: E402
+from desktop_app.store.db import connect, transaction  # noqa: E402
+from desktop_app.sync.client import PULL_PAGE, HubClient, SyncReport, _page, pull, push, unsent  # noqa: E402
 from tests.hub_fixtures import Hub  # noqa: E402
 
 FACILITY = {"kind": "community_health_centre", "level": 1, "id": "H45010300001"}
@@ -70,7 +73,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--push", type=int, default=100_000)
     parser.add_argument("--members", type=int, default=1_000_000)
+    parser.add_argument("--page", type=int, default=PULL_PAGE, help="changes per pull page (the desk's default)")
     args = parser.parse_args()
+    if args.push:
+        bench_push(args)
+    if args.members:
+        bench_pull(args)
+
+
+def bench_push(args) -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         t = time.perf_counter()
@@ -109,33 +120,133 @@ def main() -> None:
                 f"push over loopback: {report.pushed:,} settlements in {seconds:.1f} s = {rate:,.0f}/s "
                 f"(in-process store baseline {direct:,.0f}/s; ratio {direct / rate:.2f}x)"
             )
-            # ---------------------------------------------------------- pull
-            t = time.perf_counter()
-            cursor, fetched = 0, 0
-            while True:
-                page = client.changes(cursor, 5000)
-                fetched += sum(c.kind == "member" for c in page.changes)
-                cursor = page.next_cursor
-                if not page.more:
-                    break
-            seconds = time.perf_counter() - t
-            t = time.perf_counter()
-            cursor_db, direct_rows = 0, 0
-            while True:
-                rows, cursor_db, more = pull.changes_since(engine, desk_token, cursor_db, 5000)
-                direct_rows += len(rows)
-                if not more:
-                    break
-            direct_seconds = time.perf_counter() - t
-            print(
-                f"pull over loopback: {fetched:,} member changes in {seconds:.1f} s = {fetched / seconds:,.0f}/s "
-                f"(reading the feed in-process {direct_rows / direct_seconds:,.0f}/s; ratio "
-                f"{(direct_rows / direct_seconds) / (fetched / seconds):.2f}x)"
-            )
             client.close()
         finally:
             hub.stop()
             engine.dispose()
+
+
+# --------------------------------------------------------------------------- pull
+
+
+def bench_pull(args) -> None:
+    """A new desk pulls a county of ``args.members`` demo members (their families too) from a hub over loopback.
+
+    Prints the transfer (pages fetched and checked, not applied) and the pull applied, each beside its
+    floor: the same rows selected raw from the hub's database, and inserted raw into a new desk's
+    (members, their ledger's opening entries, family links), a transaction per page, as the pull commits.
+    """
+    print(f"pull: machine load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the start")
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        t = time.perf_counter()
+        source = connect(root / "source.db")
+        generate(source, args.members, seed=5, visits=0)
+        source.conn.close()
+        url = f"sqlite:///{root / 'hub.db'}"
+        engine = schema.engine_for(url)
+        importer.import_desk_database(engine, str(root / "source.db"))
+        token = desks.register_desk(engine, "bench", FACILITY["id"], "guangxi", FACILITY)
+        engine.dispose()
+        print(f"  demo of {args.members:,} members imported into the hub: {time.perf_counter() - t:.1f} s")
+        select_floor, changes = _select_raw(root / "hub.db", args.page)
+        insert_floor = _insert_raw(root / "source.db", _new_desk(root / "floor.db"), args.page)
+        hub = Hub(url, root / "hub.log").start()
+        try:
+            client = HubClient(hub.url, token, timeout=300)
+            transfer = _transfer(client, args.page)
+            desk = _new_desk(root / "desk.db")
+            report = SyncReport()
+            cpu = time.process_time(), _cpu_seconds(hub.proc.pid)
+            t = time.perf_counter()
+            pull(desk, client, report, page=args.page)
+            applied = time.perf_counter() - t
+            cpu = time.process_time() - cpu[0], _cpu_seconds(hub.proc.pid) - cpu[1]
+            client.close()
+        finally:
+            hub.stop()
+        held = desk.conn.execute("SELECT count(*) FROM members").fetchone()[0]
+        assert report.pulled == changes and held == args.members, (report.pulled, changes, held)
+    floor = select_floor + insert_floor
+    per_million = applied * 1_000_000 / args.members
+    print(
+        f"  {changes:,} changes in pages of {args.page:,}\n"
+        f"  transfer over loopback: {transfer:.1f} s (floor, the rows selected raw: {select_floor:.1f} s)\n"
+        f"  pull applied to a new desk: {applied:.1f} s = {args.members / applied:,.0f} members/s "
+        f"(floor, selected and inserted raw: {floor:.1f} s; {applied / floor:.2f}x)\n"
+        f"  CPU while applying: desk {cpu[0]:.1f} s, hub {cpu[1]:.1f} s (load stretches wall time)\n"
+        f"  goal: a million members applied in <= {PULL_GOAL_SECONDS} s; at this rate {per_million:.0f} s "
+        f"({'met' if per_million <= PULL_GOAL_SECONDS else 'missed'})"
+    )
+
+
+PULL_GOAL_SECONDS = 60
+
+
+def _new_desk(path: Path):
+    db = connect(path)
+    with transaction(db) as conn:
+        config.put(conn, "region", "guangxi")
+    return db
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds a process has used so far (Linux's /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _select_raw(hub_db: Path, page: int) -> tuple[float, int]:
+    """Seconds to read the whole feed from the hub's database in pages, with sqlite3 and nothing else; its length."""
+    conn = sqlite3.connect(f"file:{hub_db}?mode=ro", uri=True)
+    t = time.perf_counter()
+    cursor, count = 0, 0
+    while rows := conn.execute(
+        "SELECT seq, kind, key, data FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", (cursor, page)
+    ).fetchall():
+        cursor, count = rows[-1][0], count + len(rows)
+    seconds = time.perf_counter() - t
+    conn.close()
+    return seconds, count
+
+
+def _insert_raw(source_db: Path, desk, page: int) -> float:
+    """Seconds to insert what the pull writes (members, opening ledger entries, family links) with executemany."""
+    source = sqlite3.connect(f"file:{source_db}?mode=ro", uri=True)
+    columns = "psn_no, certno, name, name_initials, sex, birth_date, insutype, status, status_since, scheme, region, "
+    columns += "civil_servant, programmes, designated_facility, account_balance, updated_at"
+    people = source.execute(f"SELECT {columns} FROM members ORDER BY psn_no").fetchall()
+    links = source.execute("SELECT owner_psn_no, relative_psn_no, relation FROM family_links").fetchall()
+    source.close()
+    at = now_iso()
+    t = time.perf_counter()
+    for start in range(0, len(people), page):
+        batch = people[start : start + page]
+        with transaction(desk) as conn:
+            conn.executemany(f"INSERT INTO members ({columns}) VALUES ({', '.join('?' * 16)})", batch)
+            conn.executemany(
+                "INSERT INTO account_entries (psn_no, delta, reason, at) VALUES (?, ?, 'sync', ?)",
+                [(p[0], p[14], at) for p in batch if p[14]],
+            )
+    for start in range(0, len(links), page):
+        with transaction(desk) as conn:
+            conn.executemany("INSERT INTO family_links VALUES (?, ?, ?)", links[start : start + page])
+    seconds = time.perf_counter() - t
+    desk.conn.close()
+    return seconds
+
+
+def _transfer(client: HubClient, page: int) -> float:
+    """Seconds to fetch and check every page of the feed, one after another, applying none."""
+    t = time.perf_counter()
+    cursor, more = 0, True
+    while more:
+        body = _page(client, cursor, page)
+        cursor, more = body["next_cursor"], body["more"]
+    return time.perf_counter() - t
 
 
 if __name__ == "__main__":
