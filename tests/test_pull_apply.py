@@ -16,19 +16,22 @@ import json
 import shutil
 from pathlib import Path
 
+import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from desktop_app.domain.clock import now_iso
-from desktop_app.hub import accounts, desks, importer, pull, schema
+from desktop_app.hub import accounts, desks, importer, schema
+from desktop_app.hub import pull as hub_pull
 from desktop_app.hub import push as hub_push
 from desktop_app.services import checkout
 from desktop_app.services.verify import verify
 from desktop_app.store import audit, config
 from desktop_app.store.db import connect, transaction
 from desktop_app.sync.apply import apply_change, apply_page
-from desktop_app.sync.client import unsent
+from desktop_app.sync.client import HubClient, SyncError, SyncReport, pull, unsent
 from desktop_app.sync.protocol import Change, PullResponse
+from tests.hub_fixtures import Hub
 from tests.store_fixtures import AT, TODAY
 
 FACILITY = {"kind": "community_health_centre", "level": 1, "id": "H45010300001"}
@@ -63,10 +66,11 @@ class County:
     """A hub seeded from the template, and a desk of that county with entries the hub has and has not counted."""
 
     def __init__(self, templates, folder: Path) -> None:
-        self.engine = schema.engine_for(f"sqlite:///{folder / 'hub.db'}")
+        self.engine = schema.engine_for(f"sqlite:///{folder / 'hub.db'}")  # the hub's own code, in-process
         importer.import_desk_database(self.engine, str(templates["guangxi"]))
-        token = desks.register_desk(self.engine, "desk-A", FACILITY["id"], "guangxi", FACILITY)
-        self.desk = desks.desk_for_token(self.engine, token)
+        self.url = f"sqlite:///{folder / 'hub.db'}"
+        self.token = desks.register_desk(self.engine, "desk-A", FACILITY["id"], "guangxi", FACILITY)
+        self.desk = desks.desk_for_token(self.engine, self.token)
         self.source = folder / "source.db"
         shutil.copy(templates["guangxi"], self.source)
         db = connect(self.source)
@@ -107,7 +111,7 @@ class County:
 
     def feed(self) -> list[dict]:
         """The whole feed as one page, as the hub sends it; then what a page may also hold, by hand."""
-        page = json.loads(pull.page_json(self.engine, self.desk, 0, 10**6, now_iso()))
+        page = json.loads(hub_pull.page_json(self.engine, self.desk, 0, 10**6, now_iso()))
         changes = page["changes"]
         seq = changes[-1]["seq"]
         newcomer = {**changes[0]["data"], "psn_no": "45019999999999999999", "certno": "450102199001019990"}
@@ -131,6 +135,14 @@ def county(templates, tmp_path):
     c = County(templates, tmp_path)
     yield c
     c.engine.dispose()
+
+
+def new_desk(path: Path):
+    db = connect(path)
+    with transaction(db) as conn:
+        config.put(conn, "region", "guangxi")
+        audit.record_state(conn, now_iso(), "admin", "setup", "guangxi", {})
+    return db
 
 
 def at_once_and_one_by_one(feed: list[dict], make_desk) -> tuple:
@@ -181,14 +193,7 @@ def test_a_page_at_once_ends_as_its_changes_one_at_a_time(county, tmp_path):
 def test_a_new_desk_takes_the_whole_feed_at_once_as_one_by_one(county, tmp_path):
     feed = county.feed()
 
-    def new_desk(name: str):
-        db = connect(tmp_path / f"{name}.db")
-        with transaction(db) as conn:
-            config.put(conn, "region", "guangxi")
-            audit.record_state(conn, now_iso(), "admin", "setup", "guangxi", {})
-        return db
-
-    at_once, one_by_one = at_once_and_one_by_one(feed, new_desk)
+    at_once, one_by_one = at_once_and_one_by_one(feed, lambda name: new_desk(tmp_path / f"{name}.db"))
     found = state(at_once)
     assert found == state(one_by_one)
     assert len(found["members"]) == 401 and len(found["family"]) > 800 and found["usage"]
@@ -204,9 +209,48 @@ def test_the_hubs_page_is_a_pull_response(templates, tmp_path, hub_url):
         token = desks.register_desk(engine, "desk-A", FACILITY["id"], "guangxi", FACILITY)
         desk = desks.desk_for_token(engine, token)
         for cursor, limit in ((0, 1000), (150, 37), (10**6, 10)):
-            page = PullResponse.model_validate_json(pull.page_json(engine, desk, cursor, limit, now_iso()))
-            changes, next_cursor, more = pull.changes_since(engine, desk, cursor, limit)
+            page = PullResponse.model_validate_json(hub_pull.page_json(engine, desk, cursor, limit, now_iso()))
+            changes, next_cursor, more = hub_pull.changes_since(engine, desk, cursor, limit)
             assert (page.changes, page.next_cursor, page.more) == (changes, next_cursor, more)
         assert page.changes == [] and page.next_cursor == 10**6
     finally:
         engine.dispose()
+
+
+class Cut(httpx.HTTPTransport):
+    """The line to the hub fails after ``after`` requests."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__()
+        self.left = after
+
+    def handle_request(self, request):
+        self.left -= 1
+        if self.left < 0:
+            raise httpx.ConnectError("cut", request=request)
+        return super().handle_request(request)
+
+
+def test_a_pull_in_small_pages_and_cut_halfway_ends_as_one_in_whole_pages(county, tmp_path):
+    """Many pages to a transaction, the next one fetched while one is applied; a cut leaves a committed cursor."""
+    hub = Hub(county.url, tmp_path / "hub.log").start()
+    try:
+        whole, small = new_desk(tmp_path / "whole.db"), new_desk(tmp_path / "small.db")
+        for db, page, transport in ((whole, 5000, None), (small, 97, Cut(after=7)), (small, 97, None)):
+            client = HubClient(hub.url, county.token, transport=transport)
+            report = SyncReport()
+            try:
+                pull(db, client, report, page=page)
+            except SyncError:  # the cut: seven pages arrived, and all of them committed, with the cursor after them
+                cursor = int(config.get(db.conn, "sync.cursor"))
+                assert report.pulled == 7 * 97 and report.cursor == cursor
+                assert verify(db.conn) == []
+            finally:
+                client.close()
+        with county.engine.connect() as conn:
+            last = conn.execute(select(func.max(schema.changes.c.seq))).scalar_one()
+        for db in (whole, small):
+            assert int(config.get(db.conn, "sync.cursor")) == last
+        assert state(small) == state(whole) and verify(small.conn) == []
+    finally:
+        hub.stop()
