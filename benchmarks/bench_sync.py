@@ -27,7 +27,16 @@ from desktop_app.services import checkout  # noqa: E402
 from desktop_app.services.demo import generate  # noqa: E402
 from desktop_app.store import config  # noqa: E402
 from desktop_app.store.db import connect, transaction  # noqa: E402
-from desktop_app.sync.client import PULL_PAGE, HubClient, SyncReport, _page, pull, push, unsent  # noqa: E402
+from desktop_app.sync.client import (  # noqa: E402
+    PULL_PAGE,
+    PULL_TRANSACTION_SECONDS,
+    HubClient,
+    SyncReport,
+    _page,
+    pull,
+    push,
+    unsent,
+)
 from tests.hub_fixtures import Hub  # noqa: E402
 
 FACILITY = {"kind": "community_health_centre", "level": 1, "id": "H45010300001"}
@@ -134,7 +143,7 @@ def bench_pull(args) -> None:
 
     Prints the transfer (pages fetched and checked, not applied) and the pull applied, each beside its
     floor: the same rows selected raw from the hub's database, and inserted raw into a new desk's
-    (members, their ledger's opening entries, family links), a transaction per page, as the pull commits.
+    (members, their ledger's opening entries, family links), committed as often as the pull commits.
     """
     print(f"pull: machine load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the start")
     with tempfile.TemporaryDirectory() as folder:
@@ -214,26 +223,30 @@ def _select_raw(hub_db: Path, page: int) -> tuple[float, int]:
 
 
 def _insert_raw(source_db: Path, desk, page: int) -> float:
-    """Seconds to insert what the pull writes (members, opening ledger entries, family links) with executemany."""
+    """Seconds to insert what the pull writes (members, opening ledger entries, family links) with executemany.
+
+    In pages, committed as the pull commits: once pages have taken ``PULL_TRANSACTION_SECONDS``.
+    """
     source = sqlite3.connect(f"file:{source_db}?mode=ro", uri=True)
     columns = "psn_no, certno, name, name_initials, sex, birth_date, insutype, status, status_since, scheme, region, "
     columns += "civil_servant, programmes, designated_facility, account_balance, updated_at"
     people = source.execute(f"SELECT {columns} FROM members ORDER BY psn_no").fetchall()
     links = source.execute("SELECT owner_psn_no, relative_psn_no, relation FROM family_links").fetchall()
     source.close()
-    at = now_iso()
+    at, ledger = now_iso(), "INSERT INTO account_entries (psn_no, delta, reason, at) VALUES (?, ?, 'sync', ?)"
+    work = []  # (statement, rows): a page of members and their opening entries, then the links by pages
+    for i in range(0, len(people), page):
+        batch = people[i : i + page]
+        work.append((f"INSERT INTO members ({columns}) VALUES ({', '.join('?' * 16)})", batch))
+        work.append((ledger, [(p[0], p[14], at) for p in batch if p[14]]))
+    work += [("INSERT INTO family_links VALUES (?, ?, ?)", links[i : i + page]) for i in range(0, len(links), page)]
     t = time.perf_counter()
-    for start in range(0, len(people), page):
-        batch = people[start : start + page]
+    while work:
         with transaction(desk) as conn:
-            conn.executemany(f"INSERT INTO members ({columns}) VALUES ({', '.join('?' * 16)})", batch)
-            conn.executemany(
-                "INSERT INTO account_entries (psn_no, delta, reason, at) VALUES (?, ?, 'sync', ?)",
-                [(p[0], p[14], at) for p in batch if p[14]],
-            )
-    for start in range(0, len(links), page):
-        with transaction(desk) as conn:
-            conn.executemany("INSERT INTO family_links VALUES (?, ?, ?)", links[start : start + page])
+            started = time.monotonic()
+            while work and time.monotonic() - started < PULL_TRANSACTION_SECONDS:
+                sql, rows = work.pop(0)
+                conn.executemany(sql, rows)
     seconds = time.perf_counter() - t
     desk.conn.close()
     return seconds
