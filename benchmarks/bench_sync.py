@@ -33,6 +33,7 @@ from desktop_app.sync.client import (  # noqa: E402
     HubClient,
     SyncReport,
     _page,
+    bulk_writing,
     pull,
     push,
     unsent,
@@ -225,7 +226,8 @@ def _select_raw(hub_db: Path, page: int) -> tuple[float, int]:
 def _insert_raw(source_db: Path, desk, page: int) -> float:
     """Seconds to insert what the pull writes (members, opening ledger entries, family links) with executemany.
 
-    In pages, committed as the pull commits: once pages have taken ``PULL_TRANSACTION_SECONDS``.
+    In pages, committed as the pull commits (once pages have taken ``PULL_TRANSACTION_SECONDS``), with the
+    pull's connection settings (``bulk_writing``).
     """
     source = sqlite3.connect(f"file:{source_db}?mode=ro", uri=True)
     columns = "psn_no, certno, name, name_initials, sex, birth_date, insutype, status, status_since, scheme, region, "
@@ -241,12 +243,13 @@ def _insert_raw(source_db: Path, desk, page: int) -> float:
         work.append((ledger, [(p[0], p[14], at) for p in batch if p[14]]))
     work += [("INSERT INTO family_links VALUES (?, ?, ?)", links[i : i + page]) for i in range(0, len(links), page)]
     t = time.perf_counter()
-    while work:
-        with transaction(desk) as conn:
-            started = time.monotonic()
-            while work and time.monotonic() - started < PULL_TRANSACTION_SECONDS:
-                sql, rows = work.pop(0)
-                conn.executemany(sql, rows)
+    with bulk_writing(desk.conn):
+        while work:
+            with transaction(desk) as conn:
+                started = time.monotonic()
+                while work and time.monotonic() - started < PULL_TRANSACTION_SECONDS:
+                    sql, rows = work.pop(0)
+                    conn.executemany(sql, rows)
     seconds = time.perf_counter() - t
     desk.conn.close()
     return seconds

@@ -252,5 +252,7 @@ def test_a_pull_in_small_pages_and_cut_halfway_ends_as_one_in_whole_pages(county
         for db in (whole, small):
             assert int(config.get(db.conn, "sync.cursor")) == last
         assert state(small) == state(whole) and verify(small.conn) == []
+        settings = [small.conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("cache_size", "wal_autocheckpoint")]
+        assert settings == [-2000, 1000]  # the pull's larger cache and rarer checkpoints were its own
     finally:
         hub.stop()

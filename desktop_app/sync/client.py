@@ -16,7 +16,9 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import httpx
@@ -47,7 +49,7 @@ SKEW_WARNING_SECONDS = 300
 # transaction; with pages of 1,000 a pull of 50,000 members spent about a third of its time committing.
 PULL_PAGE = 5000
 # Pages already fetched join the open transaction for this long: each commit of a page of new members
-# rewrote most of their indexes' pages (a pull of 200,000 members took 20 s in a transaction per page, 13 s so).
+# rewrote most of their indexes' pages (200,000 members applied in 20 s a transaction per page, in 13 s so).
 PULL_TRANSACTION_SECONDS = 1.0
 
 
@@ -266,7 +268,7 @@ def pull(db: sqlite_utils.Database, client: HubClient, report: SyncReport, page:
     never waits on a pull longer than that, nor ever on the network.
     """
     cursor = int(config.get(db.conn, "sync.cursor") or 0)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull") as ahead:
+    with bulk_writing(db.conn), ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull") as ahead:
         following: Future | None = ahead.submit(_page, client, cursor, page)
         while following is not None:
             response = following.result()  # outside any transaction: a failed fetch leaves what is committed
@@ -292,6 +294,26 @@ def pull(db: sqlite_utils.Database, client: HubClient, report: SyncReport, page:
             report.cursor = cursor
 
 
+@contextmanager
+def bulk_writing(conn: sqlite3.Connection) -> Iterator[None]:
+    """A larger page cache and fewer checkpoints while a pull writes; durability is unchanged.
+
+    With SQLite's 2 MB cache, a second's inserts into the members' random-keyed indexes spilled and
+    re-read their pages: a million members took 28 s to insert, 17 s with 64 MB and a checkpoint
+    every 10,000 pages (2 cores).  The connection's own settings come back afterwards.
+    """
+    cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+    checkpoint = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+    conn.execute("PRAGMA cache_size = -65536")  # KiB
+    conn.execute("PRAGMA wal_autocheckpoint = 10000")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA cache_size = {int(cache)}")
+        conn.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint)}")
+        conn.execute("PRAGMA shrink_memory")
+
+
 def _ready(following: Future | None) -> bool:
     """Whether the next page is here, and whole (a failed fetch is raised outside the transaction)."""
     return following is not None and following.done() and following.exception() is None
@@ -310,7 +332,11 @@ def _page(client: HubClient, cursor: int, limit: int) -> dict:
         and type(body.get("next_cursor")) is int
         and type(body.get("more")) is bool
         and all(
-            type(c) is dict and type(c.get("seq")) is int and c.get("kind") in KINDS and type(c.get("data")) is dict
+            type(c) is dict
+            and type(c.get("seq")) is int
+            and c.get("kind") in KINDS
+            and type(c.get("key")) is str
+            and type(c.get("data")) is dict
             for c in changes
         )
     ):
