@@ -49,19 +49,20 @@ _REPEATS = {"member": lambda d: d["psn_no"], "usage": lambda d: (d["psn_no"], in
 
 def _batches(changes: Changes) -> Iterator[tuple[str, Changes]]:
     """Runs of one kind; a member's (or a member-year's) second change starts a new run."""
-    batch: Changes = []
-    seen: set = set()
-    for change in changes:
-        kind = change["kind"]
-        key = _REPEATS[kind](change["data"]) if kind in _REPEATS else None
-        if batch and (kind != batch[0]["kind"] or key in seen):
-            yield batch[0]["kind"], batch
-            batch, seen = [], set()
-        batch.append(change)
-        if key is not None:
-            seen.add(key)
-    if batch:
-        yield batch[0]["kind"], batch
+    start, end = 0, len(changes)
+    while start < end:
+        kind, stop = changes[start]["kind"], start + 1
+        repeat = _REPEATS.get(kind)
+        seen = {repeat(changes[start]["data"])} if repeat else None
+        while stop < end and changes[stop]["kind"] == kind:
+            if repeat:
+                key = repeat(changes[stop]["data"])
+                if key in seen:
+                    break
+                seen.add(key)
+            stop += 1
+        yield kind, changes[start:stop]
+        start = stop
 
 
 # --------------------------------------------------------------------------- what the hub has not counted
@@ -94,6 +95,15 @@ class _Uncounted:
             self._by_member[row[0]].append(row)
             if row[1] is not None:
                 self._by_family_payer[row[1]].append(row)
+
+    def balance(self, psn_no: str, seq: int, hub_balance: int) -> int:
+        """The balance the desk shows after change ``seq``: the hub's, less what its uncounted entries took."""
+        if psn_no not in self._by_member and psn_no not in self._by_family_payer:
+            return max(0, hub_balance)
+        [own] = self.own(psn_no, seq, ("acct_pay",))
+        # Two desks offline can both spend one account: the hub then holds an overdraft (recorded there for
+        # review); the desk shows what is really left, which is nothing.
+        return max(0, hub_balance - own - self.for_family(psn_no, seq))
 
     def own(self, psn_no: str, seq: int, columns: tuple[str, ...], year: int | None = None) -> list[int]:
         """Sums of ``columns`` over the member's own entries uncounted as of change ``seq`` (of ``year``, if given)."""
@@ -135,13 +145,7 @@ def _apply_members(conn: sqlite3.Connection, batch: Changes, warnings: list[str]
     psn_nos = [c["data"]["psn_no"] for c in batch]
     held = _held(conn, psn_nos)
     uncounted = _Uncounted(conn, psn_nos, batch[0]["seq"])
-    targets = {}
-    for change, psn_no in zip(batch, psn_nos):
-        seq = change["seq"]
-        [own] = uncounted.own(psn_no, seq, ("acct_pay",))
-        # Two desks offline can both spend one account: the hub then holds an overdraft (recorded there for
-        # review); the desk shows what is really left, which is nothing.
-        targets[psn_no] = max(0, change["data"]["account_balance"] - own - uncounted.for_family(psn_no, seq))
+    targets = {p: uncounted.balance(p, c["seq"], c["data"]["account_balance"]) for c, p in zip(batch, psn_nos)}
     members.upsert_many(conn, (c["data"] for c in batch), now, opening=targets)  # a new member opens at its target
     # Each account that differs moves to its target through the ledger, as journal.account_entry moves it.
     moves = [(p, t - held.get(p, 0), now) for p, t in targets.items() if t != held.get(p, 0)]
