@@ -121,6 +121,14 @@ def _clock_skew(desk_clock: str) -> float | None:
 
 
 def serve(url: str, host: str, port: int) -> None:
+    import gc
+
     import uvicorn
 
-    uvicorn.run(create_app(url), host=host, port=port, log_level="warning", timeout_keep_alive=HUB_KEEP_ALIVE_SECONDS)
+    app = create_app(url)
+    # What the hub loaded to start (the rules, SQLAlchemy's tables, FastAPI's routes) lives as long as it does:
+    # moved out of the collector's sight, a push spends ~15% less CPU (0.42 → 0.35 ms a settlement, 2 cores;
+    # benchmarks/bench_sync.py), because the full collections no longer walk it.
+    gc.collect()
+    gc.freeze()
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_keep_alive=HUB_KEEP_ALIVE_SECONDS)
