@@ -35,16 +35,9 @@ from desktop_app.hub import desks, importer, schema  # noqa: E402
 from desktop_app.services.demo import generate  # noqa: E402
 from desktop_app.store import config  # noqa: E402
 from desktop_app.store.db import connect, transaction  # noqa: E402
-from desktop_app.sync.client import (  # noqa: E402
-    PULL_PAGE,
-    PULL_TRANSACTION_SECONDS,
-    HubClient,
-    SyncReport,
-    _page,
-    bulk_writing,
-    pull,
-    push,
-)
+from desktop_app.sync.feed import PULL_PAGE, PULL_TRANSACTION_SECONDS, _page, bulk_writing, pull  # noqa: E402
+from desktop_app.sync.hub_client import HubClient, SyncReport  # noqa: E402
+from desktop_app.sync.outbox import push  # noqa: E402
 from tests.hub_fixtures import Hub  # noqa: E402
 
 FACILITY = {"kind": "community_health_centre", "level": 1, "id": "H45010300001"}

@@ -24,7 +24,8 @@ from desktop_app.services.demo import DRUGS
 from desktop_app.services.verify import verify
 from desktop_app.store import audit, catalogue, members, migrations
 from desktop_app.store.db import connect, transaction
-from desktop_app.sync.client import SyncReport, pull
+from desktop_app.sync.feed import pull
+from desktop_app.sync.hub_client import SyncReport
 from desktop_app.sync.protocol import Change, PullResponse
 from tests.store_fixtures import copy_db
 from tests.test_window import TODAY, key, type_chinese

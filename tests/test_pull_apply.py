@@ -29,7 +29,9 @@ from desktop_app.services.verify import verify
 from desktop_app.store import audit, config
 from desktop_app.store.db import connect, transaction
 from desktop_app.sync.apply import apply_change, apply_page
-from desktop_app.sync.client import HubClient, SyncError, SyncReport, pull, unsent
+from desktop_app.sync.feed import pull
+from desktop_app.sync.hub_client import HubClient, SyncError, SyncReport
+from desktop_app.sync.outbox import unsent
 from desktop_app.sync.protocol import Change, PullResponse
 from tests.hub_fixtures import Hub
 from tests.store_fixtures import AT, TODAY

@@ -8,7 +8,7 @@ proves every figure from its sources.  Members, family links, catalogue items an
 published figures are taken as the hub sends them; a region's rules are noted, with
 a warning when the desk's own rule files differ.
 
-:func:`.client.pull` calls :func:`apply_page` for each page, in the page's transaction.  Changes
+:func:`.feed.pull` calls :func:`apply_page` for each page, in the page's transaction.  Changes
 are plain mappings as the wire carries them (``seq``, ``kind``, ``key``, ``data``: a
 ``protocol.Change``).  A page goes in batches of consecutive changes of one kind, each batch a
 few statements over all its rows (``executemany``) instead of a few per change.  A batch ends
