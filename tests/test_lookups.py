@@ -215,7 +215,7 @@ def test_initials_are_stored_from_an_import_and_from_the_hubs_feed(templates, tm
     assert settings.import_catalogue(db, "admin", "admin123", old_header) == 1
 
     class OlderHub:  # its feed entry has the columns of before, as a hub not yet upgraded sends them
-        def changes(self, cursor, limit):
+        def feed_page(self, cursor, limit):
             data = {
                 "code": "T004",
                 "name": "藿香正气水",
@@ -230,7 +230,8 @@ def test_initials_are_stored_from_an_import_and_from_the_hubs_feed(templates, tm
                 "barcode": None,
             }
             change = Change(seq=cursor + 1, kind="catalogue_item", key="T004", data=data)
-            return PullResponse(server_time="2024-06-15T10:00:00+08:00", changes=[change], next_cursor=1, more=False)
+            page = PullResponse(server_time="2024-06-15T10:00:00+08:00", changes=[change], next_cursor=1, more=False)
+            return page.model_dump(mode="json")
 
     pull(db, OlderHub(), SyncReport())
     rows = {

@@ -95,7 +95,7 @@ def _page(client: HubClient, cursor: int, limit: int) -> dict:
     No model is built per change: a page of a million members' pull is mostly data to write, and
     validating it into objects cost as much as writing it.
     """
-    body = client._call("GET", "/v1/changes", params={"cursor": cursor, "limit": limit})
+    body = client.feed_page(cursor, limit)
     changes = body.get("changes") if isinstance(body, dict) else None
     if not (
         isinstance(changes, list)

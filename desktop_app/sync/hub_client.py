@@ -135,7 +135,11 @@ class HubClient:
         return AuditHead.model_validate(self._call("GET", "/v1/audit"))
 
     def changes(self, cursor: int, limit: int) -> PullResponse:
-        return PullResponse.model_validate(self._call("GET", "/v1/changes", params={"cursor": cursor, "limit": limit}))
+        return PullResponse.model_validate(self.feed_page(cursor, limit))
+
+    def feed_page(self, cursor: int, limit: int) -> dict:
+        """A page of the change feed as the hub sent it (the JSON of a ``PullResponse``), not yet checked."""
+        return self._call("GET", "/v1/changes", params={"cursor": cursor, "limit": limit})
 
     def reconcile(self, day: str) -> ReconcileResponse:
         return ReconcileResponse.model_validate(self._call("GET", "/v1/reconcile", params={"day": day}))
