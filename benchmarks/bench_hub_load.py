@@ -44,7 +44,7 @@ from desktop_app.domain.clock import now_iso  # noqa: E402
 from desktop_app.hub import desks, importer, schema  # noqa: E402
 from desktop_app.store import config  # noqa: E402
 from desktop_app.store.db import connect  # noqa: E402
-from desktop_app.sync.client import unsent  # noqa: E402
+from desktop_app.sync.outbox import unsent  # noqa: E402
 from desktop_app.sync.protocol import PushRequest  # noqa: E402
 from tests.hub_fixtures import Hub  # noqa: E402
 

@@ -30,7 +30,9 @@ from desktop_app.services.verify import verify
 from desktop_app.store import config
 from desktop_app.store.db import connect
 from desktop_app.sync import client as client_module
-from desktop_app.sync.client import ATTEMPTS, HubClient, SyncError, SyncReport, _pages, push, sync, unsent
+from desktop_app.sync.client import sync
+from desktop_app.sync.hub_client import ATTEMPTS, HubClient, SyncError, SyncReport
+from desktop_app.sync.outbox import _pages, push, unsent
 from desktop_app.sync.protocol import (
     MAX_BATCH,
     MAX_BODY_BYTES,

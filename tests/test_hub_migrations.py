@@ -31,7 +31,8 @@ from desktop_app.hub import checks, desks, importer, migrations, push, schema
 from desktop_app.services import checkout
 from desktop_app.services.verify import verify
 from desktop_app.store.db import connect
-from desktop_app.sync.client import sync, unsent
+from desktop_app.sync.client import sync
+from desktop_app.sync.outbox import unsent
 from tests.hub_fixtures import Hub
 
 FACILITY = {"kind": "community_health_centre", "level": 1, "id": "H45010300001"}

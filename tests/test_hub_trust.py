@@ -31,7 +31,7 @@ from desktop_app.hub import checks, desks, importer, schema
 from desktop_app.services import checkout
 from desktop_app.store import config
 from desktop_app.store.db import connect
-from desktop_app.sync.client import unsent
+from desktop_app.sync.outbox import unsent
 from tests.hub_fixtures import Hub
 
 FIGURES = (*AMOUNTS, *COUNTERS)

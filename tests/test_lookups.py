@@ -24,7 +24,8 @@ from desktop_app.services.demo import DRUGS
 from desktop_app.services.verify import verify
 from desktop_app.store import audit, catalogue, members, migrations
 from desktop_app.store.db import connect, transaction
-from desktop_app.sync.client import SyncReport, pull
+from desktop_app.sync.feed import pull
+from desktop_app.sync.hub_client import SyncReport
 from desktop_app.sync.protocol import Change, PullResponse
 from tests.store_fixtures import copy_db
 from tests.test_window import TODAY, key, type_chinese
@@ -214,7 +215,7 @@ def test_initials_are_stored_from_an_import_and_from_the_hubs_feed(templates, tm
     assert settings.import_catalogue(db, "admin", "admin123", old_header) == 1
 
     class OlderHub:  # its feed entry has the columns of before, as a hub not yet upgraded sends them
-        def changes(self, cursor, limit):
+        def feed_page(self, cursor, limit):
             data = {
                 "code": "T004",
                 "name": "藿香正气水",
@@ -229,7 +230,8 @@ def test_initials_are_stored_from_an_import_and_from_the_hubs_feed(templates, tm
                 "barcode": None,
             }
             change = Change(seq=cursor + 1, kind="catalogue_item", key="T004", data=data)
-            return PullResponse(server_time="2024-06-15T10:00:00+08:00", changes=[change], next_cursor=1, more=False)
+            page = PullResponse(server_time="2024-06-15T10:00:00+08:00", changes=[change], next_cursor=1, more=False)
+            return page.model_dump(mode="json")
 
     pull(db, OlderHub(), SyncReport())
     rows = {

@@ -21,7 +21,7 @@ from desktop_app.domain.errors import InputError
 from desktop_app.services import checkout, daybook, receipts, settings
 from desktop_app.services.checkout import Approval
 from desktop_app.services.verify import verify
-from desktop_app.sync.client import unsent
+from desktop_app.sync.outbox import unsent
 from desktop_app.ui import printing
 from desktop_app.ui.dialogs import DayEndDialog, HistoryDialog
 from desktop_app.ui.dialogs.history import REFUND_REASONS

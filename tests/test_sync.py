@@ -19,7 +19,9 @@ from desktop_app.services import checkout
 from desktop_app.services.verify import verify
 from desktop_app.store import journal
 from desktop_app.store.db import connect
-from desktop_app.sync.client import HubClient, SyncError, SyncReport, sync, unsent
+from desktop_app.sync.client import sync
+from desktop_app.sync.hub_client import HubClient, SyncError, SyncReport
+from desktop_app.sync.outbox import unsent
 from tests.hub_fixtures import free_port, seeded_hub
 from tests.store_fixtures import AT, TODAY
 

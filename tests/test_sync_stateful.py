@@ -32,7 +32,9 @@ from desktop_app.hub import push as hub_push
 from desktop_app.services import checkout
 from desktop_app.services.verify import verify
 from desktop_app.store.db import connect
-from desktop_app.sync.client import HubClient, SyncError, sync, unsent
+from desktop_app.sync.client import sync
+from desktop_app.sync.hub_client import HubClient, SyncError
+from desktop_app.sync.outbox import unsent
 from tests.hub_fixtures import seeded_hub
 from tests.store_fixtures import AT, TODAY
 

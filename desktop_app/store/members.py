@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from functools import lru_cache
+from operator import itemgetter
 
 from pypinyin import Style, lazy_pinyin
 
@@ -90,6 +92,47 @@ def upsert(conn: sqlite3.Connection, record: MemberRecord, now: str) -> None:
             now,
         ),
     )
+
+
+_UPSERT_MANY = (
+    f"INSERT INTO members ({', '.join(COLUMNS)}, name_initials, updated_at) "
+    f"VALUES ({', '.join('?' * (len(COLUMNS) + 2))}) "
+    "ON CONFLICT(psn_no) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:] if c != "account_balance")
+    + ", name_initials = excluded.name_initials, updated_at = excluded.updated_at"
+)
+
+_PLAIN = itemgetter(*COLUMNS[:10])  # psn_no … region: stored as given
+
+
+def upsert_many(
+    conn: sqlite3.Connection, rows: Iterable[Mapping], now: str, opening: Mapping[str, int] | None = None
+) -> None:
+    """Insert or update many members in one statement; each row maps ``MEMBER_COLUMNS`` (``programmes`` a list).
+
+    A new member's account opens at ``opening[psn_no]`` fen (0 if not given), which the caller records in
+    the ledger; an existing member keeps the balance it has, whatever the row says: an account moves only
+    through its ledger (``journal.account_entry``).  Pinyin initials are worked out once per distinct name
+    (a region has many 张伟).
+    """
+    initials: dict[str, str] = {}
+    opening = opening or {}
+
+    def values(row: Mapping) -> tuple:
+        name = row["name"]
+        if name not in initials:
+            initials[name] = name_initials(name)
+        return (
+            *_PLAIN(row),
+            int(row["civil_servant"]),
+            json.dumps(list(row["programmes"])) if row["programmes"] else "[]",
+            row["designated_facility"],
+            opening.get(row["psn_no"], 0),
+            initials[name],
+            now,
+        )
+
+    conn.executemany(_UPSERT_MANY, map(values, rows))
 
 
 def inpatient_on(conn: sqlite3.Connection, psn_no: str, day: dt.date) -> bool:

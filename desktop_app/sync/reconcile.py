@@ -13,7 +13,7 @@ import httpx
 import sqlite_utils
 
 from ..domain.vocabulary import AMOUNTS
-from .client import HubClient
+from .hub_client import HubClient
 
 
 def local_day(conn: sqlite3.Connection, day: str) -> dict:
