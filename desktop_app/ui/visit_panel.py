@@ -36,6 +36,7 @@ from .common import MessageLine, message_of, yuan
 # second, after the name (the header moves it), so the numbers the cells go by stay as they were.
 COLUMNS = ("编码", "名称", "类别", "数量", "单价", "金额", "规格/单位")
 SPEC_COLUMN, SPEC_SHOWN_AT = 6, 2
+SPEC_TYPICAL = "10g×24片"  # wide enough for most packs; longer ones elide, whole in the tooltip
 # The item box's list: enough to tell one pack and maker of a drug from another.
 SUGGESTION_COLUMNS = ("编码", "名称", "规格", "单位", "厂家", "类别", "单价")
 
@@ -71,6 +72,10 @@ class VisitPanel(QGroupBox):
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.Stretch)
         header.moveSection(SPEC_COLUMN, SPEC_SHOWN_AT)
+        # 规格/单位 sized to a typical pack, not to its longest: at 1024×768 it took the name's room (the
+        # name is what a cashier checks).  A longer one is elided; its cell's tooltip has it whole.
+        header.setSectionResizeMode(SPEC_COLUMN, QHeaderView.Interactive)
+        header.resizeSection(SPEC_COLUMN, self.fontMetrics().horizontalAdvance(SPEC_TYPICAL) + 12)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.AnyKeyPressed | QAbstractItemView.DoubleClicked)
@@ -188,8 +193,8 @@ class VisitPanel(QGroupBox):
                     cell.setFlags(cell.flags() & ~Qt.ItemIsEditable)
                 if c in (3, 4, 5):
                     cell.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                if c in (1, SPEC_COLUMN) and line.manufacturer:
-                    cell.setToolTip(f"{line.name}　{line.spec_unit}　{line.manufacturer}")
+                if c in (1, SPEC_COLUMN):  # whole, where the cell elides it
+                    cell.setToolTip("　".join(part for part in (line.name, line.spec_unit, line.manufacturer) if part))
                 self.table.setItem(r, c, cell)
         self.table.blockSignals(False)
 
