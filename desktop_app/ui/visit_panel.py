@@ -222,8 +222,12 @@ class VisitPanel(QGroupBox):
                     self.message.error(f"单价 {yuan(price)} 高于目录价 {yuan(line.ceiling)}：需要主管当场授权")
                     self.override_requested.emit(line, price)
                 else:
-                    line.unit_price = price
-                    self.message.clear()
+                    try:
+                        self.cart.set_price(line, price)
+                    except InputError as exc:
+                        self.message.error(f"{message_of(exc)}。单价已恢复为 {yuan(line.unit_price)}")
+                    else:
+                        self.message.clear()
         self.refresh()
         self.changed.emit()
 
