@@ -171,7 +171,7 @@ def test_a_payer_is_named_from_the_patients_side(desk, qtbot):
     qtbot.waitUntil(lambda: window.cart.psn_no == c)
     family = window.member.fields["family"].text()
     for payer in (a, b):  # c is their child: each of them is c's parent
-        assert f"{names[payer]}（父母）余额\u00a0" in family
+        assert f"{names[payer]}（父母，余额 " in family
     assert "子女" not in family
     qtbot.keyClicks(window.visit.entry, code)
     key(qtbot, window, Qt.Key_Return)

@@ -192,7 +192,7 @@ class MemberPanel(QGroupBox):
         f["balance"].setText(yuan(card.balance))
         f["family"].setText(
             "\n".join(  # a payer a line: name, relation from the patient's side, balance
-                f"{p.name}（{p.relation}）余额\u00a0{yuan(p.balance)}" + ("" if p.allowed else " 本地区不可共济")
+                f"{p.name}（{p.relation}，余额 {yuan(p.balance)}）" + ("" if p.allowed else " 本地区不可共济")
                 for p in card.family
             )
             or "无"

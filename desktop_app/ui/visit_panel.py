@@ -246,9 +246,22 @@ class VisitPanel(QGroupBox):
         self.refresh()
 
 
+_SHARED = {2: 0.2, 4: 0.17}  # 规格 and 厂家: a share of the list's width, elided past it (whole in the tooltip)
+
+
+class _Suggestions(QTreeWidget):
+    """The matches; 规格 and 厂家 take a share of the width so the name keeps its room on a narrow screen."""
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        width = self.viewport().width()
+        for column, share in _SHARED.items():
+            self.header().resizeSection(column, int(width * share))
+
+
 def _suggestion_list() -> QTreeWidget:
     """The item box's matches as a table without a tree: one row an item, its columns sized to their text."""
-    tree = QTreeWidget()
+    tree = _Suggestions()
     tree.setObjectName("item_suggestions")
     tree.setColumnCount(len(SUGGESTION_COLUMNS))
     tree.setHeaderLabels(SUGGESTION_COLUMNS)
@@ -260,6 +273,8 @@ def _suggestion_list() -> QTreeWidget:
     header.setStretchLastSection(False)
     header.setSectionResizeMode(QHeaderView.ResizeToContents)
     header.setSectionResizeMode(1, QHeaderView.Stretch)
+    for column in _SHARED:  # sized by _Suggestions.resizeEvent
+        header.setSectionResizeMode(column, QHeaderView.Fixed)
     tree.hide()
     return tree
 
