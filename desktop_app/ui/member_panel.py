@@ -40,6 +40,8 @@ class MemberPanel(QGroupBox):
         self.results.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.results.setResizeMode(QListWidget.Adjust)
         self.results.setAlternatingRowColors(True)  # two lines a member: the shading shows where one ends
+        # The panel is never narrower than a whole psn_no line (20 digits) and the list's scroll bar.
+        self.results.setMinimumWidth(self.fontMetrics().horizontalAdvance("人员编号 " + "0" * 20) + 40)
         self.results.hide()
         self.message = MessageLine()
         self.timer = QTimer(self, singleShot=True, interval=250)
