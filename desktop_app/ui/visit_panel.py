@@ -36,7 +36,7 @@ from .common import MessageLine, message_of, yuan
 # second, after the name (the header moves it), so the numbers the cells go by stay as they were.
 COLUMNS = ("编码", "名称", "类别", "数量", "单价", "金额", "规格/单位")
 SPEC_COLUMN, SPEC_SHOWN_AT = 6, 2
-SPEC_TYPICAL = "10g×24片"  # wide enough for most packs; longer ones elide, whole in the tooltip
+SPEC_SHARE = 0.2  # of the cart's width, at most
 # The item box's list: enough to tell one pack and maker of a drug from another.
 SUGGESTION_COLUMNS = ("编码", "名称", "规格", "单位", "厂家", "类别", "单价")
 
@@ -72,10 +72,9 @@ class VisitPanel(QGroupBox):
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.Stretch)
         header.moveSection(SPEC_COLUMN, SPEC_SHOWN_AT)
-        # 规格/单位 sized to a typical pack, not to its longest: at 1024×768 it took the name's room (the
-        # name is what a cashier checks).  A longer one is elided; its cell's tooltip has it whole.
-        header.setSectionResizeMode(SPEC_COLUMN, QHeaderView.Interactive)
-        header.resizeSection(SPEC_COLUMN, self.fontMetrics().horizontalAdvance(SPEC_TYPICAL) + 12)
+        # 规格/单位 as wide as its text, up to a share of the table (see _fit_spec): at 1024×768 it took the
+        # name's room, and the name is what a cashier checks.  A longer one elides; its tooltip has it whole.
+        header.setSectionResizeMode(SPEC_COLUMN, QHeaderView.Fixed)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.AnyKeyPressed | QAbstractItemView.DoubleClicked)
@@ -91,6 +90,8 @@ class VisitPanel(QGroupBox):
         layout.addWidget(self.table, 1)
 
     def eventFilter(self, obj, event):  # noqa: N802
+        if obj is self.table and event.type() == event.Type.Resize:
+            self._fit_spec()
         if event.type() == event.Type.KeyPress:
             if obj is self.entry and event.key() == Qt.Key_Down and self.suggestions.isVisible():
                 self.suggestions.setFocus()
@@ -174,6 +175,14 @@ class VisitPanel(QGroupBox):
 
     # ---------------------------------------------------------------- table
 
+    def _fit_spec(self) -> None:
+        wanted = max(
+            self.table.sizeHintForColumn(SPEC_COLUMN), self.table.horizontalHeader().sectionSizeHint(SPEC_COLUMN)
+        )
+        self.table.horizontalHeader().resizeSection(
+            SPEC_COLUMN, min(wanted, int(self.table.viewport().width() * SPEC_SHARE))
+        )
+
     def refresh(self) -> None:
         self.table.blockSignals(True)
         self.table.setRowCount(len(self.cart.lines))
@@ -197,6 +206,7 @@ class VisitPanel(QGroupBox):
                     cell.setToolTip("　".join(part for part in (line.name, line.spec_unit, line.manufacturer) if part))
                 self.table.setItem(r, c, cell)
         self.table.blockSignals(False)
+        self._fit_spec()
 
     def _cell_changed(self, cell: QTableWidgetItem) -> None:
         line = self.cart.lines[cell.row()]
