@@ -7,7 +7,8 @@ screen of exactly that size, so that what fits the screen is judged against that
 Makes a demo database once in OUT_DIR, then for each size, in OUT_DIR/<size>/, on a fresh copy:
 drives a checkout with the keyboard's actions and saves login.png, main.png, explanation.png,
 confirm.png (the F12 step), after-confirm.png (the change that stays), cleared.png (Esc, Ctrl+Z
-offered), history.png, dayend.png, settings.png, wizard-1..3.png, preview.png, pharmacy.png,
+offered), history.png, refund.png (F8), refund-lines.png and refund-partial.png (F9), member-list.png
+(several matches), item-search.png (initials), dayend.png, settings.png, wizard-1..3.png, preview.png, pharmacy.png,
 backoffice-import.png, backoffice-operators.png, checklist.png, and at
 1920×1080 main-130.png (字号 130%).  The main window is as large as the screen less a 40 px taskbar
 and a 32 px title bar: what a maximised window gets.
@@ -155,6 +156,7 @@ def back_office(app, backend, window, out: Path, conn) -> None:
     history.show()
     settle_until(app, backend, lambda: history.rows)
     shoot(app, history, out / "history.png")
+    refund_screens(app, backend, history, out)
     history.close()
     dayend = dialogs.DayEndDialog(window, window.today)
     dayend.show()
@@ -177,6 +179,7 @@ def back_office(app, backend, window, out: Path, conn) -> None:
         wizard.next()
     wizard.close()
     back_office_screens(app, window, backend, out)
+    lookup_screens(app, backend, window, out, conn)
     shoot(app, PreviewDialog(window.last_receipt, window), out / "preview.png", 1.0)
     window.member.lookup.setText(conn.execute("SELECT psn_no FROM members LIMIT 1").fetchone()[0])
     window.member.search(pick=True)
@@ -190,6 +193,41 @@ def back_office(app, backend, window, out: Path, conn) -> None:
     window.refresh_status()
     settle_until(app, backend, lambda: window.prescription.isVisible())
     shoot(app, window, out / "pharmacy.png")
+
+
+def refund_screens(app, backend, history, out: Path) -> None:
+    """F8's prompt (whose, what, how much back where), and F9's lines to tick, on the settlement just made."""
+    from PySide6.QtCore import Qt
+
+    history.table.selectRow(next(i for i, r in enumerate(history.rows) if r.kind == "settlement" and not r.refunded))
+    history.refund()
+    settle_until(app, backend, lambda: getattr(history, "auth", None) is not None)
+    shoot(app, history.auth, out / "refund.png")
+    history.auth.close()
+    history.partial()
+    settle_until(app, backend, lambda: getattr(history, "picker", None) is not None)
+    history.picker.lines.item(1).setCheckState(Qt.Checked)
+    shoot(app, history.picker, out / "refund-lines.png")
+    history.picker.accept()
+    settle_until(app, backend, lambda: history.auth.windowTitle().startswith("部分退费"))
+    shoot(app, history.auth, out / "refund-partial.png")
+    history.auth.close()
+
+
+def lookup_screens(app, backend, window, out: Path, conn) -> None:
+    """Several members match a name's initials: the list; an item's initials: its matches with spec and maker."""
+    window.member.lookup.setText("zw")
+    window.member.search(pick=True)
+    settle_until(app, backend, lambda: window.member.results.isVisible())
+    shoot(app, window, out / "member-list.png")
+    window.member.close_list()
+    name = conn.execute("SELECT name_initials FROM catalogue WHERE item_kind = 'drug' LIMIT 1").fetchone()[0]
+    window.visit.entry.setText(name[:2])
+    window.visit.search(add=False)
+    settle_until(app, backend, lambda: window.visit.suggestions.isVisible())
+    shoot(app, window, out / "item-search.png")
+    window.visit.suggestions.hide()
+    window.visit.entry.clear()
 
 
 def run_size(out: Path, demo: Path, size: str) -> None:

@@ -50,3 +50,13 @@ def test_scanning_twice_adds_to_the_quantity_and_a_typed_fee_travels_with_the_ca
     cart.visit_kind, cart.family_payer = "emergency", "P2"
     case = cart.case()
     assert case["visit"] == {"emergency": True} and case["payment"]["family_payer"] == "P2"
+
+
+def test_a_typed_price_whose_amount_is_not_whole_fen_is_refused_where_it_is_typed():
+    cart = Cart(psn_no="P1")
+    line = cart.add(CartLine("A", "甲药", "A", Decimal("10.00"), quantity=Decimal("0.5")))
+    with pytest.raises(InputError, match="整分"):
+        cart.set_price(line, Decimal("1.23"))  # 0.5 × 1.23 = 0.615
+    assert line.unit_price == Decimal("10.00")  # unchanged
+    cart.set_price(line, Decimal("1.24"))
+    assert line.unit_price == Decimal("1.24") and cart.case()["items"][0]["unit_price"] == "1.24"

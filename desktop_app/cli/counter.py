@@ -34,8 +34,14 @@ def cmd_checkout(args: argparse.Namespace) -> int:
 
 def cmd_refund(args: argparse.Namespace) -> int:
     from ..services.checkout import refund
+    from ..services.partial_refund import partial_refund
 
-    print_json(refund(open_db(args.db), args.uuid, args.operator, supervisor_password(args)))
+    db, password = open_db(args.db), supervisor_password(args)
+    if args.keep:
+        keep = [line - 1 for line in args.keep]
+        print_json(partial_refund(db, args.uuid, keep, args.operator, password, args.reason))
+    else:
+        print_json(refund(db, args.uuid, args.operator, password, reason=args.reason))
     return EXIT_OK
 
 

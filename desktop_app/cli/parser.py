@@ -86,6 +86,11 @@ def _int_in(low: int, high: int):
     return parse
 
 
+def _lines(text: str) -> list[int]:
+    """Line numbers as typed, ``1,3``: each 1 to 500."""
+    return [_int_in(1, 500)(part.strip()) for part in text.split(",")]
+
+
 # The counter: quote, checkout, refund, usage, receipt
 
 
@@ -128,11 +133,18 @@ def _refund(sub) -> None:
         sub,
         "refund",
         cmd_refund,
-        "退费（冲销一笔结算，需主管密码），输出 JSON",
+        "退费（冲销一笔结算，或部分退费，需主管密码与原因），输出 JSON",
         "主管密码在终端输入，或由环境变量 GONGJI_PASSWORD 提供。",
         operator="授权退费的主管",
     )
     refund.add_argument("uuid", metavar="UUID", help="原结算的 UUID")
+    refund.add_argument("--reason", required=True, help="退费原因（审计并打印在退费单上）")
+    refund.add_argument(
+        "--keep",
+        type=_lines,
+        metavar="LINE,LINE",
+        help="部分退费：保留的项目行号，逗号分隔（从 1 起，如 1,3）；原结算全部冲销，保留项目按现行规则重新结算",
+    )
 
 
 def _usage(sub) -> None:

@@ -39,13 +39,15 @@ class MemberMatches:
 
     exact: bool
     members: tuple[MemberMatch, ...]
+    more: bool = False  # more than these matched: the cashier should type more of the name
 
 
 def find_members(conn: sqlite3.Connection, text: str, today: dt.date) -> MemberMatches:
-    found = checkout.lookup(conn, text, MAX_MATCHES)
+    found = checkout.lookup(conn, text, MAX_MATCHES + 1)
+    more, found = len(found) > MAX_MATCHES, found[:MAX_MATCHES]
     typed = text.strip().upper()
     exact = len(found) == 1 and typed in (found[0].psn_no, found[0].certno.upper())
-    return MemberMatches(exact, tuple(_match(record, today) for record in found))
+    return MemberMatches(exact, tuple(_match(record, today) for record in found), more)
 
 
 def _match(record: MemberRecord, today: dt.date) -> MemberMatch:

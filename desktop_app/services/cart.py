@@ -7,7 +7,7 @@ A :class:`Cart` turns what the cashier entered into the same case a
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 
 from ..domain.catalogue import cashier_ceiling
@@ -71,6 +71,12 @@ class Cart:
     def set_quantity(self, line: CartLine, text: str) -> None:
         """A quantity typed over in the cart's table; :class:`InputError` (the line unchanged) if refused."""
         line.quantity = check_quantity(line, parse_quantity(text))
+
+    def set_price(self, line: CartLine, price: Decimal) -> None:
+        """A unit price typed over (within what the cashier may set); refused, the line unchanged, when price ×
+        quantity is not a whole fen: it is refused here, where it is typed, not at the quote."""
+        check_quantity(replace(line, unit_price=price), line.quantity)
+        line.unit_price = price
 
     def case(self, today: dt.date | None = None) -> dict:
         """The checkout case (as ``desktop-app checkout`` reads it)."""

@@ -219,31 +219,53 @@ def confirm(
         first = request.first_answer(conn, request_id, stored)
         if first is not None:
             return first
-        q = build_quote(conn, data, today)
-        notes = _approve(conn, q, approval)
-        created = at or now_iso()
-        out = _record(q, created, operator, device_id(conn), notes)
-        out.update(_cash_tendered(tendered, q.payment.cash))
-        entry = journal.Entry(
-            uuid=out["uuid"],
-            kind="settlement",
-            original_uuid=None,
-            psn_no=q.member.psn_no,
-            year=q.case.date.year,
-            visit_date=q.case.date.isoformat(),
-            region=q.case.region,
-            facility_id=q.case.facility.id,
-            operator=operator,
-            device=out["device"],
-            created_at=created,
-            family_payer=q.payment.family_payer,
-            **journal_figures(q.settlement, q.payment),
-            input_json=stored,
-            output_json=json.dumps(out, ensure_ascii=False),
-        )
-        journal.record(conn, entry)
-        request.remember(conn, request_id, entry.uuid, q.prescription)
-        _audit_settlement(conn, q, out, operator, approval)
+        out = settle_in(conn, data, operator, today, at, approval, tendered)
+        request.remember(conn, request_id, out["uuid"], None)
+    return out
+
+
+def settle_in(
+    conn: sqlite3.Connection,
+    data: object,
+    operator: str,
+    today: dt.date | None,
+    at: str | None,
+    approval: Approval | None,
+    tendered: str | Decimal | None = None,
+    note: dict | None = None,
+    remarks: tuple[str, ...] = (),
+) -> dict:
+    """Quote and journal one settlement in the caller's transaction (see :func:`confirm`); its record.
+
+    ``note`` is added to the record as it is (a partial refund's link to the settlement it replaces);
+    ``remarks`` are printed under the figures, after the approvals' lines.
+    """
+    q = build_quote(conn, data, today)
+    notes = [*_approve(conn, q, approval), *remarks]
+    created = at or now_iso()
+    out = _record(q, created, operator, device_id(conn), notes)
+    out.update(_cash_tendered(tendered, q.payment.cash))
+    out.update(note or {})
+    entry = journal.Entry(
+        uuid=out["uuid"],
+        kind="settlement",
+        original_uuid=None,
+        psn_no=q.member.psn_no,
+        year=q.case.date.year,
+        visit_date=q.case.date.isoformat(),
+        region=q.case.region,
+        facility_id=q.case.facility.id,
+        operator=operator,
+        device=out["device"],
+        created_at=created,
+        family_payer=q.payment.family_payer,
+        **journal_figures(q.settlement, q.payment),
+        input_json=request.stored_form(data),
+        output_json=json.dumps(out, ensure_ascii=False),
+    )
+    journal.record(conn, entry)
+    request.remember(conn, None, entry.uuid, q.prescription)
+    _audit_settlement(conn, q, out, operator, approval)
     return out
 
 

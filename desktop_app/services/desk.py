@@ -27,7 +27,7 @@ from ..rule_files import cached_region, load_region, region_names
 from ..store import catalogue, config, operators
 from ..store import settings as registry
 from ..store.db import connect
-from . import checkout, daybook, imports, receipts, reversal, settings, setup
+from . import checkout, daybook, imports, partial_refund, receipts, reversal, settings, setup
 from .card import MemberCard, MemberMatches, find_members, member_card
 from .daybook import HistoryRow
 from .reversal import RefundSummary
@@ -300,6 +300,13 @@ class Desk:
         out = checkout.refund(self.db, uuid, supervisor, password, reason=reason)
         return Settled.of(out, self.receipt(out["uuid"], layout))
 
+    def partial_refund(
+        self, uuid: str, keep: list[int], supervisor: str, password: str, layout: str, reason: str, today: dt.date
+    ) -> tuple[Settled, Settled]:
+        """部分退费: the whole reversed, the lines at ``keep`` settled again (:mod:`.partial_refund`); both receipts."""
+        out = partial_refund.partial_refund(self.db, uuid, keep, supervisor, password, reason, today=today)
+        return tuple(Settled.of(out[k], self.receipt(out[k]["uuid"], layout)) for k in ("refund", "settlement"))
+
     def receipt(self, uuid: str, layout: str, note: str | None = None) -> Path:
         """The receipt's PDF in ``receipts/`` (a copy is marked by ``note``, e.g. 补打)."""
         name = f"{uuid}-{note}.pdf" if note else f"{uuid}.pdf"
@@ -312,10 +319,7 @@ class Desk:
         return reversal.summary(self.conn, uuid)
 
     def preview(self, uuid: str, layout: str) -> Path:
-        """The receipt as stored, for the screen: no 补打 mark, and nothing written under ``receipts/``.
-
-        The PDF goes to this desk's own temporary folder (the preview dialog reads a file), removed on close.
-        """
+        """The receipt as stored, for the screen: no 补打 mark, nothing under ``receipts/`` (a temporary PDF)."""
         if self._previews is None:
             self._previews = Path(tempfile.mkdtemp(prefix="gongji-preview-"))
         return receipts.write(self.conn, uuid, layout, self._previews / f"{uuid}-预览.pdf")

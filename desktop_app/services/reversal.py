@@ -1,7 +1,7 @@
 """What a refund reverses: whether a settlement may still be refunded, what the prompt shows, the refund's record.
 
-A refund negates its original exactly (the hub checks this), so it is always the whole settlement: a
-refund of chosen lines would need the hub to recompute a partial reversal, which it does not.
+A refund negates its original exactly (the hub checks this), so it is always the whole settlement; a
+refund of chosen lines is that, followed by a new settlement of the lines kept (:mod:`.partial_refund`).
 
 Who is who: the journal's ``operator`` of a refund is the supervisor who authorised it (as audited and
 as the hub receives it); the refund's record adds ``supervisor``, ``cashier`` (the cashier of record,

@@ -73,10 +73,10 @@ class MainWindow(SettleFlow, StepBack, QMainWindow):
         centre = QVBoxLayout()
         centre.addWidget(self.visit, 1)
         centre.addWidget(self.prescription)
-        body = QHBoxLayout()
-        body.addWidget(self.member, 3)
+        body = QHBoxLayout()  # the items' panel has the most to show (names, 规格, 厂家): the sides give it room
+        body.addWidget(self.member, 2)
         body.addLayout(centre, 5)
-        body.addWidget(self.payment, 3)
+        body.addWidget(self.payment, 2)
         root = QVBoxLayout()
         self.key_bar = KeyBar(self.key)
         root.addWidget(self.key_bar)

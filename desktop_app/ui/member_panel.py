@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QVBoxLayout,
+    QWidget,
 )
 
 from ..domain.money import to_fen
@@ -34,12 +35,13 @@ class MemberPanel(QGroupBox):
         self.lookup.setObjectName("member_lookup")
         self.results = QListWidget()
         self.results.setObjectName("member_results")
-        self.results.setMaximumHeight(260)
         self.results.setWordWrap(True)  # a narrow panel wraps a row: the psn_no is never cut off
         self.results.setTextElideMode(Qt.ElideNone)
         self.results.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.results.setResizeMode(QListWidget.Adjust)
         self.results.setAlternatingRowColors(True)  # two lines a member: the shading shows where one ends
+        # The panel is never narrower than a whole psn_no line (20 digits) and the list's scroll bar.
+        self.results.setMinimumWidth(self.fontMetrics().horizontalAdvance("人员编号 " + "0" * 20) + 40)
         self.results.hide()
         self.message = MessageLine()
         self.timer = QTimer(self, singleShot=True, interval=250)
@@ -50,10 +52,13 @@ class MemberPanel(QGroupBox):
         self.lookup.installEventFilter(self)
         layout = QVBoxLayout(self)
         layout.addWidget(self.lookup)
-        layout.addWidget(self.results)
+        layout.addWidget(self.results, 1)  # while the cashier chooses, the list has the panel (the card waits)
         layout.addWidget(self.message)
-        layout.addLayout(self._card_form())
-        layout.addStretch(1)
+        self.card_box = QWidget(objectName="member_card")
+        self.card_box.setLayout(self._card_form())
+        layout.addWidget(self.card_box)
+        self.stretch = QWidget()
+        layout.addWidget(self.stretch, 1)
 
     def _card_form(self) -> QFormLayout:
         """The card's rows: who, what they may use, this year's usage against the cap."""
@@ -122,7 +127,7 @@ class MemberPanel(QGroupBox):
         text = self.lookup.text().strip()
         if not text:
             self.results.clear()
-            self.results.hide()
+            self._listing(False)
             return
         self._seq += 1
         seq = self._seq
@@ -139,7 +144,9 @@ class MemberPanel(QGroupBox):
         self.results.clear()
         for match in found.members:
             self.results.addItem(_row(match))
-        self.results.setVisible(bool(found.members))
+        self._listing(bool(found.members))
+        if found.more:
+            self.message.error(f"只显示前 {len(found.members)} 位：请多输入姓名或证件号缩小范围")
         if not found.members:
             self.message.error(f"没有找到“{self.lookup.text().strip()}”：请核对证件号、人员编号或姓名")
         elif pick and found.exact:  # the ID number or psn_no of one member: a scan ends here
@@ -150,8 +157,17 @@ class MemberPanel(QGroupBox):
 
     def _failed(self, seq: int, exc: BaseException) -> None:
         if seq == self._seq:
-            self.results.hide()
+            self._listing(False)
             self.message.error(message_of(exc))
+
+    def close_list(self) -> None:
+        self._listing(False)
+
+    def _listing(self, shown: bool) -> None:
+        """The matches in the card's place while the cashier chooses; the card back when they are gone."""
+        self.results.setVisible(shown)
+        self.card_box.setVisible(not shown)
+        self.stretch.setVisible(not shown)
 
     def _activated(self, item: QListWidgetItem) -> None:
         self.choose(item.data(Qt.UserRole))
@@ -165,7 +181,7 @@ class MemberPanel(QGroupBox):
 
     def show_card(self, card: MemberCard) -> None:
         self.card = card
-        self.results.hide()
+        self._listing(False)
         self.message.clear()
         f = self.fields
         f["name"].setText(card.name)
@@ -199,7 +215,7 @@ class MemberPanel(QGroupBox):
         self.card = None
         self.lookup.clear()
         self.results.clear()
-        self.results.hide()
+        self._listing(False)
         self.message.clear()
         for label in self.fields.values():
             label.clear()

@@ -11,6 +11,8 @@ from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtPrintSupport import QPrinter, QPrinterInfo
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QVBoxLayout
 
+from .screen_fit import fit_to_screen
+
 
 def printer_names() -> list[str]:
     return QPrinterInfo.availablePrinterNames()
@@ -57,7 +59,7 @@ class PreviewDialog(QDialog):
     def __init__(self, path: Path, parent=None, on_print=None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"预览 {path.name}")
-        self.resize(620, 720)
+        fit_to_screen(self, 620, 720)  # at 1024×768 it keeps within the screen; the page scrolls
         self.document = QPdfDocument(self)
         self.document.load(str(path))
         self.view = QPdfView(self)

@@ -101,11 +101,14 @@ class StepBack:
 
     def escape(self) -> None:
         """Esc: one level back (see the module's docstring)."""
-        for shown, field in ((self.visit.suggestions, self.visit.entry), (self.member.results, self.member.lookup)):
-            if shown.isVisible():
-                shown.hide()
-                field.setFocus()
-                return
+        if self.visit.suggestions.isVisible():
+            self.visit.suggestions.hide()
+            self.visit.entry.setFocus()
+            return
+        if self.member.results.isVisible():
+            self.member.close_list()
+            self.member.lookup.setFocus()
+            return
         focused = self.focusWidget()
         if isinstance(focused, QLineEdit) and not focused.isReadOnly():
             before = focused.text()

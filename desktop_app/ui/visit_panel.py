@@ -36,6 +36,7 @@ from .common import MessageLine, message_of, yuan
 # second, after the name (the header moves it), so the numbers the cells go by stay as they were.
 COLUMNS = ("编码", "名称", "类别", "数量", "单价", "金额", "规格/单位")
 SPEC_COLUMN, SPEC_SHOWN_AT = 6, 2
+SPEC_SHARE = 0.2  # of the cart's width, at most
 # The item box's list: enough to tell one pack and maker of a drug from another.
 SUGGESTION_COLUMNS = ("编码", "名称", "规格", "单位", "厂家", "类别", "单价")
 
@@ -71,6 +72,9 @@ class VisitPanel(QGroupBox):
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.Stretch)
         header.moveSection(SPEC_COLUMN, SPEC_SHOWN_AT)
+        # 规格/单位 as wide as its text, up to a share of the table (see _fit_spec): at 1024×768 it took the
+        # name's room, and the name is what a cashier checks.  A longer one elides; its tooltip has it whole.
+        header.setSectionResizeMode(SPEC_COLUMN, QHeaderView.Fixed)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.AnyKeyPressed | QAbstractItemView.DoubleClicked)
@@ -86,6 +90,8 @@ class VisitPanel(QGroupBox):
         layout.addWidget(self.table, 1)
 
     def eventFilter(self, obj, event):  # noqa: N802
+        if obj is self.table and event.type() == event.Type.Resize:
+            self._fit_spec()
         if event.type() == event.Type.KeyPress:
             if obj is self.entry and event.key() == Qt.Key_Down and self.suggestions.isVisible():
                 self.suggestions.setFocus()
@@ -169,6 +175,14 @@ class VisitPanel(QGroupBox):
 
     # ---------------------------------------------------------------- table
 
+    def _fit_spec(self) -> None:
+        wanted = max(
+            self.table.sizeHintForColumn(SPEC_COLUMN), self.table.horizontalHeader().sectionSizeHint(SPEC_COLUMN)
+        )
+        self.table.horizontalHeader().resizeSection(
+            SPEC_COLUMN, min(wanted, int(self.table.viewport().width() * SPEC_SHARE))
+        )
+
     def refresh(self) -> None:
         self.table.blockSignals(True)
         self.table.setRowCount(len(self.cart.lines))
@@ -188,10 +202,11 @@ class VisitPanel(QGroupBox):
                     cell.setFlags(cell.flags() & ~Qt.ItemIsEditable)
                 if c in (3, 4, 5):
                     cell.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                if c in (1, SPEC_COLUMN) and line.manufacturer:
-                    cell.setToolTip(f"{line.name}　{line.spec_unit}　{line.manufacturer}")
+                if c in (1, SPEC_COLUMN):  # whole, where the cell elides it
+                    cell.setToolTip("　".join(part for part in (line.name, line.spec_unit, line.manufacturer) if part))
                 self.table.setItem(r, c, cell)
         self.table.blockSignals(False)
+        self._fit_spec()
 
     def _cell_changed(self, cell: QTableWidgetItem) -> None:
         line = self.cart.lines[cell.row()]
@@ -217,8 +232,12 @@ class VisitPanel(QGroupBox):
                     self.message.error(f"单价 {yuan(price)} 高于目录价 {yuan(line.ceiling)}：需要主管当场授权")
                     self.override_requested.emit(line, price)
                 else:
-                    line.unit_price = price
-                    self.message.clear()
+                    try:
+                        self.cart.set_price(line, price)
+                    except InputError as exc:
+                        self.message.error(f"{message_of(exc)}。单价已恢复为 {yuan(line.unit_price)}")
+                    else:
+                        self.message.clear()
         self.refresh()
         self.changed.emit()
 
@@ -237,9 +256,22 @@ class VisitPanel(QGroupBox):
         self.refresh()
 
 
+_SHARED = {2: 0.2, 4: 0.17}  # 规格 and 厂家: a share of the list's width, elided past it (whole in the tooltip)
+
+
+class _Suggestions(QTreeWidget):
+    """The matches; 规格 and 厂家 take a share of the width so the name keeps its room on a narrow screen."""
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        width = self.viewport().width()
+        for column, share in _SHARED.items():
+            self.header().resizeSection(column, int(width * share))
+
+
 def _suggestion_list() -> QTreeWidget:
     """The item box's matches as a table without a tree: one row an item, its columns sized to their text."""
-    tree = QTreeWidget()
+    tree = _Suggestions()
     tree.setObjectName("item_suggestions")
     tree.setColumnCount(len(SUGGESTION_COLUMNS))
     tree.setHeaderLabels(SUGGESTION_COLUMNS)
@@ -251,6 +283,8 @@ def _suggestion_list() -> QTreeWidget:
     header.setStretchLastSection(False)
     header.setSectionResizeMode(QHeaderView.ResizeToContents)
     header.setSectionResizeMode(1, QHeaderView.Stretch)
+    for column in _SHARED:  # sized by _Suggestions.resizeEvent
+        header.setSectionResizeMode(column, QHeaderView.Fixed)
     tree.hide()
     return tree
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from ...domain.report import DayReport
 from ..common import MessageLine, message_of, yuan
+from ..screen_fit import fit_to_screen
 from .hour_chart import HourChart
 
 
@@ -45,7 +46,7 @@ class DayEndDialog(QDialog):
         super().__init__(window)
         self.window_, self.backend, self.day = window, window.backend, day
         self.setWindowTitle(f"日结  {day.isoformat()}")
-        self.resize(900, 640)
+        fit_to_screen(self, 900, 640)
         grid = QGridLayout()
         grid.setHorizontalSpacing(18)
         for column in (1, 3, 5):

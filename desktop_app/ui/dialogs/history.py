@@ -21,6 +21,7 @@ from ...services.desk import RefundSummary, Settled
 from ..common import MessageLine, message_of, yuan
 from ..printing import PreviewDialog
 from ..screen_fit import fit_to_screen
+from .return_lines import ReturnLinesDialog
 from .supervisor import SupervisorDialog
 
 HISTORY_COLUMNS = ("时间", "类型", "姓名", "医疗费总额", "统筹", "个人账户", "共济账户", "现金", "上传", "结算号")
@@ -49,11 +50,12 @@ class HistoryDialog(QDialog):
         self.table.verticalHeader().setVisible(False)
         self.message = MessageLine()
         buttons = QHBoxLayout()
-        self.keys = {Qt.Key_F5: self.reprint, Qt.Key_F8: self.refund}
+        self.keys = {Qt.Key_F5: self.reprint, Qt.Key_F8: self.refund, Qt.Key_F9: self.partial}
         for text, slot in (
             ("预览  [Enter]", self.preview),
             ("补打  [F5]", self.reprint),
             ("退费  [F8]", self.refund),
+            ("部分退费  [F9]", self.partial),
             ("关闭  [Esc]", self.reject),
         ):
             button = QPushButton(text)
@@ -139,7 +141,7 @@ class HistoryDialog(QDialog):
             self.window_.receipt_for(row.uuid, note="补打", then=self.window_.print_receipt)
             self.message.ok(f"已补打 {row.uuid}")
 
-    def refund(self) -> None:
+    def refund(self, then=None) -> None:
         """F8: what would be refunded (whose, what, how much back where), a reason, and a supervisor, now."""
         row = self.current()
         if row is None:
@@ -149,9 +151,53 @@ class HistoryDialog(QDialog):
             return
         self.backend.submit(
             lambda desk: desk.refund_summary(row.uuid),
-            lambda summary: self._ask(row, summary),
+            lambda summary: (then or self._ask)(row, summary),
             lambda exc: self.message.error(message_of(exc)),
         )
+
+    def partial(self) -> None:
+        """F9: 部分退费: the lines returned are ticked; the rest are settled again (the supervisor authorises both)."""
+        self.refund(then=self._pick_lines)
+
+    def _pick_lines(self, row, summary: RefundSummary) -> None:
+        if len(summary.items) < 2:
+            self.message.error("这笔结算只有一个项目，不能部分退费：请按 F8 全部退费")
+            return
+        self.picker = ReturnLinesDialog(summary, self)
+        self.picker.accepted.connect(lambda: self._ask_partial(row, self.picker))
+        self.picker.open()
+
+    def _ask_partial(self, row, picker: ReturnLinesDialog) -> None:
+        self.auth = SupervisorDialog(
+            "部分退费", self, reasons=REFUND_REASONS, details=picker.details(), reason_first=True
+        )
+        keep = picker.kept()
+        self.auth.accepted.connect(
+            lambda: self._partial(
+                row, keep, self.auth.name.text().strip(), self.auth.password.text(), self.auth.reason_text()
+            )
+        )
+        self.auth.open()
+
+    def _partial(self, row, keep: list[int], name: str, password: str, reason: str) -> None:
+        layout, today = self.window_.layout_name, self.window_.today
+        self.backend.submit(
+            lambda desk: desk.partial_refund(row.uuid, keep, name, password, layout, reason, today),
+            self._partly_refunded,
+            lambda exc: self.message.error(message_of(exc)),
+        )
+
+    def _partly_refunded(self, done: tuple[Settled, Settled]) -> None:
+        refund, again = done
+        cashier = refund.record.get("cashier", "")
+        self.message.ok(
+            f"已部分退费：原结算已冲销（退费单 {refund.uuid[:8]}），保留项目重新结算 {again.uuid[:8]}；"
+            f"退还现金 {yuan(abs(refund.cash) - again.cash)}（计入收款员 {cashier}）"
+        )
+        self.window_.print_receipt(refund.receipt)
+        self.window_.print_receipt(again.receipt)
+        self.window_.refresh_status()
+        self.load()
 
     def _ask(self, row, summary: RefundSummary) -> None:
         self.auth = SupervisorDialog(

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QComboBox, QDialogButtonBox, QFormLayout, QLineEdit, QPushButton
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialogButtonBox,
+    QFormLayout,
+    QFrame,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...services.desk import SettingsView
 from ..common import MessageLine, message_of
+from ..screen_fit import fit_to_screen
 from .form import FormDialog
 
 
@@ -19,7 +30,12 @@ class SettingsDialog(FormDialog):
         self.window_, self.backend, self.current = window, window.backend, current
         self.setWindowTitle("设置（需主管）")
         self.setMinimumWidth(560)
-        form = QFormLayout(self)
+        outer = QVBoxLayout(self)
+        body = QWidget(objectName="settings_body")
+        form = QFormLayout(body)
+        scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.NoFrame)  # at 1024×768 and 130% it scrolls
+        scroll.setWidget(body)
+        outer.addWidget(scroll)
         self.supervisor = QLineEdit(objectName="settings_supervisor")
         self.password = QLineEdit(objectName="settings_password", echoMode=QLineEdit.Password)
         form.addRow("主管", self.supervisor)
@@ -36,9 +52,11 @@ class SettingsDialog(FormDialog):
         form.addRow("录入公布数值", self.figure)
         self.message = MessageLine()
         form.addRow(self.message)
-        self._add_buttons(form)
+        self._add_buttons(form, outer)
         self.chain(self.supervisor, self.password)
         self.chain(self.fields["facility.id"], self.fields["facility.name"], self.figure)
+        hint = body.sizeHint()
+        fit_to_screen(self, max(560, hint.width() + 40), hint.height() + 80)  # the buttons stay in sight
 
     def _field(self, entry, choices: dict | None) -> QLineEdit | QComboBox:
         """A picker where the registry (or the machine) gives the choices, else a line; a secret is never shown."""
@@ -53,7 +71,7 @@ class SettingsDialog(FormDialog):
             value, objectName=f"settings_{entry.key}", placeholderText=self.PLACEHOLDERS.get(entry.key, "")
         )
 
-    def _add_buttons(self, form: QFormLayout) -> None:
+    def _add_buttons(self, form: QFormLayout, outer: QVBoxLayout) -> None:
         wizard = QPushButton("重新运行设置向导", objectName="settings_wizard")
         wizard.setAutoDefault(False)
         wizard.clicked.connect(self.run_wizard)
@@ -61,7 +79,7 @@ class SettingsDialog(FormDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        outer.addWidget(buttons)
 
     def run_wizard(self) -> None:
         from ..wizard import SetupWizard
