@@ -212,34 +212,34 @@ class VisitPanel(QGroupBox):
         line = self.cart.lines[cell.row()]
         text = cell.text().strip()
         if cell.column() == 3:
-            try:
-                self.cart.set_quantity(line, text)
-            except InputError as exc:
-                self.message.error(f"{message_of(exc)}。已恢复为 {line.quantity.normalize():f}")
-            else:
-                self.message.clear()
+            self._typed(lambda: self.cart.set_quantity(line, text), f"已恢复为 {line.quantity.normalize():f}")
         else:
-            try:
-                price = parse_amount(text)
-            except MoneyError as exc:
-                self.message.error(f"单价：“{text}”{exc}，已恢复为 {yuan(line.unit_price)}")
-            else:
-                if price > MAX_UNIT_PRICE:
-                    self.message.error(
-                        f"单价：“{text}”超过上限 {yuan(MAX_UNIT_PRICE)}，已恢复为 {yuan(line.unit_price)}"
-                    )
-                elif price > line.ceiling:  # the catalogue price is the price: above it, a supervisor decides
-                    self.message.error(f"单价 {yuan(price)} 高于目录价 {yuan(line.ceiling)}：需要主管当场授权")
-                    self.override_requested.emit(line, price)
-                else:
-                    try:
-                        self.cart.set_price(line, price)
-                    except InputError as exc:
-                        self.message.error(f"{message_of(exc)}。单价已恢复为 {yuan(line.unit_price)}")
-                    else:
-                        self.message.clear()
+            self._price_typed(line, text)
         self.refresh()
         self.changed.emit()
+
+    def _price_typed(self, line, text: str) -> None:
+        try:
+            price = parse_amount(text)
+        except MoneyError as exc:
+            self.message.error(f"单价：“{text}”{exc}，已恢复为 {yuan(line.unit_price)}")
+            return
+        if price > MAX_UNIT_PRICE:
+            self.message.error(f"单价：“{text}”超过上限 {yuan(MAX_UNIT_PRICE)}，已恢复为 {yuan(line.unit_price)}")
+        elif price > line.ceiling:  # the catalogue price is the price: above it, a supervisor decides
+            self.message.error(f"单价 {yuan(price)} 高于目录价 {yuan(line.ceiling)}：需要主管当场授权")
+            self.override_requested.emit(line, price)
+        else:
+            self._typed(lambda: self.cart.set_price(line, price), f"单价已恢复为 {yuan(line.unit_price)}")
+
+    def _typed(self, change, restored: str) -> None:
+        """A change typed into the cart, or its refusal in words and the cell as it was."""
+        try:
+            change()
+        except InputError as exc:
+            self.message.error(f"{message_of(exc)}。{restored}")
+        else:
+            self.message.clear()
 
     def remove_selected(self) -> None:
         rows = sorted({i.row() for i in self.table.selectedIndexes()}, reverse=True)
