@@ -29,6 +29,12 @@ class CatalogueItem:
     barcode: str | None
     spec: str = ""  # 规格 (0.25g×24粒), shown so the cashier tells one pack from another
     manufacturer: str = ""  # 生产厂家
+    trac_required: bool = False  # 追溯码管理: each smallest package sold is scanned (drugs and consumables)
+    packs_per_unit: int = 1  # smallest packages (each with its own traceability code) in one sold unit
+
+    def packages(self, quantity: Decimal) -> Decimal:
+        """How many smallest packages ``quantity`` sold units hold: the codes a traced line needs."""
+        return quantity * self.packs_per_unit
 
     @property
     def spec_unit(self) -> str:
@@ -37,7 +43,7 @@ class CatalogueItem:
 
     @classmethod
     def from_row(cls, d: Mapping) -> CatalogueItem:
-        """From a stored row or feed entry (prices in fen); an older row or feed entry has no spec or manufacturer."""
+        """From a stored row or feed entry (prices in fen); an older one may lack spec, maker and tracing."""
         return cls(
             d["code"],
             d["name"],
@@ -52,6 +58,8 @@ class CatalogueItem:
             d["barcode"],
             d.get("spec") or "",
             d.get("manufacturer") or "",
+            bool(d.get("trac_required") or 0),
+            int(d.get("packs_per_unit") or 1),
         )
 
     def visit_line(self, quantity: object, unit_price: Decimal | None) -> dict:

@@ -45,6 +45,15 @@ class TraceCode:
     expiry: dt.date | None = None
     lot: str | None = None
 
+    @property
+    def scan_text(self) -> str:
+        """The code as a scan would type it again, expiry and lot kept: what a checkout request carries."""
+        if self.scheme == "china20":
+            return self.code
+        expiry = f"17{self.expiry:%y%m%d}" if self.expiry else ""
+        lot = f"10{self.lot}{GS}" if self.lot else ""
+        return f"01{self.product}{expiry}{lot}21{self.serial}"
+
     def expired_on(self, day: dt.date) -> bool:
         """Past its expiry date on ``day`` (a package without AI 17 never is)."""
         return self.expiry is not None and self.expiry < day

@@ -63,6 +63,8 @@ CATALOGUE_COLUMNS = (
     "barcode",
     "spec",  # 规格, optional: "" when a file or an older feed has none
     "manufacturer",  # 生产厂家, optional likewise
+    "trac_required",  # 追溯码管理 (0 or 1), optional: an older file or feed has none (0)
+    "packs_per_unit",  # smallest packages in one sold unit, optional (1)
 )
 MEMBER_COLUMNS = (
     "psn_no",

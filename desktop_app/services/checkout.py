@@ -32,7 +32,7 @@ from ..resources import rules_dir
 from ..rule_files import cached_region
 from ..store import audit, config, journal, members, operators
 from ..store.db import transaction
-from . import offline, request, reversal
+from . import offline, request, reversal, tracing
 from .cart import change_due
 from .request import MAX_VISIT_TOTAL, Override
 
@@ -58,6 +58,7 @@ class Quote:
     prescription: object | None
     overrides: tuple[Override, ...] = ()
     late: bool = False  # a visit of an earlier day, settled today
+    traced: tuple[tracing.TracedLine, ...] = ()  # the traced lines, with their codes (issue 18)
 
     @property
     def needs_approval(self) -> tuple[str, ...]:
@@ -65,6 +66,7 @@ class Quote:
         why = [f"{o.name} 单价 {fmt(o.price)} 高于目录价 {fmt(o.catalogue_price)}" for o in self.overrides]
         if self.late:
             why.append(f"补结算 {self.case.date.isoformat()} 的就诊")
+        why += [line.why_approval() for line in self.traced if line.waiver is not None]
         return tuple(why)
 
 
@@ -150,6 +152,9 @@ def build_quote(conn: sqlite3.Connection, data: object, today: dt.date | None = 
         visit=parse_visit(data.get("visit")),
         published=config.published(conn, region),
     )
+    traced = tracing.check(
+        conn, data["items"], [item for _, item in lines], [line["quantity"] for line in engine_items], case.date
+    )
     rules = cached_region(region, str(rules_dir())).at(case.date)
     prescription = request.prescription(case, rules, data.get("prescription"))
     choice = request.payer_choice(data.get("payment"))
@@ -161,7 +166,7 @@ def build_quote(conn: sqlite3.Connection, data: object, today: dt.date | None = 
         choice,
         offline.allowance(conn, member.psn_no),
     )
-    return Quote(member, case, outcome.settlement, outcome.payment, prescription, tuple(overrides), late)
+    return Quote(member, case, outcome.settlement, outcome.payment, prescription, tuple(overrides), late, traced)
 
 
 def _check_keys(data: object) -> None:
@@ -241,6 +246,7 @@ def settle_in(
     ``remarks`` are printed under the figures, after the approvals' lines.
     """
     q = build_quote(conn, data, today)
+    tracing.require_complete(q.traced)
     notes = [*_approve(conn, q, approval), *remarks]
     created = at or now_iso()
     out = _record(q, created, operator, device_id(conn), notes)
@@ -266,6 +272,7 @@ def settle_in(
     journal.record(conn, entry)
     request.remember(conn, None, entry.uuid, q.prescription)
     _audit_settlement(conn, q, out, operator, approval)
+    tracing.record(conn, entry.uuid, q.traced, approval.supervisor if approval else None, created)
     return out
 
 
@@ -303,6 +310,12 @@ def _record(q: Quote, created: str, operator: str, device: str, notes: list[str]
         override = next((o for o in q.overrides if o.code == item["code"]), None)
         if override is not None:
             item["catalogue_pric"] = fmt(override.catalogue_price)
+    for line in q.traced:  # as the platform's 3505 carries them, and the count the receipt prints
+        item = out["items"][line.line_no]
+        item["drugtracinfo"] = [{"drug_trac_codg": code.code} for code in line.codes]
+        item["trac_cnt"] = line.counted
+        if line.waiver is not None:
+            item["trac_waiver"] = line.waiver
     return out
 
 

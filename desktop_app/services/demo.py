@@ -138,11 +138,16 @@ NON_ACCOUNT = [
 ]
 
 
+TRACED_FROM = 5  # of each drug's nine makers, the 6th to 9th are traced (追溯码管理): a counter sees both kinds
+TWO_PACK = 8  # and the 9th is sold by the 提 of two boxes, each box with its own code
+
+
 def make_catalogue(rng: random.Random) -> list[CatalogueItem]:
     items = []
     for i, (name, spec, unit, category) in enumerate(DRUGS):
         for j, maker in enumerate(rng.sample(MAKERS, 9)):  # one name, nine makers: the list tells them apart
-            price = Decimal(rng.randint(300, 12000)) / 100
+            two = j == TWO_PACK
+            price = Decimal(rng.randint(300, 12000)) / 100 * (2 if two else 1)
             items.append(
                 CatalogueItem(
                     code=f"XA{i:03d}{j:02d}",
@@ -151,13 +156,15 @@ def make_catalogue(rng: random.Random) -> list[CatalogueItem]:
                     selfpay_ratio=Decimal("0.10") if category == "B" else Decimal("0"),
                     price=price,
                     price_cap=price if j % 4 == 0 else None,
-                    unit=unit,
+                    unit="提" if two else unit,
                     programme=PROGRAMME_DRUGS.get(name),
                     item_kind="drug",
                     account_payable=True,
                     barcode=f"69{rng.randint(10**10, 10**11 - 1)}",
-                    spec=spec,
+                    spec=f"{spec}×2{unit}" if two else spec,
                     manufacturer=maker,
+                    trac_required=j >= TRACED_FROM,
+                    packs_per_unit=2 if two else 1,
                 )
             )
     for i, (name, unit, category, price) in enumerate(SERVICES):
@@ -307,6 +314,20 @@ def _flush(conn, batch: list, ledger: list, links: list) -> None:
     batch.clear(), ledger.clear(), links.clear()
 
 
+def _line(item: CatalogueItem, quantity: int, visit: int) -> dict:
+    """A demo visit's line; a traced item's packages each with a code (码上放心: 7-digit product, 13-digit serial)."""
+    line: dict = {"code": item.code, "quantity": quantity}
+    if item.trac_required:
+        product = demo_product(item.code)
+        line["trace_codes"] = [f"{product}{visit:08d}{n:05d}" for n in range(quantity * item.packs_per_unit)]
+    return line
+
+
+def demo_product(code: str) -> str:
+    """The 7-digit 药品标识码 the demo gives a traced item: 8, then its code's digits (XA01207 -> 8012070)."""
+    return f"8{code[2:]}0"
+
+
 def _past_year(
     db, rng: random.Random, n: int, today: dt.date, items: list[CatalogueItem], spec: dict, visits: int | None
 ) -> int:
@@ -319,10 +340,7 @@ def _past_year(
         for k in range(visits):
             day = today - dt.timedelta(days=365 - (k * 365) // max(visits, 1))
             psn_no = f"{spec['psn_prefix']}{rng.randint(1, n):016d}"
-            lines = [
-                {"code": item.code, "quantity": rng.choice((1, 1, 2, 3))}
-                for item in rng.sample(drugs, rng.randint(1, 4))
-            ]
+            lines = [_line(item, rng.choice((1, 1, 2, 3)), k) for item in rng.sample(drugs, rng.randint(1, 4))]
             case = {
                 "member": {"psn_no": psn_no},
                 "date": day.isoformat(),

@@ -83,6 +83,10 @@ CATALOGUE_HEADINGS = {
     "item_kind": ("项目类型",),
     "account_payable": ("个账可付", "个人账户可支付"),
     "barcode": ("条码", "条形码"),
+    "spec": ("规格",),
+    "manufacturer": ("生产厂家", "厂家"),
+    "trac_required": ("追溯码管理", "扫码销售", "trac_flag"),
+    "packs_per_unit": ("包装数", "最小包装数量", "min_pac_cnt"),
 }
 CATALOGUE_REQUIRED = ("code", "name", "category", "price")
 assert set(MEMBER_HEADINGS) == set(MEMBER_COLUMNS)  # the import names every stored column
@@ -289,6 +293,7 @@ MEMBER_PREVIEW = (
 # ---------------------------------------------------------------- catalogue fields
 
 CATEGORY_WORDS = {**{word: code for code, word in CATEGORY_NAMES.items()}, "甲": "A", "乙": "B", "丙": "C"}
+_YES_NO_TEXT = {word: "1" if yes else "0" for word, yes in YES_NO.items()}
 _MONEY = {"price": parse_amount, "price_cap": parse_amount, "selfpay_ratio": parse_ratio}
 
 
@@ -296,6 +301,7 @@ def catalogue_item(values: dict[str, str], row: int) -> tuple[CatalogueItem | No
     """One catalogue row, through the same parser as ``catalogue-import``; each amount named by its column."""
     values = dict(values)
     values["category"] = CATEGORY_WORDS.get(values.get("category", ""), values.get("category", "").upper())
+    values["trac_required"] = _YES_NO_TEXT.get(values.get("trac_required", "").lower(), values.get("trac_required", ""))
     bad = []
     for key, parse in _MONEY.items():
         value = values.get(key, "")
@@ -328,7 +334,23 @@ def item_cells(item: CatalogueItem) -> tuple[str, ...]:
         item.item_kind,
         "是" if item.account_payable else "否",
         item.barcode or "",
+        "是" if item.trac_required else "否",
+        str(item.packs_per_unit),
     )
 
 
-CATALOGUE_PREVIEW = ("编码", "名称", "类别", "自付比例", "价格", "限价", "单位", "两病", "项目类型", "个账可付", "条码")
+CATALOGUE_PREVIEW = (
+    "编码",
+    "名称",
+    "类别",
+    "自付比例",
+    "价格",
+    "限价",
+    "单位",
+    "两病",
+    "项目类型",
+    "个账可付",
+    "条码",
+    "追溯码管理",
+    "包装数",
+)

@@ -30,6 +30,9 @@ MAX_VISIT_TOTAL = Decimal("1000000.00")
 LATE_CLAIM_UNTIL = (3, 31)
 
 
+ITEM_KEYS = {"code", "quantity", "unit_price", "trace_codes", "trace_waiver"}
+
+
 @dataclass(frozen=True)
 class Override:
     """A price typed above the catalogue's price or its cap, on one line."""
@@ -49,8 +52,12 @@ def items(conn: sqlite3.Connection, raw: object) -> tuple[list[tuple[dict, Catal
     result, overrides = [], []
     for i, line in enumerate(raw):
         path = f"items[{i}]"
-        if not isinstance(line, dict) or "code" not in line or set(line) - {"code", "quantity", "unit_price"}:
-            raise InputError(path, line, "须为 {code, quantity, unit_price?}；名称、类别、比例由医保目录决定")
+        if not isinstance(line, dict) or "code" not in line or set(line) - ITEM_KEYS:
+            raise InputError(
+                path,
+                line,
+                "须为 {code, quantity, unit_price?, trace_codes?, trace_waiver?}；名称、类别、比例由医保目录决定",
+            )
         if not isinstance(line["code"], (str, int)) or isinstance(line["code"], bool):
             raise InputError(f"{path}.code", line["code"], "须为目录编码或条码")
         item = catalogue.get(conn, str(line["code"]))

@@ -27,6 +27,9 @@ def name_initials(name: str) -> str:
     return "".join(c for c in "".join(parts).lower() if c.isascii() and c.isalnum())
 
 
+MAX_PACKS = 1000  # smallest packages in one sold unit: a 件 of 1,000 boxes is the most a catalogue names
+
+
 def _item(row) -> CatalogueItem:
     return CatalogueItem.from_row(dict(zip(COLUMNS, row)))
 
@@ -75,6 +78,8 @@ def upsert(conn: sqlite3.Connection, item: CatalogueItem) -> None:
             item.barcode,
             item.spec,
             item.manufacturer,
+            int(item.trac_required),
+            item.packs_per_unit,
             name_initials(item.name),
         ),
     )
@@ -100,6 +105,14 @@ def parse_row(row: dict[str, str], line: int) -> CatalogueItem:
         payable = field("account_payable") or "1"
         if payable not in ("0", "1"):
             raise InputError(f"{where} account_payable", payable, "须为 0 或 1")
+        traced = field("trac_required") or "0"
+        if traced not in ("0", "1"):
+            raise InputError(f"{where} trac_required", traced, "须为 0 或 1（1：销售时须逐盒扫追溯码）")
+        packs = field("packs_per_unit") or "1"
+        if not packs.isdigit() or not 1 <= int(packs) <= MAX_PACKS:
+            raise InputError(
+                f"{where} packs_per_unit", packs, f"须为 1 到 {MAX_PACKS} 的整数（一个销售单位含几个最小包装）"
+            )
         return CatalogueItem(
             code=field("code") or _missing(where, "code"),
             name=field("name") or _missing(where, "name"),
@@ -115,6 +128,8 @@ def parse_row(row: dict[str, str], line: int) -> CatalogueItem:
             barcode=field("barcode") or None,
             spec=field("spec"),  # optional columns: a file without them imports as before
             manufacturer=field("manufacturer"),
+            trac_required=traced == "1",
+            packs_per_unit=int(packs),
         )
     except MoneyError as exc:
         raise InputError(where, exc.value, exc.reason) from None

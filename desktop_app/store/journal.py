@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from ..domain.case import Usage
 from ..domain.money import from_fen
 from ..domain.vocabulary import COUNTERS
+from . import tracing
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ def record(conn: sqlite3.Connection, entry: Entry) -> None:
     for owner, amount in ((entry.psn_no, entry.acct_pay), (entry.family_payer, entry.acct_mulaid_pay)):
         if owner and amount:
             account_entry(conn, owner, -amount, reason, entry.created_at, entry.uuid)
+    if entry.original_uuid is not None:  # a refund gives the packages back: their traceability codes are released
+        tracing.release(conn, entry.original_uuid, entry.uuid)
     conn.execute(
         "INSERT INTO outbox (uuid, kind, created_at) VALUES (?, ?, ?)", (entry.uuid, entry.kind, entry.created_at)
     )

@@ -118,35 +118,123 @@ def m0004_guarded_state(conn: sqlite3.Connection) -> None:
 def m0005_catalogue_lookup(conn: sqlite3.Connection) -> None:
     """Items get their 规格 and 厂家 (both optional) and their pinyin initials (助记码), indexed for the item box.
 
-    The catalogue is a guarded table and its digest covers every column, so the new columns change it: the
-    new digest is recorded for the catalogue only if the table was as its last audited change left it, and
-    every other table keeps its recorded digest (a hand edit made before the upgrade still shows in verify).
+    The catalogue is a guarded table and its digest covers every column, so the new columns change it.
     """
-    from . import audit
     from .catalogue import name_initials
 
-    before, recorded = audit.state_digests(conn), audit.last_state(conn) or {}
-    _script(
-        conn,
-        """
+    def change() -> None:
+        _script(
+            conn,
+            """
     ALTER TABLE catalogue ADD COLUMN spec TEXT NOT NULL DEFAULT '';           -- 规格
     ALTER TABLE catalogue ADD COLUMN manufacturer TEXT NOT NULL DEFAULT '';   -- 生产厂家
     ALTER TABLE catalogue ADD COLUMN name_initials TEXT NOT NULL DEFAULT '';  -- 助记码, lower case: amxljn
     CREATE INDEX catalogue_initials ON catalogue(name_initials);
     """,
-    )
-    conn.executemany(
-        "UPDATE catalogue SET name_initials = ? WHERE code = ?",
-        [(name_initials(name), code) for code, name in conn.execute("SELECT code, name FROM catalogue").fetchall()],
-    )
+        )
+        conn.executemany(
+            "UPDATE catalogue SET name_initials = ? WHERE code = ?",
+            [(name_initials(n), code) for code, n in conn.execute("SELECT code, name FROM catalogue").fetchall()],
+        )
+
+    _guarded_change(conn, "0005_catalogue_lookup", change)
+
+
+def _guarded_change(conn: sqlite3.Connection, name: str, change: Callable[[], None]) -> None:
+    """Run ``change`` (new columns of a guarded table) and record the tables' new digests in the audit chain.
+
+    A table's new digest is recorded only if the table was as its last audited change left it; every other
+    table keeps its recorded digest, so a hand edit made before the upgrade still shows in verify.
+    """
+    from . import audit
+
+    before, recorded = audit.state_digests(conn), audit.last_state(conn) or {}
+    change()
     after = audit.state_digests(conn)
     state = {table: after[table] if before[table] == recorded.get(table) else recorded.get(table) for table in after}
-    audit.append(conn, _now(), "system", "migration", "0005_catalogue_lookup", {"state": state})
+    audit.append(conn, _now(), "system", "migration", name, {"state": state})
 
 
 def m0006_operator_disabled(conn: sqlite3.Connection) -> None:
     """A supervisor can disable an operator, who then can neither sign in nor settle (the row stays for the journal)."""
     conn.execute("ALTER TABLE operators ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1))")
+
+
+def m0007_trace_codes(conn: sqlite3.Connection) -> None:
+    """药品追溯码 (issue 18): which items are traced, each package's code with its sale, waivers, the hub's findings.
+
+    A code is unique among the desk's unrefunded sales (a partial unique index); a refund releases its codes by
+    naming itself in ``released_by``, the one change a code's row ever takes.
+    """
+
+    def change() -> None:
+        _script(
+            conn,
+            """
+    ALTER TABLE catalogue ADD COLUMN trac_required INTEGER NOT NULL DEFAULT 0 CHECK (trac_required IN (0, 1));
+    ALTER TABLE catalogue ADD COLUMN packs_per_unit INTEGER NOT NULL DEFAULT 1 CHECK (packs_per_unit >= 1);
+    """,
+        )
+
+    _guarded_change(conn, "0007_trace_codes", change)
+    _script(conn, TRACE_SCHEMA)
+    _append_only(conn, "trace_waivers")
+    _append_only(conn, "trace_products")
+    conn.execute("""CREATE TRIGGER trace_codes_no_delete BEFORE DELETE ON trace_codes
+                    BEGIN SELECT RAISE(ABORT, 'trace_codes: a code is released by its refund, never deleted'); END""")
+    conn.execute("""CREATE TRIGGER trace_codes_release_only BEFORE UPDATE ON trace_codes
+                    WHEN OLD.released_by IS NOT NULL OR NEW.released_by IS NULL
+                      OR NEW.code IS NOT OLD.code OR NEW.settlement_uuid IS NOT OLD.settlement_uuid
+                      OR NEW.line_no IS NOT OLD.line_no OR NEW.item_code IS NOT OLD.item_code
+                      OR NEW.product IS NOT OLD.product OR NEW.expiry IS NOT OLD.expiry OR NEW.lot IS NOT OLD.lot
+                    BEGIN SELECT RAISE(ABORT, 'trace_codes: only a refund releases a code, once'); END""")
+
+
+TRACE_SCHEMA = """
+    -- Each package's code, with the settlement line that sold it (line_no counts the settlement's items from 0).
+    CREATE TABLE trace_codes (
+        code TEXT NOT NULL,                  -- drug_trac_codg: 20 digits, or 01 GTIN 21 serial
+        settlement_uuid TEXT NOT NULL REFERENCES settlements(uuid),
+        line_no INTEGER NOT NULL,
+        item_code TEXT NOT NULL,
+        product TEXT NOT NULL,               -- 药品标识码 or GTIN
+        expiry TEXT,                         -- AI 17, when the code carries one
+        lot TEXT,                            -- AI 10
+        released_by TEXT REFERENCES settlements(uuid),   -- the refund that gave the package back
+        PRIMARY KEY (settlement_uuid, code)
+    );
+    CREATE UNIQUE INDEX trace_codes_unrefunded ON trace_codes(code) WHERE released_by IS NULL;
+
+    -- A product's code part, tied to the catalogue item it was first sold as: a later mismatch is refused.
+    CREATE TABLE trace_products (
+        product TEXT PRIMARY KEY,
+        item_code TEXT NOT NULL,
+        first_uuid TEXT NOT NULL REFERENCES settlements(uuid)
+    );
+
+    -- A traced line settled without its codes: the supervisor who allowed it, and the reason from the list.
+    CREATE TABLE trace_waivers (
+        settlement_uuid TEXT NOT NULL REFERENCES settlements(uuid),
+        line_no INTEGER NOT NULL,
+        item_code TEXT NOT NULL,
+        codes INTEGER NOT NULL,              -- codes scanned on the line
+        packages TEXT NOT NULL,              -- packages the quantity holds
+        reason TEXT NOT NULL,
+        supervisor TEXT NOT NULL,
+        PRIMARY KEY (settlement_uuid, line_no)
+    );
+
+    -- What the hub found after sync: a code this desk sold while another sale of it stands (回流药 suspected).
+    CREATE TABLE trace_notices (
+        uuid TEXT NOT NULL REFERENCES settlements(uuid),
+        code TEXT NOT NULL,
+        first_uuid TEXT NOT NULL,
+        first_desk TEXT NOT NULL,
+        first_sold_at TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (uuid, code)
+    );
+    """
 
 
 MIGRATIONS: list[Migration] = [
@@ -156,6 +244,7 @@ MIGRATIONS: list[Migration] = [
     ("0004_guarded_state", m0004_guarded_state),
     ("0005_catalogue_lookup", m0005_catalogue_lookup),
     ("0006_operator_disabled", m0006_operator_disabled),
+    ("0007_trace_codes", m0007_trace_codes),
 ]
 
 
