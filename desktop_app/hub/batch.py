@@ -29,6 +29,7 @@ from .accounts import each, keyed, move
 from .desks import Desk
 from .recompute import Facts, Figures, Unsettleable, review, settle
 from .schema import feed_entry, number, rejected, set_aside, settlements
+from .tracing import TraceBook
 
 DAY = dt.timedelta(days=1)
 SKEW_LIMIT = 2**31 - 1  # seconds: what the journal's column holds on PostgreSQL (68 years)
@@ -108,8 +109,18 @@ _REJECT = insert(rejected)
 class Batch:
     """A push's records taken in order: each one's answer, and what the whole batch writes."""
 
-    def __init__(self, desk: Desk, received_at: str, skew: float | None, ledger: Ledger, facts: Facts | None) -> None:
+    def __init__(
+        self,
+        desk: Desk,
+        received_at: str,
+        skew: float | None,
+        ledger: Ledger,
+        facts: Facts | None,
+        trace: TraceBook | None = None,
+    ) -> None:
         self.desk, self.received_at, self.skew, self.ledger, self.facts = desk, received_at, skew, ledger, facts
+        self.trace = trace or TraceBook.empty()  # the batch's traceability codes (issue 18)
+        self.new: list[SettlementRecord] = []  # the records the batch was worked out from (read again to check)
         self.answers: list[PushResult] = []
         self.again: list[tuple[int, PushResult]] = []  # a UUID twice in the batch: (position, the first answer)
         self.stored: dict[str, PushResult] = {}  # this batch's answers that it stores, by UUID
@@ -151,6 +162,8 @@ class Batch:
         sender, result = stored
         if sender != self.desk.desk_id:  # another desk learns only that the UUID is taken
             result = PushResult(uuid=uuid, status="set_aside", reason=f"结算号 {uuid} 已由其他收款台上传")
+        elif self.trace.answer(uuid):
+            result = result.model_copy(update={"trace_duplicates": self.trace.answer(uuid)})
         self.answers.append(result)
         return True
 
@@ -204,6 +217,11 @@ class Batch:
         if abs(round(self.skew or 0)) > SKEW_LIMIT:
             return f"中心无法入账：收款台时钟偏差 {self.skew:.0f} 秒，超出可记录的范围"
         verdict = review(record, figures)
+        if record.kind == "settlement":
+            found = self.trace.sell(record, self.desk.desk_id, self.received_at)
+        else:
+            found = []
+            self.trace.release(record.original_uuid, record.uuid)
         self.facts.count(record.psn_no, record.year, figures, family_payer)
         entry = self._entry(record, figures.amounts(), family_payer, verdict)
         self.entries.append(entry)
@@ -220,7 +238,12 @@ class Batch:
             )
         )
         result = PushResult(
-            uuid=record.uuid, status="applied", review=verdict[0], review_amount=verdict[1], review_reason=verdict[2]
+            uuid=record.uuid,
+            status="applied",
+            review=verdict[0],
+            review_amount=verdict[1],
+            review_reason=verdict[2],
+            trace_duplicates=found,
         )
         self.applied.append(result)
         self._answer(result)
@@ -264,6 +287,8 @@ class Batch:
         """Whether what the batch was worked out from is still so (members first: on PostgreSQL, locked)."""
         if self.facts is not None and not self.facts.still_holds(conn):
             return False
+        if not self.trace.still_holds(conn, self.new):
+            return False
         return Ledger.read(conn, set(self.ledger.uuids), set(self.ledger.named)) == self.ledger
 
     def write(self, conn: Connection) -> None:
@@ -278,6 +303,7 @@ class Batch:
             conn.execute(_REJECT, self.rejected)
         if self.facts is not None:
             move(conn, self.facts.counted, self.facts.spent)
+        self.trace.write(conn)
         seqs = number(conn, self.usage_feed + self._balance_feed())
         for entry, result, seq in zip(self.entries, self.applied, seqs):
             entry["server_seq"] = result.server_seq = seq

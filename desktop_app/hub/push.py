@@ -43,6 +43,7 @@ from .batch import Batch, Ledger, Stale
 from .desks import Desk
 from .recompute import read_facts
 from .schema import writing
+from .tracing import TraceBook
 
 log = logging.getLogger("gongji.hub")
 ROUNDS = 3  # settled from a fresh read at most this often; then under the members' locks
@@ -147,7 +148,8 @@ def _work_out(
     if new:
         payers = {o["family_payer"] for o in ledger.originals.values() if o["family_payer"]}
         facts = read_facts(conn, desk.region, new, payers, lock=lock)
-    batch = Batch(desk, received_at, skew, ledger, facts)
+    batch = Batch(desk, received_at, skew, ledger, facts, TraceBook.read(conn, new, set(ledger.applied)))
+    batch.new = new
     for raw, record, error in taken:
         batch.take(raw, record, error)
     return batch
@@ -164,12 +166,18 @@ def _uuids(taken: list[Taken]) -> set[str]:
 
 
 _UUID_LOCKS = text("SELECT count(pg_advisory_xact_lock(1, k)) FROM unnest(CAST(:keys AS integer[])) AS k")
+_CODE_LOCKS = text("SELECT count(pg_advisory_xact_lock(2, k)) FROM unnest(CAST(:keys AS integer[])) AS k")
 
 
 def _lock(conn: Connection, taken: list[Taken]) -> None:
-    """On PostgreSQL, the batch's UUIDs (advisory locks, by hash, in sorted order): its members' rows come next."""
+    """On PostgreSQL, the batch's UUIDs, then its traceability codes (advisory locks, by hash, in sorted order):
+    its members' rows come next.  Two desks selling one code at once are so taken in turn, and the second sees
+    the first's sale."""
     if conn.dialect.name == "postgresql":  # SQLite's write transaction is the only writer
         conn.execute(_UUID_LOCKS, {"keys": sorted({_key(uuid) for uuid in _uuids(taken)})})
+        codes = {code for _, record, _ in taken if record is not None for code in record.trace_codes}
+        if codes:
+            conn.execute(_CODE_LOCKS, {"keys": sorted({_key(code) for code in codes})})
 
 
 def _key(uuid: str) -> int:

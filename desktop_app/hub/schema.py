@@ -25,7 +25,20 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text, create_engine, event, insert, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    insert,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
@@ -164,6 +177,28 @@ changes = Table(
     Column("region", String(64), nullable=False, index=True),
     Column("data", Text, nullable=False),
     Column("at", String(40), nullable=False),
+)
+trace_sales = Table(
+    "trace_sales",
+    metadata,  # every package's traceability code sold in the region, with the sale; a refund releases it
+    Column("code", String(40), primary_key=True),
+    Column("uuid", String(36), primary_key=True),  # the settlement that sold it
+    Column("desk_id", String(64), nullable=False),
+    Column("sold_at", String(40), nullable=False),  # the desk's time of the sale
+    Column("released_by", String(36)),  # the refund that gave the package back
+    Index("ix_trace_sales_uuid", "uuid"),
+)
+trace_reviews = Table(
+    "trace_reviews",
+    metadata,  # a code sold again while an earlier sale of it stands (suspected 回流药): for review
+    Column("code", String(40), primary_key=True),
+    Column("uuid", String(36), primary_key=True),  # the later sale
+    Column("desk_id", String(64), nullable=False),
+    Column("first_uuid", String(36), nullable=False),
+    Column("first_desk_id", String(64), nullable=False),
+    Column("first_sold_at", String(40), nullable=False),
+    Column("found_at", String(40), nullable=False),
+    Index("ix_trace_reviews_uuid", "uuid"),
 )
 
 

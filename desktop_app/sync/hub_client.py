@@ -44,6 +44,7 @@ class SyncReport:
     duplicates: int = 0
     set_aside: list[dict] = field(default_factory=list)
     reviews: list[dict] = field(default_factory=list)
+    trace_duplicates: list[dict] = field(default_factory=list)  # codes the hub found sold before (回流药 suspected)
     pulled: int = 0
     cursor: int = 0
     clock_skew_seconds: float = 0.0

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from ..domain.clock import now_iso
 from ..domain.money import from_fen
 from ..domain.vocabulary import AMOUNTS, COUNTERS
-from ..store import config
+from ..store import config, tracing
 from ..store.db import transaction
 from .hub_client import HubClient, SyncError, SyncReport
 from .protocol import MAX_BATCH, MAX_BODY_BYTES, PushResponse, SettlementRecord, record_error
@@ -31,7 +31,13 @@ def _record(row: sqlite3.Row) -> SettlementRecord:
     output = json.loads(row["output_json"])
     data = json.loads(row["input_json"])
     items = [
-        {"code": i["code"], "quantity": i.get("cnt", "1"), "unit_price": i.get("pric")} for i in output.get("items", [])
+        {
+            "code": i["code"],
+            "quantity": i.get("cnt", "1"),
+            "unit_price": i.get("pric"),
+            "drugtracinfo": i.get("drugtracinfo", []),
+        }
+        for i in output.get("items", [])
     ]
     visit = data.get("visit") if isinstance(data.get("visit"), dict) else {}
     payment = data.get("payment") if isinstance(data.get("payment"), dict) else {}
@@ -166,10 +172,20 @@ def _record_answers(db: sqlite_utils.Database, report: SyncReport, records: list
                         "reason": result.review_reason,
                     }
                 )
+            _trace_notices(conn, report, result, response.server_time)
         config.put(conn, "sync.clock_skew_seconds", str(report.clock_skew_seconds))
     answered = {r.uuid for r in response.results}
     if not answered & {r.uuid for r in records}:
         raise SyncError("医保中心没有确认任何一笔上传：停止，稍后重试")
+
+
+def _trace_notices(conn: sqlite3.Connection, report: SyncReport, result, at: str) -> None:
+    """Codes the hub found sold before while that sale stands: kept for the day-end and shown after sync."""
+    for found in result.trace_duplicates:
+        tracing.record_notice(
+            conn, result.uuid, found.drug_trac_codg, found.first_uuid, found.first_desk, found.first_sold_at, at
+        )
+        report.trace_duplicates.append({"uuid": result.uuid, **found.model_dump()})
 
 
 def _notice(conn: sqlite3.Connection, uuid: str, kind: str, amount: int, reason: str) -> None:

@@ -72,10 +72,22 @@ def aware_time(text: str, field: str) -> dt.datetime:
     return value
 
 
+# A traceability code as stored: 20 digits (码上放心), or GS1's 01 + GTIN + 21 + serial (up to 20 characters).
+TRACE_CODE = r"^(?:[0-9]{20}|01[0-9]{14}21[!-~]{1,20})$"
+MAX_TRACE_CODES = 2000  # codes in one record (the desk's own bound on a visit)
+
+
+class TraceInfo(Model):
+    """One package's code, as the platform's 3505 carries it (``drugtracinfo``)."""
+
+    drug_trac_codg: str = Field(pattern=TRACE_CODE)
+
+
 class PushItem(Model):
     code: str = Field(min_length=1, max_length=64)
     quantity: str = Field(min_length=1, max_length=24)
     unit_price: str | None = Field(default=None, max_length=24)
+    drugtracinfo: list[TraceInfo] = Field(default=[], max_length=MAX_TRACE_CODES)
 
     @field_validator("quantity")
     @classmethod
@@ -157,7 +169,17 @@ class SettlementRecord(Model):
             raise ValueError("items：结算至少需要一个项目")
         if int(self.visit_date[:4]) != self.year:
             raise ValueError(f"year {self.year} 与 visit_date {self.visit_date} 不符")
+        codes = self.trace_codes
+        if len(codes) > MAX_TRACE_CODES:
+            raise ValueError(f"drugtracinfo：一笔结算最多 {MAX_TRACE_CODES} 个追溯码")
+        if len(set(codes)) != len(codes):
+            raise ValueError("drugtracinfo：同一追溯码在一笔结算中出现两次")
         return self
+
+    @property
+    def trace_codes(self) -> list[str]:
+        """Every package's code the record sold, in line order."""
+        return [t.drug_trac_codg for item in self.items for t in item.drugtracinfo]
 
 
 HASH = r"^[0-9a-f]{64}$"
@@ -212,6 +234,15 @@ def record_error(exc: Exception) -> str:
 Status = Literal["applied", "set_aside"]
 
 
+class TraceDuplicate(Model):
+    """A code this record sold while an earlier sale of it stands at the hub (suspected 回流药): for review."""
+
+    drug_trac_codg: str
+    first_uuid: str
+    first_desk: str
+    first_sold_at: str
+
+
 class PushResult(Model):
     uuid: str
     status: Status
@@ -221,6 +252,7 @@ class PushResult(Model):
     review: str | None = None  # "clawback" or "difference": the hub's figures differ from the desk's claim
     review_amount: Fen = 0  # hub cash − desk cash: the member still owes (+, to recover) or is owed (−, to reimburse)
     review_reason: str | None = None
+    trace_duplicates: list[TraceDuplicate] = []  # codes sold before, elsewhere or here, and not refunded
 
 
 class PushResponse(Model):
