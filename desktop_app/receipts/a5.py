@@ -90,7 +90,7 @@ def _body(r: Receipt) -> list[Row]:
         h, d = _cells(
             [
                 str(n),
-                item.name,
+                item.label,
                 item.category,
                 item.quantity,
                 "" if item.unit_price is None else money(item.unit_price),

@@ -72,12 +72,25 @@ def _sums(c: Canvas, report: DayReport, y: float) -> float:
         ("退费金额", money(report.refunded_total)),
         ("应交现金合计", money(report.cash_due)),
         ("尚未上传医保中心", f"{report.unsynced} 笔"),
+        ("追溯码 售出 / 退费释放", f"{report.trace.codes_sold} / {report.trace.codes_released} 个"),
+        ("无追溯码放行", f"{report.trace.waived_lines} 行"),
+        ("中心报告重复追溯码", f"{len(report.trace.duplicates)} 个"),
     ]
     c.setFont(FONT, 11)
     for label, value in rows:
         c.drawString(MARGIN, y - 11, label)
         c.drawRightString(MARGIN + 90 * mm, y - 11, value)
         y -= 16
+    c.setFont(FONT, 10)
+    lines = [f"无码放行原因：{report.trace.waived_text()}"] if report.trace.waived else []
+    lines += [
+        f"重复追溯码 {d.code}：本机结算 {d.uuid[:8]}，首次由 {d.first_desk} 于 {d.first_sold_at[:16]} 售出"
+        for d in report.trace.duplicates
+    ]
+    for text in lines:
+        y = _room(c, y, 14)
+        c.drawString(MARGIN, y - 10, text)
+        y -= 14
     return y
 
 

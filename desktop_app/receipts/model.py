@@ -30,6 +30,12 @@ class ReceiptLine:
     quantity: str
     unit_price: Decimal | None
     amount: Decimal
+    trace: str = ""  # a traced line's codes: "追溯码 3", or "追溯码 1/3（无码药品）" when a supervisor waived them
+
+    @property
+    def label(self) -> str:
+        """The name as printed, with a traced line's code count."""
+        return f"{self.name}  [{self.trace}]" if self.trace else self.name
 
 
 @dataclass(frozen=True)
@@ -156,9 +162,19 @@ def _lines(source: dict) -> tuple[ReceiptLine, ...]:
             quantity=str(i.get("cnt", "1")),
             unit_price=None if i.get("pric") is None else _d(i["pric"]),
             amount=_d(i["det_item_fee_sumamt"]),
+            trace=_trace(i),
         )
         for i in source.get("items", [])
     )
+
+
+def _trace(item: dict) -> str:
+    """A traced line's code count as the receipt prints it ("" for an item that is not traced)."""
+    if "trac_cnt" not in item:
+        return ""
+    if item.get("trac_waiver"):
+        return f"追溯码 {item['trac_cnt']}（{item['trac_waiver']}）"
+    return f"追溯码 {len(item.get('drugtracinfo', []))}"
 
 
 def _breakdown(source: dict, sign: Decimal) -> dict:

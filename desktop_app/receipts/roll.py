@@ -46,7 +46,7 @@ def _roll_sheet(r: Receipt) -> Sheet:
     s.rule()
     s.pair("项目 / 类别 数量×单价", "金额", size=7.5)
     for item in r.items:
-        s.text(item.name, size=8)
+        s.text(item.label, size=8)
         price = "" if item.unit_price is None else f" × {money(item.unit_price)}"
         s.pair(f"    {item.category}  {item.quantity}{price}", money(item.amount), size=8)
     s.rule()

@@ -13,6 +13,8 @@ from decimal import Decimal, InvalidOperation
 from ..domain.catalogue import cashier_ceiling
 from ..domain.errors import InputError
 from ..domain.money import ZERO, fmt
+from ..domain.trace_code import FIELD as TRACE_FIELD
+from ..domain.trace_code import TraceCode
 from .request import MAX_QUANTITY
 
 FEN = Decimal("0.01")
@@ -29,6 +31,10 @@ class CartLine:
     price_cap: Decimal | None = None  # the catalogue's cap: above it, or above its price, a supervisor must approve
     spec_unit: str = ""  # 规格/单位 and the maker, as the cart shows them (display only: never part of the case)
     manufacturer: str = ""
+    trac_required: bool = False  # 追溯码管理: each smallest package's code is scanned
+    packs_per_unit: int = 1
+    codes: list[TraceCode] = field(default_factory=list)
+    waiver: str | None = None  # a supervisor's reason for settling this traced line short of its codes
 
     def __post_init__(self) -> None:
         if self.catalogue_price is None:
@@ -42,6 +48,25 @@ class CartLine:
     def ceiling(self) -> Decimal:
         """The highest price a cashier may type alone."""
         return cashier_ceiling(self.catalogue_price, self.price_cap)
+
+    @property
+    def packages(self) -> Decimal:
+        """The smallest packages the quantity holds: the codes a traced line needs."""
+        return self.quantity * self.packs_per_unit
+
+    @property
+    def short(self) -> bool:
+        """A traced line whose codes do not match its packages (and no supervisor's waiver yet)."""
+        return self.trac_required and self.waiver is None and Decimal(len(self.codes)) != self.packages
+
+    @property
+    def trace_shown(self) -> str:
+        """ "2/3" (codes scanned / packages), "放行：无码药品" once waived, "" when not traced."""
+        if not self.trac_required:
+            return ""
+        if self.waiver is not None:
+            return f"放行：{self.waiver}"
+        return f"{len(self.codes)}/{self.packages.normalize():f}"
 
 
 @dataclass
@@ -78,6 +103,38 @@ class Cart:
         check_quantity(replace(line, unit_price=price), line.quantity)
         line.unit_price = price
 
+    def scan(self, code: TraceCode, line: CartLine, sold_here: str | None, today: dt.date) -> CartLine:
+        """A package's code scanned for ``line`` (already in the cart, or new: added); the line it went to.
+
+        Refused, the cart as it was, when the package is past its expiry, the code is in the cart already or was
+        sold on this desk and not refunded (``sold_here`` says when), or the item is not traced.  A code beyond
+        the packages the line's quantity holds raises the quantity by one unit: each scan is a package sold.
+        """
+        if not line.trac_required:
+            raise InputError(TRACE_FIELD, code.code, f"{line.name} 不实行追溯码管理，无需扫码")
+        if code.expired_on(today):
+            raise InputError(TRACE_FIELD, code.code, f"这盒药已过有效期（{code.expiry.isoformat()}），不能销售")
+        if any(code.code == c.code for other in self.lines for c in other.codes):
+            raise InputError(TRACE_FIELD, code.code, "这个追溯码本次已经扫过：一盒药只扫一次")
+        if sold_here is not None:
+            raise InputError(
+                TRACE_FIELD, code.code, f"该追溯码已于 {sold_here} 在本机售出且未退费：同一盒药不能再次销售"
+            )
+        if line not in self.lines:  # the first package of an item: a line of one unit
+            line.quantity, line.codes = Decimal("1"), []
+            line = self.add(line)
+        elif Decimal(len(line.codes)) >= line.packages:
+            line.quantity = check_quantity(line, line.quantity + 1)
+        line.codes.append(code)
+        return line
+
+    def traced_line_for(self, item_code: str | None) -> CartLine | None:
+        """Where a scanned code goes: the line of its item, or (a product seen for the first time) the last
+        traced line still short of codes."""
+        if item_code is not None:
+            return next((line for line in self.lines if line.code == item_code), None)
+        return next((line for line in reversed(self.lines) if line.short), None)
+
     def case(self, today: dt.date | None = None) -> dict:
         """The checkout case (as ``desktop-app checkout`` reads it)."""
         data: dict = {
@@ -87,6 +144,8 @@ class Cart:
                     "code": line.code,
                     "quantity": str(line.quantity),
                     **({"unit_price": str(line.unit_price)} if line.unit_price != line.catalogue_price else {}),
+                    **({"trace_codes": [c.scan_text for c in line.codes]} if line.codes else {}),
+                    **({"trace_waiver": line.waiver} if line.waiver is not None else {}),
                 }
                 for line in self.lines
             ],

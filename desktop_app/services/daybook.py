@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ..domain.money import ZERO, from_fen
-from ..domain.report import CashierFigures, DayReport
+from ..domain.report import CashierFigures, DayReport, TraceDuplicate, TraceFigures
 from ..store import config
 
 
@@ -89,7 +89,34 @@ def day_report(conn: sqlite3.Connection, day: dt.date) -> DayReport:
         count, amount = report.by_hour.get(hour, (0, ZERO))
         report.by_hour[hour] = (count + (not refund), amount + from_fen(total))
         _book(report.by_cashier.setdefault(cashier, CashierFigures()), refund, from_fen(total), from_fen(cash))
+    report.trace = trace_figures(conn, start, end)
     return report
+
+
+def trace_figures(conn: sqlite3.Connection, start: str, end: str) -> TraceFigures:
+    """The day's traceability codes: sold in its settlements, released by its refunds, waived lines by reason, and
+    the duplicates the hub reported for its settlements (known once they were synced)."""
+    day = "SELECT uuid FROM settlements WHERE created_at >= ? AND created_at < ?"
+    figures = TraceFigures(
+        codes_sold=conn.execute(
+            f"SELECT count(*) FROM trace_codes WHERE settlement_uuid IN ({day})", (start, end)
+        ).fetchone()[0],
+        codes_released=conn.execute(
+            f"SELECT count(*) FROM trace_codes WHERE released_by IN ({day})", (start, end)
+        ).fetchone()[0],
+    )
+    for reason, lines in conn.execute(
+        f"SELECT reason, count(*) FROM trace_waivers WHERE settlement_uuid IN ({day}) GROUP BY reason", (start, end)
+    ):
+        figures.waived[reason] = lines
+    figures.duplicates = [
+        TraceDuplicate(*row)
+        for row in conn.execute(
+            f"SELECT code, uuid, first_desk, first_sold_at FROM trace_notices WHERE uuid IN ({day}) ORDER BY at, code",
+            (start, end),
+        )
+    ]
+    return figures
 
 
 def _book(drawer: CashierFigures, refund: bool, total: Decimal, cash: Decimal) -> None:
@@ -133,10 +160,18 @@ def day_report_csv(report: DayReport) -> str:
         ["应交现金", report.cash_due],
         ["退费金额", report.refunded_total],
         ["未上传笔数", report.unsynced],
+        ["追溯码（售出）", report.trace.codes_sold],
+        ["追溯码（退费释放）", report.trace.codes_released],
+        ["无码放行行数", report.trace.waived_lines],
+        *[[f"无码放行：{text_cell(reason)}", n] for reason, n in sorted(report.trace.waived.items())],
+        ["中心报告重复追溯码", len(report.trace.duplicates)],
         [],
         ["时段", "笔数", "金额"],
     ]
     rows += [[f"{hour:02d}:00", count, amount] for hour, (count, amount) in sorted(report.by_hour.items())]
+    if report.trace.duplicates:
+        rows += [[], ["重复追溯码", "本机结算", "首次售出收款台", "首次售出时间"]]
+        rows += [[text_cell(d.code), d.uuid, text_cell(d.first_desk), d.first_sold_at] for d in report.trace.duplicates]
     rows += [[], ["收款员", "笔数", "金额", "退费笔数", "现金收款", "现金退款", "应交现金"]]
     rows += [
         [text_cell(name), c.settlements, c.total, c.refunds, c.cash_taken, c.cash_returned, c.cash_due]

@@ -42,6 +42,11 @@ class HubSync(QObject):
         flagged += [
             f"{NOTICE_NAMES[r['review']]} {r['amount']}（{r['uuid'][:8]}）：{r['reason']}" for r in report.reviews
         ]
+        flagged += [
+            f"追溯码 {d['drug_trac_codg']} 已于 {d['first_sold_at'][:10]} 由收款台 {d['first_desk']} 售出且未退费"
+            f"（本单 {d['uuid'][:8]}），疑似回流药，已提交中心复核"
+            for d in report.trace_duplicates
+        ]
         if flagged or report.warnings:
             self.flagged.emit("同步完成，中心提示：" + "；".join(flagged + report.warnings))
         self.finished.emit()

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QVBoxLayou
 from ..services.cart import Cart
 from ..services.checkout import Approval
 from ..services.desk import DeskState
-from . import checklist, printing
+from . import checklist, printing, trace_waiver
 from .backend import Backend
 from .common import MessageLine, apply_font_scale, message_of, yuan
 from .dialogs import DayEndDialog, HistoryDialog, SettingsDialog, SupervisorDialog
@@ -24,11 +24,12 @@ from .hub_sync import HubSync
 from .key_bar import KEYS, KeyBar
 from .member_panel import MemberPanel
 from .payment_panel import ExplanationDialog, PaymentPanel
+from .prescription_panel import PrescriptionPanel
 from .screen_fit import available, window_size
 from .settle_flow import SettleFlow
 from .status_bar import DeskStatusBar
 from .step_back import StepBack
-from .visit_panel import PrescriptionPanel, VisitPanel
+from .visit_panel import VisitPanel
 
 
 class MainWindow(SettleFlow, StepBack, QMainWindow):
@@ -59,12 +60,13 @@ class MainWindow(SettleFlow, StepBack, QMainWindow):
         self.print_backend = Backend(backend.path)  # and printing has its own: a slow printer holds up nothing
         self.refresh_status()
         checklist.install(self)  # Ctrl+B: the back office; an empty database shows what it still lacks
+        trace_waiver.install(self)  # Ctrl+T: a supervisor lets traced lines short of their codes be settled
         self.member.lookup.setFocus()
 
     def _build_panels(self) -> None:
         """Keys across the top; member, visit (and prescription) and payment side by side; the message line."""
         self.member = MemberPanel(self.backend, self.today)
-        self.visit = VisitPanel(self.backend, self.cart)
+        self.visit = VisitPanel(self.backend, self.cart, self.today)
         self.prescription = PrescriptionPanel(self.today)
         self.prescription.hide()
         self.payment = PaymentPanel()

@@ -81,6 +81,16 @@ class SettleFlow:
         if not self.cart.lines:
             self.payment.message.error("请先录入项目（F2）")
             return
+        short = [line for line in self.cart.lines if line.short]
+        if short:  # the count mismatch is refused here, before the confirm step, and said line by line
+            self.payment.message.error(
+                "追溯码与数量不符，不能结算："
+                + "；".join(
+                    f"{line.name} 应扫 {line.packages.normalize():f} 个，已扫 {len(line.codes)} 个" for line in short
+                )
+                + "。请逐盒扫码（F2 框中扫），确实无法扫码时按 Ctrl+T 由主管选择原因放行"
+            )
+            return
         data = self.cart.case(self.today)
         if self.payment.shown is not None and data == self.shown_case:
             self._open_step(data, self.payment.shown)

@@ -6,15 +6,14 @@ import datetime as dt
 from decimal import Decimal
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
-    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QTreeWidget,
@@ -25,16 +24,20 @@ from PySide6.QtWidgets import (
 from ..domain.catalogue import CatalogueItem
 from ..domain.errors import InputError
 from ..domain.money import MoneyError, parse_amount
+from ..domain.trace_code import TraceCode, read_trace_code
 from ..domain.vocabulary import CATEGORY_SHORT, VISIT_KINDS
 from ..services.cart import Cart, CartLine, parse_entry
 from ..services.desk import ItemMatches
 from ..services.request import MAX_UNIT_PRICE
+from ..services.tracing import Scanned
 from .backend import Backend
 from .common import MessageLine, message_of, yuan
 
+SHORT_COLOUR = QColor("#c62828")  # a traced line short of its codes
 # The cart's columns by number (quantity 3 and unit price 4 are typed over); 规格/单位 came last and is shown
 # second, after the name (the header moves it), so the numbers the cells go by stay as they were.
-COLUMNS = ("编码", "名称", "类别", "数量", "单价", "金额", "规格/单位")
+COLUMNS = ("编码", "名称", "类别", "数量", "单价", "金额", "规格/单位", "追溯码")
+TRACE_COLUMN = 7  # codes scanned / packages sold, for a traced item; red while short
 SPEC_COLUMN, SPEC_SHOWN_AT = 6, 2
 SPEC_SHARE = 0.2  # of the cart's width, at most
 # The item box's list: enough to tell one pack and maker of a drug from another.
@@ -45,9 +48,10 @@ class VisitPanel(QGroupBox):
     changed = Signal()
     override_requested = Signal(object, object)  # (cart line, typed price above what a cashier may set alone)
 
-    def __init__(self, backend: Backend, cart: Cart) -> None:
+    def __init__(self, backend: Backend, cart: Cart, today: dt.date | None = None) -> None:
         super().__init__("就诊与项目  [F2]")
         self.backend, self.cart = backend, cart
+        self.today = today or dt.date.today()  # a package past its expiry on this day is refused
         self._seq = 0
         self._pending_quantity = Decimal("1")
         self.kind = QComboBox()
@@ -55,7 +59,7 @@ class VisitPanel(QGroupBox):
         for key, name in VISIT_KINDS.items():
             self.kind.addItem(name, key)
         self.kind.currentIndexChanged.connect(self._kind_changed)
-        self.entry = QLineEdit(placeholderText="编码 / 条码 / 名称 / 拼音首字母，回车；3*编码 即数量 3")
+        self.entry = QLineEdit(placeholderText="编码 / 条码 / 名称 / 拼音首字母，回车；3*编码 即数量 3；扫追溯码")
         self.entry.setObjectName("item_entry")
         self.entry.returnPressed.connect(lambda: self.search(add=True))
         self.entry.textEdited.connect(lambda _: self.timer.start())
@@ -111,6 +115,18 @@ class VisitPanel(QGroupBox):
     def search(self, add: bool) -> None:
         self.timer.stop()
         try:
+            code = read_trace_code(self.entry.text())
+        except InputError as exc:  # a damaged traceability code: said on Enter, not while the scanner types
+            if add:
+                self.message.error(message_of(exc))
+                self.entry.selectAll()
+            return
+        if code is not None:
+            self.suggestions.hide()
+            if add:
+                self.scan(code)
+            return
+        try:
             quantity, text = parse_entry(self.entry.text())
         except InputError as exc:
             self.message.error(message_of(exc))
@@ -150,16 +166,7 @@ class VisitPanel(QGroupBox):
         self.add(row.data(0, Qt.UserRole), self._pending_quantity)
 
     def add(self, item, quantity: Decimal) -> None:
-        line = CartLine(
-            item.code,
-            item.name,
-            item.category,
-            item.price,
-            quantity,
-            price_cap=item.price_cap,
-            spec_unit=item.spec_unit,
-            manufacturer=item.manufacturer,
-        )
+        line = _line_of(item, quantity)
         try:  # a quantity the checkout would refuse is refused here, and the entry keeps what was typed
             self.cart.add(line)
         except InputError as exc:
@@ -170,6 +177,36 @@ class VisitPanel(QGroupBox):
         self.entry.clear()
         self.suggestions.hide()
         self.entry.setFocus()
+        self.refresh()
+        self.changed.emit()
+
+    # ---------------------------------------------------------------- traceability codes (issue 18)
+
+    def scan(self, code: TraceCode) -> None:
+        """A package's code: the desk says which item it is (and whether it sold it already), then the cart takes it.
+
+        Each scan is answered, in order: none is dropped for a later one, as a typed search may be.
+        """
+        self.entry.clear()
+        self.backend.submit(
+            lambda desk: desk.scan_trace(code),
+            self._scanned,
+            lambda exc: self.message.error(message_of(exc)),
+        )
+
+    def _scanned(self, found: Scanned) -> None:
+        line = self.cart.traced_line_for(found.item.code if found.item else None)
+        if line is None and found.item is None:
+            self.message.error(
+                f"追溯码 {found.code.code} 的药品尚未对应目录项目：请先录入这种药品（编码、条码或名称），再扫它的追溯码"
+            )
+            return
+        try:
+            placed = self.cart.scan(found.code, line or _line_of(found.item, Decimal("1")), found.sold_here, self.today)
+        except InputError as exc:
+            self.message.error(message_of(exc))
+            return
+        self.message.ok(f"{placed.name}：追溯码 {placed.trace_shown}")
         self.refresh()
         self.changed.emit()
 
@@ -195,6 +232,7 @@ class VisitPanel(QGroupBox):
                 yuan(line.unit_price),
                 yuan(line.amount),
                 line.spec_unit,
+                line.trace_shown,
             )
             for c, value in enumerate(values):
                 cell = QTableWidgetItem(value)
@@ -204,6 +242,9 @@ class VisitPanel(QGroupBox):
                     cell.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 if c in (1, SPEC_COLUMN):  # whole, where the cell elides it
                     cell.setToolTip("　".join(part for part in (line.name, line.spec_unit, line.manufacturer) if part))
+                if c == TRACE_COLUMN and line.short:
+                    cell.setForeground(SHORT_COLOUR)
+                    cell.setToolTip(f"还需扫 {line.packages - len(line.codes):f} 个追溯码（或 Ctrl+T 由主管放行）")
                 self.table.setItem(r, c, cell)
         self.table.blockSignals(False)
         self._fit_spec()
@@ -256,6 +297,22 @@ class VisitPanel(QGroupBox):
         self.refresh()
 
 
+def _line_of(item: CatalogueItem, quantity: Decimal) -> CartLine:
+    """A cart line for ``quantity`` of a catalogue item."""
+    return CartLine(
+        item.code,
+        item.name,
+        item.category,
+        item.price,
+        quantity,
+        price_cap=item.price_cap,
+        spec_unit=item.spec_unit,
+        manufacturer=item.manufacturer,
+        trac_required=item.trac_required,
+        packs_per_unit=item.packs_per_unit,
+    )
+
+
 _SHARED = {2: 0.2, 4: 0.17}  # 规格 and 厂家: a share of the list's width, elided past it (whole in the tooltip)
 
 
@@ -305,53 +362,3 @@ def _suggestion(item: CatalogueItem) -> QTreeWidgetItem:
     row.setToolTip(1, "　".join(part for part in (item.name, item.spec_unit, item.manufacturer) if part))
     row.setData(0, Qt.UserRole, item)
     return row
-
-
-class PrescriptionPanel(QGroupBox):
-    """外配处方: required before a pharmacy sale under pooling."""
-
-    changed = Signal()
-    FIELDS = (("institution", "开具机构"), ("doctor", "开具医师"), ("number", "处方号"), ("diagnosis", "诊断"))
-
-    def __init__(self, today: dt.date) -> None:
-        super().__init__("外配处方  [F9]")
-        self.today = today
-        self.edits = {}
-        form = QFormLayout(self)
-        for key, title in self.FIELDS:
-            edit = QLineEdit()
-            edit.setObjectName(f"rx_{key}")
-            edit.editingFinished.connect(self.changed.emit)
-            self.edits[key] = edit
-            form.addRow(title, edit)
-        self.issued = QLineEdit(today.isoformat())
-        self.issued.setObjectName("rx_issued")
-        self.issued.setInputMask("0000-00-00")
-        self.issued.editingFinished.connect(self.changed.emit)
-        form.addRow("开具日期", self.issued)
-        self.valid_days = QSpinBox(minimum=1, maximum=3, value=1, suffix=" 天")
-        self.valid_days.setObjectName("rx_valid_days")
-        self.valid_days.valueChanged.connect(lambda _: self.changed.emit())
-        form.addRow("有效期", self.valid_days)
-        for edit in [*self.edits.values(), self.issued]:
-            edit.returnPressed.connect(self.focusNextChild)
-
-    def filled(self) -> bool:
-        """Anything typed: an empty form means no prescription (refused where one is required)."""
-        return self.isVisible() and any(e.text().strip() for e in self.edits.values())
-
-    def first(self) -> QLineEdit:
-        return self.edits["institution"]
-
-    def data(self) -> dict:
-        return {
-            **{k: e.text().strip() for k, e in self.edits.items()},
-            "issued": self.issued.text().strip(),
-            "valid_days": self.valid_days.value(),
-        }
-
-    def reset(self) -> None:
-        for edit in self.edits.values():
-            edit.clear()
-        self.issued.setText(self.today.isoformat())
-        self.valid_days.setValue(1)

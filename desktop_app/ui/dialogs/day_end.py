@@ -59,6 +59,7 @@ class DayEndDialog(QDialog):
             self.labels[key] = label
             grid.addWidget(QLabel(title), i // 3, (i % 3) * 2)
             grid.addWidget(label, i // 3, (i % 3) * 2 + 1)
+        self.trace = QLabel("…", objectName="dayend_trace", wordWrap=True)
         self.cashiers = cashier_table(self.CASHIER_COLUMNS)
         self.chart = HourChart()
         self.message = MessageLine()
@@ -76,6 +77,7 @@ class DayEndDialog(QDialog):
         buttons.addWidget(close)
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
+        layout.addWidget(self.trace)
         layout.addWidget(QLabel("按收款员（退费计入原结算的收款员；应交现金 = 现金收款 − 现金退款）"))
         layout.addWidget(self.cashiers)
         layout.addWidget(QLabel("各时段结算笔数"))
@@ -100,6 +102,7 @@ class DayEndDialog(QDialog):
             value = getattr(report, key)
             label.setText(yuan(value) if isinstance(value, Decimal) else (f"{value} 笔"))
         self.chart.set_report(report)
+        self.trace.setText(trace_text(report))
         drawers = sorted(report.by_cashier.items())
         self.cashiers.setRowCount(len(drawers))
         for r, (name, d) in enumerate(drawers):
@@ -139,6 +142,18 @@ class DayEndDialog(QDialog):
             lambda paths: self.message.ok("已导出：" + "；".join(str(p) for p in paths)),
             lambda exc: self.message.error(message_of(exc)),
         )
+
+
+def trace_text(report: DayReport) -> str:
+    """药品追溯码 of the day in one paragraph: codes sold and released, lines waived by reason, the hub's duplicates."""
+    t = report.trace
+    text = f"追溯码：售出 {t.codes_sold} 个，退费释放 {t.codes_released} 个；"
+    text += f"无码放行 {t.waived_lines} 行（{t.waived_text()}）"
+    if t.duplicates:
+        shown = "；".join(f"{d.code}（本机 {d.uuid[:8]}，首次 {d.first_desk}）" for d in t.duplicates[:5])
+        more = f" 等 {len(t.duplicates)} 个" if len(t.duplicates) > 5 else ""
+        text += f"；中心报告重复追溯码（疑似回流药）：{shown}{more}"
+    return text
 
 
 def cashier_table(columns: tuple[str, ...]) -> QTableWidget:
