@@ -51,7 +51,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         db = connect(Path(folder) / "bench.db")
         generate(db, 200, seed=3, region="guangxi", today=TODAY, visits=20)
-        codes = [r[0] for r in db.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' LIMIT 60")]
+        codes = [
+            r[0]
+            for r in db.conn.execute(
+                "SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 LIMIT 60"
+            )
+        ]
         psn = db.conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' LIMIT 1").fetchone()[0]
         rows = {}
         for n in (5, 60):

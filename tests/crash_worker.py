@@ -8,7 +8,9 @@ from desktop_app.store.db import connect
 
 db = connect(sys.argv[1])
 psn_nos = [r[0] for r in db.conn.execute("SELECT psn_no FROM members ORDER BY psn_no LIMIT 50")]
-codes = [r[0] for r in db.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' LIMIT 20")]
+codes = [
+    r[0] for r in db.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 LIMIT 20")
+]
 i = int(sys.argv[2])
 TODAY = dt.date(2024, 6, 15)  # the desk's today: the visits are of that day
 print("ready", flush=True)

@@ -44,7 +44,9 @@ def member_with(db, where: str) -> str:
 
 def drug(db, category: str = "A") -> str:
     return db.conn.execute(
-        "SELECT code FROM catalogue WHERE category = ? AND item_kind = 'drug' ORDER BY code LIMIT 1", (category,)
+        "SELECT code FROM catalogue WHERE category = ? AND item_kind = 'drug' AND trac_required = 0 "
+        "ORDER BY code LIMIT 1",
+        (category,),
     ).fetchone()[0]
 
 
@@ -105,7 +107,8 @@ def test_family_account_pays_what_the_own_account_cannot(db):
     ).fetchone()
     own = members.get(db.conn, relative).account_balance
     code, price = db.conn.execute(
-        "SELECT code, price FROM catalogue WHERE category = 'A' AND item_kind = 'drug' ORDER BY price DESC LIMIT 1"
+        "SELECT code, price FROM catalogue WHERE category = 'A' AND item_kind = 'drug' AND trac_required = 0 "
+        "ORDER BY price DESC LIMIT 1"
     ).fetchone()
     lines = [
         {"code": code, "quantity": int((own + Decimal("2000.00")) * 100 // price) + 1}

@@ -48,7 +48,8 @@ def desk(templates, tmp_path):
     db = copy_db(templates, "guangxi", tmp_path / "desk.db")
     psn = db.conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' ORDER BY psn_no LIMIT 1").fetchone()[0]
     code, fen = db.conn.execute(
-        "SELECT code, price FROM catalogue WHERE item_kind = 'drug' AND price_cap IS NULL ORDER BY code LIMIT 1"
+        "SELECT code, price FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 AND price_cap IS NULL "
+        "ORDER BY code LIMIT 1"
     ).fetchone()
     db.conn.close()
     return tmp_path / "desk.db", psn, code, fen

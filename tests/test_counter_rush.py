@@ -29,7 +29,7 @@ def member_with_cash_to_pay(qtbot, window, db) -> tuple[str, str]:
     """A member (own account not used, so there is cash to pay) and one dear drug in the cart; the quote shown."""
     psn = db.conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' ORDER BY psn_no LIMIT 1").fetchone()[0]
     code = db.conn.execute(
-        "SELECT code FROM catalogue WHERE item_kind = 'drug' ORDER BY price DESC LIMIT 1"
+        "SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 ORDER BY price DESC LIMIT 1"
     ).fetchone()[0]
     key(qtbot, window, Qt.Key_F1)
     scan(qtbot, window, window.member.lookup, psn)
@@ -99,7 +99,12 @@ def test_f12_opens_a_confirm_step_and_the_change_stays_until_the_next_member(des
 def test_esc_steps_back_one_level_and_ctrl_z_brings_the_cart_back(desk, qtbot):
     window, db = desk
     certno, payer, _ = family_case(db.conn)
-    codes = [r[0] for r in db.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' ORDER BY code LIMIT 2")]
+    codes = [
+        r[0]
+        for r in db.conn.execute(
+            "SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 ORDER BY code LIMIT 2"
+        )
+    ]
     scan(qtbot, window, window.member.lookup, certno)
     qtbot.waitUntil(lambda: window.cart.psn_no is not None)
     psn = window.cart.psn_no
@@ -184,7 +189,8 @@ def test_a_bad_quantity_is_refused_in_the_cart_not_at_the_quote(desk, qtbot):
     window, db = desk
     psn = db.conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' LIMIT 1").fetchone()[0]
     code, name = db.conn.execute(
-        "SELECT code, name FROM catalogue WHERE price % 2 = 1 AND price_cap IS NULL ORDER BY code LIMIT 1"
+        "SELECT code, name FROM catalogue WHERE price % 2 = 1 AND price_cap IS NULL AND trac_required = 0 "
+        "ORDER BY code LIMIT 1"
     ).fetchone()  # an odd number of fen: 2.5 of it is not a whole fen
     scan(qtbot, window, window.member.lookup, psn)
     qtbot.waitUntil(lambda: window.cart.psn_no == psn)

@@ -126,7 +126,9 @@ def desk(templates, tmp_path_factory):
     shutil.copy(templates["guangxi"], folder / "desk.db")
     with sqlite3.connect(folder / "desk.db") as conn:
         psn = conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' ORDER BY psn_no LIMIT 1").fetchone()[0]
-        code = conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' ORDER BY code LIMIT 1").fetchone()[0]
+        code = conn.execute(
+            "SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 ORDER BY code LIMIT 1"
+        ).fetchone()[0]
     return folder / "desk.db", {
         "member": {"psn_no": psn},
         "items": [{"code": code, "quantity": 2}],

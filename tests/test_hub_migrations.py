@@ -180,7 +180,8 @@ class OldHub:
             )
         ]
         code = self.desk.conn.execute(
-            "SELECT code FROM catalogue WHERE item_kind = 'drug' AND category = 'A' ORDER BY price DESC LIMIT 1"
+            "SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 AND category = 'A' "
+            "ORDER BY price DESC LIMIT 1"
         ).fetchone()[0]
         settled = [
             checkout.confirm(self.desk, {"member": {"psn_no": p}, "items": [{"code": code, "quantity": 2}]}, "shouyin")

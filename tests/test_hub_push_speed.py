@@ -42,7 +42,10 @@ def settle_visits(db, n: int) -> list[str]:
         for r in db.conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' ORDER BY psn_no LIMIT ?", (n,))
     ]
     codes = [
-        r[0] for r in db.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' ORDER BY code LIMIT 20")
+        r[0]
+        for r in db.conn.execute(
+            "SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 ORDER BY code LIMIT 20"
+        )
     ]
     uuids = []
     for i, psn in enumerate(people):
@@ -116,7 +119,8 @@ def visits_that_interact(db) -> None:
         )
     ]
     code, price = db.conn.execute(
-        "SELECT code, price FROM catalogue WHERE category = 'A' AND item_kind = 'drug' ORDER BY price DESC LIMIT 1"
+        "SELECT code, price FROM catalogue WHERE category = 'A' AND item_kind = 'drug' AND trac_required = 0 "
+        "ORDER BY price DESC LIMIT 1"
     ).fetchone()
     owner, relative, own = db.conn.execute(
         "SELECT f.owner_psn_no, f.relative_psn_no, r.account_balance FROM family_links f "

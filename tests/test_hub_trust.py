@@ -91,7 +91,8 @@ class Arena:
         db = self.desks[desk]
         psn = psn or self.fresh(desk)
         code = db.conn.execute(
-            "SELECT code FROM catalogue WHERE item_kind = 'drug' AND category = 'A' ORDER BY price DESC LIMIT 1"
+            "SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 AND category = 'A' "
+            "ORDER BY price DESC LIMIT 1"
         ).fetchone()[0]
         case = {"member": {"psn_no": psn}, "items": [{"code": code, "quantity": quantity}]}
         if payment:

@@ -95,7 +95,9 @@ def test_the_frozen_build_settles_a_visit_and_prints_a_receipt(tmp_path):
 
     with sqlite3.connect(db) as conn:
         psn = conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' LIMIT 1").fetchone()[0]
-        code = conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' LIMIT 1").fetchone()[0]
+        code = conn.execute(
+            "SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 LIMIT 1"
+        ).fetchone()[0]
     case = tmp_path / "visit.json"
     case.write_text(json.dumps({"member": {"psn_no": psn}, "items": [{"code": code, "quantity": 2}]}), encoding="utf-8")
     out = json.loads(run("checkout", "--db", str(db), "--operator", "shouyin", str(case)))

@@ -33,7 +33,8 @@ def offline_for(db, hours: float | None) -> None:
 
 def visit(db, psn: str) -> dict:
     code = db.conn.execute(
-        "SELECT code FROM catalogue WHERE item_kind = 'drug' AND category = 'A' ORDER BY price DESC LIMIT 1"
+        "SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 AND category = 'A' "
+        "ORDER BY price DESC LIMIT 1"
     ).fetchone()[0]
     return checkout.confirm(
         db,

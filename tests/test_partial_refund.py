@@ -45,7 +45,8 @@ def visit(db) -> dict:
     codes = [
         r[0]
         for r in db.conn.execute(
-            "SELECT code FROM catalogue WHERE item_kind = 'drug' AND category IN ('A', 'B') ORDER BY price DESC LIMIT 3"
+            "SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 AND category IN ('A', 'B') "
+            "ORDER BY price DESC LIMIT 3"
         )
     ]
     return {"member": {"psn_no": psn}, "date": TODAY.isoformat(), "items": [{"code": c, "quantity": 2} for c in codes]}

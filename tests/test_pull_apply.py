@@ -56,7 +56,8 @@ def state(db) -> dict[str, list[tuple]]:
 
 def settle(db, psn: str, quantity: int, **payment) -> str:
     code = db.conn.execute(
-        "SELECT code FROM catalogue WHERE item_kind = 'drug' AND category = 'A' ORDER BY price DESC LIMIT 1"
+        "SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 AND category = 'A' "
+        "ORDER BY price DESC LIMIT 1"
     ).fetchone()[0]
     case = {"member": {"psn_no": psn}, "date": TODAY.isoformat(), "items": [{"code": code, "quantity": quantity}]}
     if payment:

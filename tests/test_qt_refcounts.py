@@ -85,7 +85,9 @@ def test_the_member_card_and_payment_panel_keep_none(window):
     w, db = window
     owner = db.conn.execute("SELECT owner_psn_no FROM family_links LIMIT 1").fetchone()[0]
     card = cards.member_card(db.conn, owner, TODAY)
-    code = db.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' LIMIT 1").fetchone()[0]
+    code = db.conn.execute(
+        "SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 LIMIT 1"
+    ).fetchone()[0]
     quote = Shown.of(
         checkout.build_quote(
             db.conn,

@@ -47,7 +47,9 @@ def family_pair(conn):
 def codes(conn, n, order="length(name) DESC"):
     return [
         r[0]
-        for r in conn.execute(f"SELECT code FROM catalogue WHERE item_kind = 'drug' ORDER BY {order} LIMIT ?", (n,))
+        for r in conn.execute(
+            f"SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 ORDER BY {order} LIMIT ?", (n,)
+        )
     ]
 
 

@@ -40,7 +40,9 @@ def pdf_text(path) -> str:
 def settle(db, cashier: str, at: str, quantity: int = 2) -> dict:
     """A visit settled by ``cashier``, paid in cash (own account off), today."""
     psn = db.conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' LIMIT 1").fetchone()[0]
-    code = db.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' ORDER BY price DESC LIMIT 1").fetchone()
+    code = db.conn.execute(
+        "SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 ORDER BY price DESC LIMIT 1"
+    ).fetchone()
     case = {
         "member": {"psn_no": psn},
         "date": TODAY.isoformat(),
@@ -169,7 +171,9 @@ def test_a_refund_needs_a_real_reason(desk, qtbot):
 def test_the_receipt_shows_tendered_and_change(desk, qtbot):
     window, db = desk
     psn = db.conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' LIMIT 1").fetchone()[0]
-    code = db.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' ORDER BY price DESC LIMIT 1").fetchone()
+    code = db.conn.execute(
+        "SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 ORDER BY price DESC LIMIT 1"
+    ).fetchone()
     member_and_item(qtbot, window, psn, code[0])
     if window.payment.use_account.isChecked():
         key(qtbot, window, Qt.Key_F3)  # own account off: the member pays cash
@@ -197,7 +201,9 @@ def test_the_receipt_shows_tendered_and_change(desk, qtbot):
 def test_tendered_below_the_cash_writes_nothing(desk):
     _, db = desk
     psn = db.conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' LIMIT 1").fetchone()[0]
-    code = db.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' ORDER BY price DESC LIMIT 1").fetchone()
+    code = db.conn.execute(
+        "SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 ORDER BY price DESC LIMIT 1"
+    ).fetchone()
     case = {"member": {"psn_no": psn}, "items": [{"code": code[0], "quantity": 1}], "payment": {"use_account": False}}
     before = db.conn.execute("SELECT count(*) FROM settlements").fetchone()[0]
     with pytest.raises(InputError, match="实收现金"):

@@ -194,7 +194,9 @@ def test_the_day_end_csv_never_carries_a_live_formula(db, tmp_path, name):
     with db.conn:
         operators.add(db.conn, name, "cashier", "secret1", "2026-01-01T00:00:00+08:00")
     psn = db.conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' LIMIT 1").fetchone()[0]
-    code = db.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' LIMIT 1").fetchone()[0]
+    code = db.conn.execute(
+        "SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 LIMIT 1"
+    ).fetchone()[0]
     checkout.confirm(db, {"member": {"psn_no": psn}, "items": [{"code": code, "quantity": 1}]}, name, today=today)
     _, path = daybook.export_day(db.conn, today, tmp_path, "2026-01-01 00:00:00")
     cells = [cell for row in csv.reader(path.read_text(encoding="utf-8-sig").splitlines()) for cell in row]

@@ -75,7 +75,9 @@ def expensive(db, n: int = 1) -> list[str]:
     return [
         r[0]
         for r in db.conn.execute(
-            "SELECT code FROM catalogue WHERE item_kind = 'drug' AND category = 'A' ORDER BY price DESC LIMIT ?", (n,)
+            "SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 AND category = 'A' "
+            "ORDER BY price DESC LIMIT ?",
+            (n,),
         )
     ]
 
@@ -386,9 +388,9 @@ def test_an_account_spent_twice_offline_is_flagged_and_the_desk_never_shows_a_ne
         "SELECT psn_no FROM members WHERE scheme = 'combined' AND account_balance BETWEEN 5000 AND 20000 "
         "ORDER BY psn_no LIMIT 1"
     ).fetchone()[0]
-    code = a.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' ORDER BY price DESC LIMIT 1").fetchone()[
-        0
-    ]
+    code = a.conn.execute(
+        "SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 ORDER BY price DESC LIMIT 1"
+    ).fetchone()[0]
     first, second = settle(a, psn, 3, code), settle(b, psn, 3, code)
     assert first["balc"] == second["balc"] == "0.00"  # each desk spent the whole account
     world.sync("A")

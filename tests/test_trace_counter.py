@@ -46,7 +46,7 @@ def codes_of(window, code: str) -> int:
     return len(line.codes) if line else 0
 
 
-def test_a_pharmacy_sale_scanned_with_a_duplicate_a_short_line_and_a_supervisor_waiver(pharmacy, qtbot):
+def test_a_pharmacy_sale_scanned_with_a_duplicate_a_short_line_and_a_supervisor_waiver(pharmacy, qtbot):  # noqa: F811
     window, db = pharmacy
     first, second = traced(db, tied=True, count=2)
     (unseen,) = traced(db, tied=False, count=1)

@@ -73,7 +73,9 @@ EDITS = {
 def desk(templates, tmp_path) -> Path:
     db = copy_db(templates, "guangxi", tmp_path / "desk.db")
     psn = db.conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' ORDER BY psn_no LIMIT 1").fetchone()[0]
-    code = db.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' ORDER BY code LIMIT 1").fetchone()[0]
+    code = db.conn.execute(
+        "SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 ORDER BY code LIMIT 1"
+    ).fetchone()[0]
     checkout.confirm(
         db,
         {"member": {"psn_no": psn}, "items": [{"code": code, "quantity": 30}], "payment": {"use_account": False}},

@@ -81,10 +81,11 @@ def test_a_whole_checkout_with_the_keyboard_alone(desk, qtbot):
     window, db = desk
     certno, payer, payer_name = family_case(db.conn)
     drug_code, drug_name = db.conn.execute(
-        "SELECT code, name FROM catalogue WHERE item_kind = 'drug' ORDER BY price DESC LIMIT 1"
+        "SELECT code, name FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 ORDER BY price DESC LIMIT 1"
     ).fetchone()
     other = db.conn.execute(
-        "SELECT name FROM catalogue WHERE item_kind = 'drug' AND name NOT LIKE ? ORDER BY name LIMIT 1",
+        "SELECT name FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 AND name NOT LIKE ? "
+        "ORDER BY name LIMIT 1",
         (drug_name[:2] + "%",),
     ).fetchone()[0]
     assert QApplication.focusWidget() is window.member.lookup
@@ -167,9 +168,9 @@ def test_a_pharmacy_sale_needs_a_prescription(pharmacy, qtbot):
     window, db = pharmacy
     assert window.prescription.isVisible()
     psn = db.conn.execute("SELECT psn_no FROM members ORDER BY psn_no LIMIT 1").fetchone()[0]
-    code = db.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' AND category = 'A' LIMIT 1").fetchone()[
-        0
-    ]
+    code = db.conn.execute(
+        "SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 AND category = 'A' LIMIT 1"
+    ).fetchone()[0]
     member_and_item(qtbot, window, psn, code)
     key(qtbot, window, Qt.Key_F12)  # no prescription yet: refused, and says why
     qtbot.waitUntil(lambda: "外配处方" in window.payment.message.text())
@@ -195,7 +196,9 @@ def test_a_pharmacy_sale_needs_a_prescription(pharmacy, qtbot):
 
 def settle_one(db, psn=None):
     psn = psn or db.conn.execute("SELECT psn_no FROM members WHERE scheme = 'combined' LIMIT 1").fetchone()[0]
-    code = db.conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' LIMIT 1").fetchone()[0]
+    code = db.conn.execute(
+        "SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 LIMIT 1"
+    ).fetchone()[0]
     return confirm(
         db,
         {"member": {"psn_no": psn}, "date": TODAY.isoformat(), "items": [{"code": code, "quantity": 2}]},

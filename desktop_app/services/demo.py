@@ -139,15 +139,13 @@ NON_ACCOUNT = [
 
 
 TRACED_FROM = 5  # of each drug's nine makers, the 6th to 9th are traced (追溯码管理): a counter sees both kinds
-TWO_PACK = 8  # and the 9th is sold by the 提 of two boxes, each box with its own code
 
 
 def make_catalogue(rng: random.Random) -> list[CatalogueItem]:
     items = []
     for i, (name, spec, unit, category) in enumerate(DRUGS):
         for j, maker in enumerate(rng.sample(MAKERS, 9)):  # one name, nine makers: the list tells them apart
-            two = j == TWO_PACK
-            price = Decimal(rng.randint(300, 12000)) / 100 * (2 if two else 1)
+            price = Decimal(rng.randint(300, 12000)) / 100
             items.append(
                 CatalogueItem(
                     code=f"XA{i:03d}{j:02d}",
@@ -156,15 +154,14 @@ def make_catalogue(rng: random.Random) -> list[CatalogueItem]:
                     selfpay_ratio=Decimal("0.10") if category == "B" else Decimal("0"),
                     price=price,
                     price_cap=price if j % 4 == 0 else None,
-                    unit="提" if two else unit,
+                    unit=unit,
                     programme=PROGRAMME_DRUGS.get(name),
                     item_kind="drug",
                     account_payable=True,
                     barcode=f"69{rng.randint(10**10, 10**11 - 1)}",
-                    spec=f"{spec}×2{unit}" if two else spec,
+                    spec=spec,
                     manufacturer=maker,
                     trac_required=j >= TRACED_FROM,
-                    packs_per_unit=2 if two else 1,
                 )
             )
     for i, (name, unit, category, price) in enumerate(SERVICES):
