@@ -108,7 +108,9 @@ def one_size(out: Path, demo: Path, width: int, height: int) -> None:
 
 
 def visit(app, backend, window, conn) -> None:
-    """A member with a family payer, six dear drugs, 500 handed over."""
+    """A member with a family payer, four dear drugs and two traced ones scanned box by box, 500 handed over."""
+    from desktop_app.services.demo import demo_product
+
     psn = conn.execute(
         "SELECT f.relative_psn_no, o.name FROM family_links f JOIN members o ON o.psn_no = f.owner_psn_no "
         "JOIN members m ON m.psn_no = f.relative_psn_no WHERE m.programmes != '[]' AND o.account_balance > 100000 "
@@ -118,15 +120,28 @@ def visit(app, backend, window, conn) -> None:
     window.member.search(pick=True)
     settle_until(app, backend, lambda: window.cart.psn_no)
     codes = [
-        r[0] for r in conn.execute("SELECT code FROM catalogue WHERE item_kind = 'drug' ORDER BY price DESC LIMIT 6")
+        r[0]
+        for r in conn.execute(
+            "SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 ORDER BY price DESC LIMIT 4"
+        )
     ]
     for code in codes:
         window.visit.entry.setText(f"2*{code}")
         window.visit.search(add=True)
         settle_until(app, backend, lambda code=code: any(line.code == code for line in window.cart.lines))
+    traced = [r[0] for r in conn.execute("SELECT item_code FROM trace_products ORDER BY item_code LIMIT 2")]
+    for n, code in enumerate(traced):  # two boxes of each, scanned: the 追溯码 column shows 2/2
+        for box in (1, 2):
+            window.visit.entry.setText(f"{demo_product(code)}66{n:05d}{box:06d}")
+            window.visit.search(add=True)
+            settle_until(app, backend, lambda code=code, box=box: _boxes(window, code) == box)
     window.payment.family.setCurrentIndex(1)
     window.payment.tendered.setText("500")
     settle_until(app, backend, lambda: window.payment.quote is not None and window.payment.quote.get("family_payer"))
+
+
+def _boxes(window, code: str) -> int:
+    return next((len(line.codes) for line in window.cart.lines if line.code == code), 0)
 
 
 def dialogs_explanation(window):

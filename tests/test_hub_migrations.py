@@ -68,13 +68,24 @@ def hub_cli(capsys):
 
 
 def made_by_create_all(url: str):
-    """The engine and tables exactly as ``engine_for`` made them before revisions: create_all, no version record.
-
-    schema.metadata is still the parent commit's tables (revision 0001 is that schema); once a later revision
-    changes them, this must build the tables from a frozen copy of 0001 instead.
-    """
+    """The engine and this version's tables as ``metadata.create_all`` makes them, with no version record."""
     engine = schema.engine_for(url, as_is=True)
     schema.metadata.create_all(engine)
+    return engine
+
+
+def made_by_old_code(url: str):
+    """The engine and tables exactly as ``engine_for`` made them before revisions: create_all, no version record.
+
+    That code's tables are revision 0001's: create_all of those of schema.metadata.  Later revisions only add
+    tables (0002: the traceability codes' two), so each of 0001's is still as that code made it; the
+    columns are checked against 0001 itself, so a revision that changes one of them fails here first.
+    """
+    engine = schema.engine_for(url, as_is=True)
+    baseline = migrations.baseline_columns()
+    tables = [schema.metadata.tables[name] for name in sorted(baseline)]
+    assert {t.name: {c.name for c in t.columns} for t in tables} == baseline
+    schema.metadata.create_all(engine, tables=tables)
     return engine
 
 
@@ -116,12 +127,20 @@ def describe(engine) -> dict:
 
 
 def contents(engine) -> dict[str, list[tuple]]:
-    """Every row of every hub table, in key order."""
+    """Every row of every hub table the database has, in key order."""
     with engine.connect() as conn:
+        present = set(inspect(conn).get_table_names())
         return {
             t.name: [tuple(r) for r in conn.execute(select(t).order_by(*t.primary_key.columns))]
             for t in schema.metadata.sorted_tables
+            if t.name in present
         }
+
+
+def kept(engine, rows: dict[str, list[tuple]]) -> bool:
+    """The old tables hold the rows they held, and every table a later revision added is empty."""
+    now = contents(engine)
+    return {k: v for k, v in now.items() if k in rows} == rows and not any(v for k, v in now.items() if k not in rows)
 
 
 def version_of(engine) -> str | None:
@@ -164,7 +183,11 @@ def test_head_is_the_schema_create_all_makes(new_url, hub_cli):
 
 
 class OldHub:
-    """A hub database the old code made and filled: members imported, a desk registered, its settlements pushed."""
+    """A hub database the old code made and filled: members imported, a desk registered, its settlements pushed.
+
+    This version's push fills it (the old code is gone): for records without traceability codes it writes
+    nothing in the tables later revisions added, which are then dropped, empty, leaving 0001's tables alone.
+    """
 
     def __init__(self, url: str, templates, folder: Path) -> None:
         self.url, self.folder = url, folder
@@ -192,7 +215,11 @@ class OldHub:
         results = push.push(engine, desks.desk_for_token(engine, self.token), self.records, now_iso(), None)
         assert [r.status for r in results] == ["applied"] * 4
         assert checks.check(engine) == []
+        later = [t for name, t in schema.metadata.tables.items() if name not in migrations.baseline_columns()]
+        assert all(not rows for name, rows in contents(engine).items() if name in {t.name for t in later})
+        schema.metadata.drop_all(engine, tables=later)
         self.rows = contents(engine)
+        assert set(self.rows) == set(migrations.baseline_columns())
         engine.dispose()
 
 
@@ -207,7 +234,7 @@ def test_a_hub_made_by_create_all_is_upgraded_with_its_data(new_url, hub_cli, te
     assert said["from"].startswith("create_all")
     engine = schema.engine_for(old.url)  # at head: opened without complaint
     assert version_of(engine) == migrations.head()
-    assert contents(engine) == old.rows
+    assert kept(engine, old.rows)
 
     checked = hub_cli("check", "--db", old.url)
     assert checked.returncode == 0, checked.stderr
@@ -221,7 +248,7 @@ def test_a_hub_made_by_create_all_is_upgraded_with_its_data(new_url, hub_cli, te
         "to": migrations.head(),
         "upgraded": False,
     }
-    assert contents(engine) == old.rows and version_of(engine) == migrations.head()
+    assert kept(engine, old.rows) and version_of(engine) == migrations.head()
 
     hub = Hub(old.url, tmp_path / "hub.log").start()  # the real hub serves it
     try:
@@ -243,7 +270,7 @@ def test_a_hub_made_by_create_all_is_upgraded_with_its_data(new_url, hub_cli, te
 
 def test_the_hub_refuses_a_database_of_the_old_code_until_upgraded(new_url, hub_cli, tmp_path):
     url = new_url()
-    made_by_create_all(url).dispose()
+    made_by_old_code(url).dispose()
     with pytest.raises(RuntimeError) as exited:
         Hub(url, tmp_path / "hub.log").start()
     assert f"desktop-app hub upgrade --db {url}" in str(exited.value)
@@ -318,8 +345,8 @@ NEXT = """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "{revision}"
+down_revision = "{down}"
 branch_labels = None
 depends_on = None
 
@@ -328,36 +355,40 @@ def upgrade() -> None:
     op.add_column("desks", sa.Column("note", sa.Text(), nullable=True))
     op.execute("UPDATE desks SET note = 'moved'")
     if {fail}:
-        raise RuntimeError("revision 0002 failed half-way")
+        raise RuntimeError("revision {revision} failed half-way")
 """
 
 
 @pytest.mark.parametrize("fails", [False, True], ids=["succeeds", "fails"])
 def test_an_older_revision_is_refused_then_upgraded_whole_or_not_at_all(new_url, tmp_path, monkeypatch, fails):
-    """A second revision, as a later version would ship it: the hub at 0001 is refused, then upgraded in one piece."""
+    """A next revision, as a later version would ship it: the hub at head is refused, then upgraded in one piece."""
     url = new_url()
     engine = schema.engine_for(url)
     desks.register_desk(engine, "d1", "F1", "guangxi", {"kind": "pharmacy", "id": "F1"})
+    now = migrations.head()
+    nxt = f"{int(now) + 1:04d}"
     later = tmp_path / "later"
     shutil.copytree(migrations.FOLDER, later, ignore=shutil.ignore_patterns("__pycache__"))
-    (later / "versions" / "r0002_note.py").write_text(NEXT.format(fail=fails), encoding="utf-8")
+    (later / "versions" / f"r{nxt}_note.py").write_text(
+        NEXT.format(revision=nxt, down=now, fail=fails), encoding="utf-8"
+    )
     monkeypatch.setattr(migrations, "FOLDER", later)
     migrations._scripts.cache_clear()
     try:
-        assert migrations.head() == "0002"
+        assert migrations.head() == nxt
         with pytest.raises(migrations.SchemaVersionError) as refused:
             schema.engine_for(url)
-        assert "0001" in str(refused.value) and "0002" in str(refused.value)
+        assert now in str(refused.value) and nxt in str(refused.value)
         assert f"desktop-app hub upgrade --db {url}" in str(refused.value)
         if fails:
             with pytest.raises(RuntimeError, match="half-way"):
                 migrations.upgrade(engine, url)
             with engine.connect() as conn:  # rolled back whole: no column, the same revision
                 assert "note" not in {c["name"] for c in inspect(conn).get_columns("desks")}
-            assert version_of(engine) == "0001"
+            assert version_of(engine) == now
         else:
-            assert migrations.upgrade(engine, url)["from"] == "0001"
-            assert version_of(engine) == "0002"
+            assert migrations.upgrade(engine, url)["from"] == now
+            assert version_of(engine) == nxt
             with engine.connect() as conn:
                 assert conn.execute(text("SELECT desk_id, note FROM desks")).all() == [("d1", "moved")]
             schema.engine_for(url).dispose()  # now at head

@@ -40,6 +40,7 @@ COLUMNS = ("编码", "名称", "类别", "数量", "单价", "金额", "规格/�
 TRACE_COLUMN = 7  # codes scanned / packages sold, for a traced item; red while short
 SPEC_COLUMN, SPEC_SHOWN_AT = 6, 2
 SPEC_SHARE = 0.2  # of the cart's width, at most
+SPEC_SHARE_TRACED = 0.12  # while the 追溯码 column is shown: the name keeps its room at 1024×768
 # The item box's list: enough to tell one pack and maker of a drug from another.
 SUGGESTION_COLUMNS = ("编码", "名称", "规格", "单位", "厂家", "类别", "单价")
 
@@ -216,8 +217,9 @@ class VisitPanel(QGroupBox):
         wanted = max(
             self.table.sizeHintForColumn(SPEC_COLUMN), self.table.horizontalHeader().sectionSizeHint(SPEC_COLUMN)
         )
+        share = SPEC_SHARE if self.table.isColumnHidden(TRACE_COLUMN) else SPEC_SHARE_TRACED
         self.table.horizontalHeader().resizeSection(
-            SPEC_COLUMN, min(wanted, int(self.table.viewport().width() * SPEC_SHARE))
+            SPEC_COLUMN, min(wanted, int(self.table.viewport().width() * share))
         )
 
     def refresh(self) -> None:
@@ -246,6 +248,7 @@ class VisitPanel(QGroupBox):
                     cell.setForeground(SHORT_COLOUR)
                     cell.setToolTip(f"还需扫 {line.packages - len(line.codes):f} 个追溯码（或 Ctrl+T 由主管放行）")
                 self.table.setItem(r, c, cell)
+        self.table.setColumnHidden(TRACE_COLUMN, not any(line.trac_required for line in self.cart.lines))
         self.table.blockSignals(False)
         self._fit_spec()
 
