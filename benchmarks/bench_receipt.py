@@ -65,6 +65,7 @@ def main() -> None:
                 {
                     "member": {"psn_no": psn},
                     "date": TODAY.isoformat(),
+                    "diagnoses": ["J06.900"],
                     "items": [{"code": c, "quantity": 1} for c in codes[:n]],
                 },
                 "shouyin",

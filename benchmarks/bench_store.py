@@ -20,6 +20,7 @@ from desktop_app.services import checkout  # noqa: E402
 from desktop_app.services.demo import generate  # noqa: E402
 from desktop_app.store import members  # noqa: E402
 from desktop_app.store.db import connect  # noqa: E402
+from tests.store_fixtures import DX
 
 
 def median_ms(fn, args: list) -> float:
@@ -60,7 +61,10 @@ def main() -> None:
             lambda r: members.search_name(conn, members.name_initials(r[2])[:2]), rows
         ),
         "quote a visit (no write)": median_ms(
-            lambda r: checkout.build_quote(conn, {"member": {"psn_no": r[0]}, "items": [{"code": "FW000"}]}), rows[:100]
+            lambda r: checkout.build_quote(
+                conn, {"member": {"psn_no": r[0]}, "diagnoses": DX, "items": [{"code": "FW000"}]}
+            ),
+            rows[:100],
         ),
     }
     print(f"{'median of 300 lookups':34} {'ms':>8} {'x baseline':>11}")

@@ -135,6 +135,10 @@ def visit(app, backend, window, conn) -> None:
             window.visit.entry.setText(f"{demo_product(code)}66{n:05d}{box:06d}")
             window.visit.search(add=True)
             settle_until(app, backend, lambda code=code, box=box: _boxes(window, code) == box)
+    for code in ("I10.x00", "J06.900"):  # the visit's diagnoses (Ctrl+D): a 两病 member's, and the day's complaint
+        window.diagnosis.entry.setText(code)
+        window.diagnosis.search(add=True)
+        settle_until(app, backend, lambda code=code: any(d.code == code for d in window.cart.diagnoses))
     window.payment.family.setCurrentIndex(1)
     window.payment.tendered.setText("500")
     settle_until(app, backend, lambda: window.payment.quote is not None and window.payment.quote.get("family_payer"))

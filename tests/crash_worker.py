@@ -18,6 +18,7 @@ while True:
     i += 1
     case = {
         "member": {"psn_no": psn_nos[i % len(psn_nos)]},
+        "diagnoses": ["J06.900"],
         "date": "2024-06-15",
         "items": [{"code": codes[i % len(codes)], "quantity": 1 + i % 3}],
         "payment": {"use_account": i % 2 == 0},

@@ -12,6 +12,8 @@ from desktop_app.services.demo import generate
 from desktop_app.store.db import connect
 
 TODAY = dt.date(2024, 6, 15)
+# A clinic visit's diagnosis (one of the demo catalogue's): the tests whose subject is not the diagnosis give it.
+DX = ["J06.900"]
 # When the test desks settle their visits of TODAY (the hub checks they agree).
 AT = f"{TODAY.isoformat()}T10:00:00+08:00"
 

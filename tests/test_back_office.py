@@ -27,7 +27,7 @@ from desktop_app.ui.common import setup_app
 from desktop_app.ui.dialogs import BackOfficeDialog, LoginDialog
 from desktop_app.ui.main_window import MainWindow
 from desktop_app.ui.wizard import SetupWizard
-from tests.store_fixtures import copy_db
+from tests.store_fixtures import DX, copy_db
 from tests.test_window import open_window, type_chinese
 
 TODAY = dt.date.today()
@@ -343,7 +343,11 @@ def test_a_disabled_cashier_is_refused_at_login_and_at_the_counter(demo_window, 
     qtbot.waitUntil(lambda: "已停用操作员 shouyin" in page.message.text())
     login = signs_in(qtbot, path, "shouyin", "123456")
     assert login.result() != QDialog.Accepted and "已被主管停用" in login.message.text()
-    case = {"member": {"psn_no": db.conn.execute("SELECT min(psn_no) FROM members").fetchone()[0]}, "items": []}
+    case = {
+        "member": {"psn_no": db.conn.execute("SELECT min(psn_no) FROM members").fetchone()[0]},
+        "diagnoses": DX,
+        "items": [],
+    }
     with pytest.raises(operators.AuthError, match="已被主管停用"):
         checkout.confirm(db, case, "shouyin")  # the window's own path: an operator already signed in
     assert verify(db.conn) == []

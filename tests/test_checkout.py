@@ -13,7 +13,7 @@ from desktop_app.services import checkout
 from desktop_app.services.verify import verify
 from desktop_app.store import journal, members
 from desktop_app.store.operators import AuthError
-from tests.store_fixtures import TODAY, copy_db
+from tests.store_fixtures import DX, TODAY, copy_db
 
 DAY = TODAY.isoformat()
 
@@ -51,7 +51,7 @@ def drug(db, category: str = "A") -> str:
 
 
 def case(psn_no: str, *lines: dict, **extra) -> dict:
-    return {"member": {"psn_no": psn_no}, "date": DAY, "items": list(lines), **extra}
+    return {"member": {"psn_no": psn_no}, "diagnoses": DX, "date": DAY, "items": list(lines), **extra}
 
 
 def test_settle_writes_everything_in_one_go(db):
@@ -158,11 +158,16 @@ def bad_cases(db):
     return {
         "unknown member": (case("99999999999999999999", good), "member.psn_no"),
         "unknown ID number": (
-            {"member": {"certno": "11010519491231002X"}, "date": DAY, "items": [good]},
+            {"member": {"certno": "11010519491231002X"}, "diagnoses": DX, "date": DAY, "items": [good]},
             "member.certno",
         ),
         "bad ID number": (
-            {"member": {"certno": certno[:17] + ("1" if certno[17] == "0" else "0")}, "date": DAY, "items": [good]},
+            {
+                "member": {"certno": certno[:17] + ("1" if certno[17] == "0" else "0")},
+                "diagnoses": DX,
+                "date": DAY,
+                "items": [good],
+            },
             "member.certno",
         ),
         "negative amount": (case(psn, {**good, "unit_price": "-3.00"}), "items[0].unit_price"),

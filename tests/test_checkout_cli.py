@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.store_fixtures import copy_db
+from tests.store_fixtures import DX, copy_db
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,7 +71,7 @@ def refused(result: subprocess.CompletedProcess, *words: str) -> None:
 
 def test_checkout_needs_the_operators_password(desk):
     db, psn, code, _ = desk
-    case = {"member": {"psn_no": psn}, "items": [{"code": code, "quantity": 1}]}
+    case = {"member": {"psn_no": psn}, "diagnoses": DX, "items": [{"code": code, "quantity": 1}]}
     before = rows(db)
     refused(run(db, case, "--operator", "shouyin", password="wrong1"), "shouyin", "密码不正确")
     refused(run(db, case, "--operator", "ghost", password="123456"), "ghost")
@@ -85,7 +85,7 @@ def test_checkout_needs_the_operators_password(desk):
 
 def test_a_foreign_date_or_facility_is_refused(desk):
     db, psn, code, _ = desk
-    base = {"member": {"psn_no": psn}, "items": [{"code": code, "quantity": 1}]}
+    base = {"member": {"psn_no": psn}, "diagnoses": DX, "items": [{"code": code, "quantity": 1}]}
     before = rows(db)
     refused(run(db, {**base, "date": "2099-06-01"}, "--operator", "shouyin"), "date", "2099-06-01", "晚于今天")
     refused(
@@ -132,7 +132,11 @@ def test_a_foreign_date_or_facility_is_refused(desk):
 
 def test_a_price_above_the_catalogue_needs_a_supervisor(desk):
     db, psn, code, fen = desk
-    case = {"member": {"psn_no": psn}, "items": [{"code": code, "quantity": 2, "unit_price": f"{fen / 100 + 10:.2f}"}]}
+    case = {
+        "member": {"psn_no": psn},
+        "diagnoses": DX,
+        "items": [{"code": code, "quantity": 2, "unit_price": f"{fen / 100 + 10:.2f}"}],
+    }
     before = rows(db), rows(db, "audit_log")
     refused(run(db, case, "--operator", "shouyin"), "高于目录价", "主管")
     refused(
@@ -190,7 +194,12 @@ def test_a_price_above_the_catalogue_needs_a_supervisor(desk):
 
 def test_a_retried_request_id_settles_once(desk):
     db, psn, code, _ = desk
-    case = {"member": {"psn_no": psn}, "items": [{"code": code, "quantity": 1}], "request_id": "HIS-20261123-0001"}
+    case = {
+        "member": {"psn_no": psn},
+        "diagnoses": DX,
+        "items": [{"code": code, "quantity": 1}],
+        "request_id": "HIS-20261123-0001",
+    }
     before = rows(db)
     first, again = run(db, case, "--operator", "shouyin"), run(db, case, "--operator", "shouyin")
     assert first.returncode == again.returncode == 0, (first.stderr, again.stderr)
@@ -202,7 +211,12 @@ def test_a_retried_request_id_settles_once(desk):
 
 def test_a_commit_whose_output_fails_says_so_and_a_retry_returns_it(desk):
     db, psn, code, _ = desk
-    case = {"member": {"psn_no": psn}, "items": [{"code": code, "quantity": 1}], "request_id": "HIS-full-disk"}
+    case = {
+        "member": {"psn_no": psn},
+        "diagnoses": DX,
+        "items": [{"code": code, "quantity": 1}],
+        "request_id": "HIS-full-disk",
+    }
     with open("/dev/full", "w") as full:
         result = run(db, case, "--operator", "shouyin", stdout=full)
     assert result.returncode == 4, result.stderr
@@ -222,7 +236,12 @@ def test_the_journal_never_keeps_the_full_id_number(desk, templates):
         certno = conn.execute(
             "SELECT certno FROM members WHERE scheme = 'combined' ORDER BY psn_no LIMIT 1"
         ).fetchone()[0]
-    ok = run(db, {"member": {"certno": certno}, "items": [{"code": code, "quantity": 1}]}, "--operator", "shouyin")
+    ok = run(
+        db,
+        {"member": {"certno": certno}, "diagnoses": DX, "items": [{"code": code, "quantity": 1}]},
+        "--operator",
+        "shouyin",
+    )
     assert ok.returncode == 0, ok.stderr
     with sqlite3.connect(db) as conn:
         stored = conn.execute(

@@ -15,7 +15,7 @@ from desktop_app.ui.common import BASE_POINT_SIZE, apply_font_scale, message_of,
 from desktop_app.ui.dialogs import HistoryDialog, SettingsDialog
 from desktop_app.ui.screen_fit import available, show_for_screen
 from tests.store_fixtures import copy_db
-from tests.test_window import family_case, key, open_window, type_chinese
+from tests.test_window import diagnose, family_case, key, open_window, type_chinese
 
 
 def scan(qtbot, window, widget, text: str) -> None:
@@ -36,6 +36,7 @@ def member_with_cash_to_pay(qtbot, window, db) -> tuple[str, str]:
     qtbot.waitUntil(lambda: window.cart.psn_no == psn)
     scan(qtbot, window, window.visit.entry, f"2*{code}")
     qtbot.waitUntil(lambda: len(window.cart.lines) == 1)
+    diagnose(qtbot, window)
     key(qtbot, window, Qt.Key_F3)  # no own account: the member pays cash
     qtbot.waitUntil(lambda: window.payment.quote is not None and window.payment.quote["acct_pay"] == "0.00")
     assert window.payment.shown.cash > 0

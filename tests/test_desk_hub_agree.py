@@ -29,6 +29,7 @@ from desktop_app.store import config
 from desktop_app.store.db import connect
 from desktop_app.sync.protocol import SettlementRecord
 from tests.golden_cases import GOLDEN_DIR, load_cases
+from tests.store_fixtures import DX
 
 CASES = [(path.stem, case) for path in sorted(GOLDEN_DIR.glob("*.yaml")) for case in load_cases(path)]
 
@@ -57,6 +58,9 @@ def sides(tmp_path_factory):
     yield desk, engine, iter(range(1_000_000))
     desk.conn.close()
     engine.dispose()
+
+
+PROGRAMME_DX = {"hypertension": "I10.x00", "diabetes": "E11.900"}
 
 
 def write_case(desk, engine, n: int, case) -> tuple[str, dict, dict]:
@@ -139,6 +143,10 @@ def write_case(desk, engine, n: int, case) -> tuple[str, dict, dict]:
                 ),
             )
             lines.append({"code": code, "quantity": f"{quantity.normalize():f}", "unit_price": str(price)})
+        # A clinic's visit always has a diagnosis: a case that states none is as if diagnosed as registered.
+        diagnoses = list(case.diagnoses or [PROGRAMME_DX[p] for p in sorted(case.member.programmes)] + DX)
+        for code in diagnoses:
+            conn.execute("INSERT OR IGNORE INTO diagnoses VALUES (?, ?, '')", (code, f"诊断 {code}"))
     with schema.writing(engine) as hub:
         hub.execute(schema.published.delete())
     importer.import_desk_database(engine, str(desk.file))  # the hub's data: as a county seeds it, from the same export
@@ -146,6 +154,7 @@ def write_case(desk, engine, n: int, case) -> tuple[str, dict, dict]:
     desk_input = {
         "member": {"psn_no": psn},
         "date": case.date.isoformat(),
+        "diagnoses": diagnoses,
         "items": lines,
         "visit": {"emergency": case.visit.emergency, "referral": case.visit.referral},
     }
@@ -187,6 +196,7 @@ def write_case(desk, engine, n: int, case) -> tuple[str, dict, dict]:
         "family_payer": payer,
         "use_account": pay.use_account if pay else True,
         "items": lines,
+        "diseinfo": [{"diag_srt_no": i, "diag_code": c, "diag_name": f"诊断 {c}"} for i, c in enumerate(diagnoses, 1)],
         "visit": {"emergency": case.visit.emergency, "referral": case.visit.referral},
     }
     return psn, desk_input, record

@@ -131,6 +131,7 @@ def desk(templates, tmp_path_factory):
         ).fetchone()[0]
     return folder / "desk.db", {
         "member": {"psn_no": psn},
+        "diagnoses": ["J06.900"],
         "items": [{"code": code, "quantity": 2}],
         "payment": {"use_account": True},
     }

@@ -34,6 +34,7 @@ from desktop_app.store.db import connect
 from desktop_app.sync.client import sync
 from desktop_app.sync.outbox import unsent
 from tests.hub_fixtures import Hub
+from tests.store_fixtures import DX
 
 FACILITY = {"kind": "community_health_centre", "level": 1, "id": "H45010300001"}
 
@@ -207,7 +208,11 @@ class OldHub:
             "ORDER BY price DESC LIMIT 1"
         ).fetchone()[0]
         settled = [
-            checkout.confirm(self.desk, {"member": {"psn_no": p}, "items": [{"code": code, "quantity": 2}]}, "shouyin")
+            checkout.confirm(
+                self.desk,
+                {"member": {"psn_no": p}, "diagnoses": DX, "items": [{"code": code, "quantity": 2}]},
+                "shouyin",
+            )
             for p in members
         ]
         checkout.refund(self.desk, settled[0]["uuid"], "admin", "admin123")

@@ -26,7 +26,7 @@ from desktop_app.store.db import connect
 from desktop_app.sync.client import sync
 from desktop_app.sync.outbox import unsent
 from tests.hub_fixtures import seeded_hub
-from tests.store_fixtures import AT, TODAY
+from tests.store_fixtures import AT, DX, TODAY
 
 FACILITY = {"kind": "community_health_centre", "level": 1, "id": "H45010300001"}
 PUSH_LINE = re.compile(
@@ -50,7 +50,7 @@ def settle_visits(db, n: int) -> list[str]:
     uuids = []
     for i, psn in enumerate(people):
         items = [{"code": codes[(i + k) % len(codes)], "quantity": 1 + k} for k in range(1 + i % 3)]
-        case = {"member": {"psn_no": psn}, "date": TODAY.isoformat(), "items": items}
+        case = {"member": {"psn_no": psn}, "diagnoses": DX, "date": TODAY.isoformat(), "items": items}
         uuids.append(checkout.confirm(db, case, "shouyin", today=TODAY, at=AT)["uuid"])
     return uuids
 
@@ -130,7 +130,12 @@ def visits_that_interact(db) -> None:
     ).fetchone()
 
     def visit(psn: str, quantity: int, payment: dict | None = None) -> str:
-        case = {"member": {"psn_no": psn}, "date": TODAY.isoformat(), "items": [{"code": code, "quantity": quantity}]}
+        case = {
+            "member": {"psn_no": psn},
+            "diagnoses": DX,
+            "date": TODAY.isoformat(),
+            "items": [{"code": code, "quantity": quantity}],
+        }
         return checkout.confirm(
             db, {**case, **({"payment": payment} if payment else {})}, "shouyin", today=TODAY, at=AT
         )["uuid"]

@@ -33,6 +33,7 @@ from desktop_app.store import config
 from desktop_app.store.db import connect
 from desktop_app.sync.outbox import unsent
 from tests.hub_fixtures import Hub
+from tests.store_fixtures import DX
 
 FIGURES = (*AMOUNTS, *COUNTERS)
 GUANGXI_B = {"kind": "community_health_centre", "level": 1, "id": "H45010300002"}
@@ -94,7 +95,7 @@ class Arena:
             "SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 AND category = 'A' "
             "ORDER BY price DESC LIMIT 1"
         ).fetchone()[0]
-        case = {"member": {"psn_no": psn}, "items": [{"code": code, "quantity": quantity}]}
+        case = {"member": {"psn_no": psn}, "diagnoses": DX, "items": [{"code": code, "quantity": quantity}]}
         if payment:
             case["payment"] = payment
         out = checkout.confirm(db, case, "shouyin")

@@ -13,6 +13,8 @@ from pathlib import Path
 import pypdf
 import pytest
 
+from tests.store_fixtures import DX
+
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "installers" / "pyinstaller" / "gongji.spec"
 ISS = ROOT / "installers" / "windows" / "gongji-front-desk.iss"
@@ -99,7 +101,10 @@ def test_the_frozen_build_settles_a_visit_and_prints_a_receipt(tmp_path):
             "SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 LIMIT 1"
         ).fetchone()[0]
     case = tmp_path / "visit.json"
-    case.write_text(json.dumps({"member": {"psn_no": psn}, "items": [{"code": code, "quantity": 2}]}), encoding="utf-8")
+    case.write_text(
+        json.dumps({"member": {"psn_no": psn}, "diagnoses": DX, "items": [{"code": code, "quantity": 2}]}),
+        encoding="utf-8",
+    )
     out = json.loads(run("checkout", "--db", str(db), "--operator", "shouyin", str(case)))
     run("receipt", "--db", str(db), "--layout", "a5", "--out", str(tmp_path / "r.pdf"), out["uuid"])
     reader = pypdf.PdfReader(tmp_path / "r.pdf")

@@ -11,7 +11,7 @@ from desktop_app.domain.errors import InputError
 from desktop_app.services import checkout, settings
 from desktop_app.services.verify import verify
 from desktop_app.store import config
-from tests.store_fixtures import TODAY, copy_db
+from tests.store_fixtures import DX, TODAY, copy_db
 
 
 @pytest.fixture
@@ -38,7 +38,12 @@ def visit(db, psn: str) -> dict:
     ).fetchone()[0]
     return checkout.confirm(
         db,
-        {"member": {"psn_no": psn}, "date": TODAY.isoformat(), "items": [{"code": code, "quantity": 12}]},
+        {
+            "member": {"psn_no": psn},
+            "diagnoses": DX,
+            "date": TODAY.isoformat(),
+            "items": [{"code": code, "quantity": 12}],
+        },
         "shouyin",
         today=TODAY,
     )

@@ -29,6 +29,7 @@ from desktop_app.sync.client import sync
 from desktop_app.ui.dialogs.history import REFUND_REASONS
 from desktop_app.ui.dialogs.return_lines import ReturnLinesDialog
 from tests.hub_fixtures import seeded_hub
+from tests.store_fixtures import DX
 from tests.test_refund_dayend import open_history_at, pdf_text
 from tests.test_window import TODAY, key
 
@@ -49,7 +50,12 @@ def visit(db) -> dict:
             "ORDER BY price DESC LIMIT 3"
         )
     ]
-    return {"member": {"psn_no": psn}, "date": TODAY.isoformat(), "items": [{"code": c, "quantity": 2} for c in codes]}
+    return {
+        "member": {"psn_no": psn},
+        "diagnoses": DX,
+        "date": TODAY.isoformat(),
+        "items": [{"code": c, "quantity": 2} for c in codes],
+    }
 
 
 def adds_up(entry: journal.Entry) -> bool:

@@ -34,7 +34,7 @@ from desktop_app.sync.hub_client import HubClient, SyncError, SyncReport
 from desktop_app.sync.outbox import unsent
 from desktop_app.sync.protocol import Change, PullResponse
 from tests.hub_fixtures import Hub
-from tests.store_fixtures import AT, TODAY
+from tests.store_fixtures import AT, DX, TODAY
 
 FACILITY = {"kind": "community_health_centre", "level": 1, "id": "H45010300001"}
 STATE = {
@@ -59,7 +59,12 @@ def settle(db, psn: str, quantity: int, **payment) -> str:
         "SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 AND category = 'A' "
         "ORDER BY price DESC LIMIT 1"
     ).fetchone()[0]
-    case = {"member": {"psn_no": psn}, "date": TODAY.isoformat(), "items": [{"code": code, "quantity": quantity}]}
+    case = {
+        "member": {"psn_no": psn},
+        "diagnoses": DX,
+        "date": TODAY.isoformat(),
+        "items": [{"code": code, "quantity": quantity}],
+    }
     if payment:
         case["payment"] = {"use_account": True, **payment}
     return checkout.confirm(db, case, "shouyin", today=TODAY, at=AT)["uuid"]

@@ -26,7 +26,7 @@ from desktop_app.services import checkout, daybook
 from desktop_app.services.cart import CartLine
 from desktop_app.services.desk import Shown
 from desktop_app.ui.dialogs import DayEndDialog, HistoryDialog
-from tests.store_fixtures import copy_db
+from tests.store_fixtures import DX, copy_db
 from tests.test_window import TODAY, open_window, settle_one
 
 ROUNDS = 300
@@ -91,7 +91,12 @@ def test_the_member_card_and_payment_panel_keep_none(window):
     quote = Shown.of(
         checkout.build_quote(
             db.conn,
-            {"member": {"psn_no": owner}, "date": TODAY.isoformat(), "items": [{"code": code, "quantity": 2}]},
+            {
+                "member": {"psn_no": owner},
+                "diagnoses": DX,
+                "date": TODAY.isoformat(),
+                "items": [{"code": code, "quantity": 2}],
+            },
             TODAY,
         )
     )

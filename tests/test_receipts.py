@@ -13,7 +13,7 @@ import zxingcpp
 from PIL import Image
 
 from desktop_app.services import checkout, receipts
-from tests.store_fixtures import TODAY, copy_db
+from tests.store_fixtures import DX, TODAY, copy_db
 
 ROOT = Path(__file__).resolve().parents[1]
 AMOUNTS = (
@@ -55,7 +55,7 @@ def codes(conn, n, order="length(name) DESC"):
 
 def settle(db, items, family=True):
     member, payer = family_pair(db.conn)
-    case = {"member": {"psn_no": member}, "date": TODAY.isoformat(), "items": items}
+    case = {"member": {"psn_no": member}, "diagnoses": DX, "date": TODAY.isoformat(), "items": items}
     if family:
         case["payment"] = {"use_account": True, "family_payer": payer}
     return checkout.confirm(db, case, "shouyin", today=TODAY)

@@ -25,8 +25,9 @@ from desktop_app.sync.outbox import unsent
 from desktop_app.ui import printing
 from desktop_app.ui.dialogs import DayEndDialog, HistoryDialog
 from desktop_app.ui.dialogs.history import REFUND_REASONS
+from tests.store_fixtures import DX
 from tests.test_receipts import text_of
-from tests.test_window import TODAY, confirm_step, key, member_and_item, type_chinese
+from tests.test_window import TODAY, confirm_step, diagnose, key, member_and_item, type_chinese
 
 
 def flat(text: str) -> str:
@@ -46,6 +47,7 @@ def settle(db, cashier: str, at: str, quantity: int = 2) -> dict:
     case = {
         "member": {"psn_no": psn},
         "date": TODAY.isoformat(),
+        "diagnoses": DX,
         "items": [{"code": code[0], "quantity": quantity}],
         "payment": {"use_account": False},
     }
@@ -181,6 +183,7 @@ def test_the_receipt_shows_tendered_and_change(desk, qtbot):
     cash = Decimal(window.payment.quote["psn_cash_pay"])
     assert cash > 0
     tendered = (cash // 100 + 1) * 100
+    diagnose(qtbot, window)
     key(qtbot, window, Qt.Key_F11)
     qtbot.keyClicks(window.payment.tendered, str(tendered))
     with qtbot.waitSignal(window.settled, timeout=10000) as settled:
@@ -204,7 +207,12 @@ def test_tendered_below_the_cash_writes_nothing(desk):
     code = db.conn.execute(
         "SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 ORDER BY price DESC LIMIT 1"
     ).fetchone()
-    case = {"member": {"psn_no": psn}, "items": [{"code": code[0], "quantity": 1}], "payment": {"use_account": False}}
+    case = {
+        "member": {"psn_no": psn},
+        "diagnoses": DX,
+        "items": [{"code": code[0], "quantity": 1}],
+        "payment": {"use_account": False},
+    }
     before = db.conn.execute("SELECT count(*) FROM settlements").fetchone()[0]
     with pytest.raises(InputError, match="实收现金"):
         checkout.confirm(db, case, "shouyin", today=TODAY, tendered="0.01")
@@ -218,7 +226,7 @@ def test_a_price_override_is_printed_with_its_supervisor_and_reason(desk, layout
     code, fen = db.conn.execute(
         "SELECT code, price FROM catalogue WHERE item_kind = 'service' AND price < 8000 AND price_cap IS NULL LIMIT 1"
     ).fetchone()
-    case = {"member": {"psn_no": psn}, "items": [{"code": code, "quantity": 1, "unit_price": "88.80"}]}
+    case = {"member": {"psn_no": psn}, "diagnoses": DX, "items": [{"code": code, "quantity": 1, "unit_price": "88.80"}]}
     out = checkout.confirm(db, case, "shouyin", today=TODAY, approval=Approval("admin", "admin123", "规格或包装不同"))
     text = flat(text_of(receipts.render(db.conn, out["uuid"], layout)))
     assert "主管admin授权" in text and "规格或包装不同" in text and f"{fen / 100:.2f}" in text

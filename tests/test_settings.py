@@ -9,7 +9,7 @@ from desktop_app.services import settings
 from desktop_app.services.verify import verify
 from desktop_app.store import config
 from desktop_app.store.operators import AuthError
-from tests.store_fixtures import copy_db
+from tests.store_fixtures import DX, copy_db
 
 
 @pytest.fixture
@@ -83,7 +83,9 @@ def test_catalogue_import_adds_items_with_an_audit_entry(db, tmp_path):
     psn = db.conn.execute(
         "SELECT psn_no FROM members WHERE scheme = 'combined' AND account_balance > 50000 LIMIT 1"
     ).fetchone()[0]
-    quote = build_quote(db.conn, {"member": {"psn_no": psn}, "items": [{"code": "T002", "quantity": 1}]})
+    quote = build_quote(
+        db.conn, {"member": {"psn_no": psn}, "diagnoses": DX, "items": [{"code": "T002", "quantity": 1}]}
+    )
     assert catalogue.get(db.conn, "T002").item_kind == "wellness"
     assert quote.payment.own_account == 0 and quote.payment.cash == Decimal("200.00")
     assert verify(db.conn) == []
@@ -197,7 +199,9 @@ def test_the_day_end_csv_never_carries_a_live_formula(db, tmp_path, name):
     code = db.conn.execute(
         "SELECT code FROM catalogue WHERE item_kind = 'drug' AND trac_required = 0 LIMIT 1"
     ).fetchone()[0]
-    checkout.confirm(db, {"member": {"psn_no": psn}, "items": [{"code": code, "quantity": 1}]}, name, today=today)
+    checkout.confirm(
+        db, {"member": {"psn_no": psn}, "diagnoses": DX, "items": [{"code": code, "quantity": 1}]}, name, today=today
+    )
     _, path = daybook.export_day(db.conn, today, tmp_path, "2026-01-01 00:00:00")
     cells = [cell for row in csv.reader(path.read_text(encoding="utf-8-sig").splitlines()) for cell in row]
     assert f"'{name}" in cells if name[0] in "=+-@\t" else name in cells

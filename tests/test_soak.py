@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication, QDialog
 
 from desktop_app.ui.dialogs import DayEndDialog, HistoryDialog
 from tests.store_fixtures import copy_db
-from tests.test_window import confirm_step, key, open_window
+from tests.test_window import confirm_step, diagnose, key, open_window
 
 VISITS = 500
 REFUND_EVERY = 50
@@ -55,6 +55,7 @@ def visit(qtbot, window, psn: str, codes: list[str]) -> dict:
     for i, code in enumerate(codes, 1):
         scan(qtbot, window.visit.entry, code)
         qtbot.waitUntil(lambda i=i: len(window.cart.lines) == i)
+    diagnose(qtbot, window)
     with qtbot.waitSignal(window.settled, timeout=10000) as settled:
         key(qtbot, window, Qt.Key_F12)
         confirm_step(qtbot, window)

@@ -82,6 +82,7 @@ def test_a_new_migration_backs_up_first_and_runs_in_its_own_transaction(db, tmp_
         {
             "member": {"psn_no": db.conn.execute("SELECT psn_no FROM members LIMIT 1").fetchone()[0]},
             "date": TODAY.isoformat(),
+            "diagnoses": ["J06.900"],
             "items": [{"code": "FW000"}],
         },
         "shouyin",

@@ -23,7 +23,7 @@ from desktop_app.sync.client import sync
 from desktop_app.sync.hub_client import HubClient, SyncError, SyncReport
 from desktop_app.sync.outbox import unsent
 from tests.hub_fixtures import free_port, seeded_hub
-from tests.store_fixtures import AT, TODAY
+from tests.store_fixtures import AT, DX, TODAY
 
 FACILITY = {"kind": "community_health_centre", "level": 1, "id": "H45010300001"}
 
@@ -86,7 +86,12 @@ def settle(db, psn: str, quantity: int = 2, code: str | None = None) -> dict:
     code = code or expensive(db)[0]
     return checkout.confirm(
         db,
-        {"member": {"psn_no": psn}, "date": TODAY.isoformat(), "items": [{"code": code, "quantity": quantity}]},
+        {
+            "member": {"psn_no": psn},
+            "diagnoses": DX,
+            "date": TODAY.isoformat(),
+            "items": [{"code": code, "quantity": quantity}],
+        },
         "shouyin",
         today=TODAY,
         at=AT,

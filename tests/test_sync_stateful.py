@@ -36,7 +36,7 @@ from desktop_app.sync.client import sync
 from desktop_app.sync.hub_client import HubClient, SyncError
 from desktop_app.sync.outbox import unsent
 from tests.hub_fixtures import seeded_hub
-from tests.store_fixtures import AT, TODAY
+from tests.store_fixtures import AT, DX, TODAY
 
 FACILITY = {"kind": "community_health_centre", "level": 1, "id": "H45010300001"}
 DESKS = ("A", "B")
@@ -70,6 +70,7 @@ def test_desks_and_hub_stay_consistent(templates, tmp_path_factory):
         facts = {
             "member": {"psn_no": people[who]},
             "date": TODAY.isoformat(),
+            "diagnoses": DX,
             "items": [{"code": code, "quantity": 1}],
             "payment": {"family_payer": payer} if payer else None,
         }
@@ -100,6 +101,7 @@ def test_desks_and_hub_stay_consistent(templates, tmp_path_factory):
             **{c: counters.get(c, 0) for c in COUNTERS},
             "family_payer": payer,
             "items": [{"code": code, "quantity": quantity}],
+            "diseinfo": [{"diag_srt_no": 1, "diag_code": DX[0], "diag_name": "急性上呼吸道感染"}],
         }
         if tamper in AMOUNTS or tamper in COUNTERS:
             record[tamper] += delta
@@ -160,6 +162,7 @@ def test_desks_and_hub_stay_consistent(templates, tmp_path_factory):
                 {
                     "member": {"psn_no": people[who]},
                     "date": TODAY.isoformat(),
+                    "diagnoses": DX,
                     "items": [{"code": code, "quantity": quantity}],
                 },
                 "shouyin",

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from desktop_app.services import checkout, settings
-from tests.store_fixtures import TODAY, copy_db
+from tests.store_fixtures import DX, TODAY, copy_db
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,7 +78,12 @@ def desk(templates, tmp_path) -> Path:
     ).fetchone()[0]
     checkout.confirm(
         db,
-        {"member": {"psn_no": psn}, "items": [{"code": code, "quantity": 30}], "payment": {"use_account": False}},
+        {
+            "member": {"psn_no": psn},
+            "diagnoses": DX,
+            "items": [{"code": code, "quantity": 30}],
+            "payment": {"use_account": False},
+        },
         "shouyin",
         today=TODAY,
     )

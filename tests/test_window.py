@@ -24,7 +24,7 @@ from desktop_app.ui.backend import Backend
 from desktop_app.ui.common import setup_app
 from desktop_app.ui.dialogs import DayEndDialog, HistoryDialog
 from desktop_app.ui.main_window import MainWindow
-from tests.store_fixtures import copy_db
+from tests.store_fixtures import DX, copy_db
 
 TODAY = dt.date.today()  # the window works on the real day: refunds and reprints are stamped now
 
@@ -69,6 +69,16 @@ def member_and_item(qtbot, window, psn: str, code: str) -> None:
     qtbot.waitUntil(lambda: len(window.cart.lines) == 1)
 
 
+def diagnose(qtbot, window, code: str = "J06.900") -> None:
+    """Ctrl+D, the diagnosis's code, Enter: the visit has its diagnosis (a clinic settles none without)."""
+    qtbot.keyClick(window, Qt.Key_D, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.diagnosis.entry)
+    count = len(window.cart.diagnoses)
+    qtbot.keyClicks(window.diagnosis.entry, code)
+    key(qtbot, window, Qt.Key_Return)
+    qtbot.waitUntil(lambda: len(window.cart.diagnoses) == count + 1)
+
+
 def family_case(conn):
     return conn.execute(
         "SELECT m.certno, f.owner_psn_no, o.name FROM family_links f JOIN members o ON o.psn_no = f.owner_psn_no "
@@ -110,6 +120,7 @@ def test_a_whole_checkout_with_the_keyboard_alone(desk, qtbot):
     qtbot.waitUntil(lambda: window.payment.quote is not None and window.payment.quote.get("family_payer") == payer)
     quote = window.payment.quote
     assert window.payment.values["acct_mulaid_pay"].text() == quote["acct_mulaid_pay"] != "0.00"
+    diagnose(qtbot, window)
     key(qtbot, window, Qt.Key_F11)
     qtbot.keyClicks(window.payment.tendered, "1000")
     with qtbot.waitSignal(window.settled, timeout=10000) as settled:
@@ -201,7 +212,12 @@ def settle_one(db, psn=None):
     ).fetchone()[0]
     return confirm(
         db,
-        {"member": {"psn_no": psn}, "date": TODAY.isoformat(), "items": [{"code": code, "quantity": 2}]},
+        {
+            "member": {"psn_no": psn},
+            "diagnoses": DX,
+            "date": TODAY.isoformat(),
+            "items": [{"code": code, "quantity": 2}],
+        },
         "shouyin",
         today=TODAY,
         at=f"{TODAY.isoformat()}T10:15:00+08:00",
@@ -419,6 +435,7 @@ def test_a_price_above_the_catalogue_needs_a_supervisor_at_that_moment(desk, qtb
     qtbot.waitUntil(lambda: str(line.unit_price) == "88.80")
     qtbot.waitUntil(lambda: window.payment.quote is not None and window.payment.quote["medfee_sumamt"] == "88.80")
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window)  # the closed dialog hands the keyboard back
+    diagnose(qtbot, window)
     with qtbot.waitSignal(window.settled, timeout=10000) as settled:
         key(qtbot, window, Qt.Key_F12)
         confirm_step(qtbot, window)

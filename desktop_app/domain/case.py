@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from .diagnosis import MAX_PER_VISIT, normalise_code
 from .errors import InputError
 from .money import ZERO, MoneyError, parse_amount, parse_ratio
 from .vocabulary import CATEGORIES, FACILITY_KINDS, GRADES, LEVELS, PROGRAMMES, SCHEMES, STATUSES, TIERS
@@ -93,11 +94,14 @@ class Case:
     visit: Visit = field(default_factory=Visit)
     published: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)
     payment: PaymentFacts | None = None
+    # The visit's diagnosis codes (医保版 ICD-10); None when the case does not state them (an older record), so
+    # nothing is decided by them.  Stated, a 两病 item takes its programme only with a matching diagnosis.
+    diagnoses: tuple[str, ...] | None = None
 
 
 # --------------------------------------------------------------------------- parsing
 
-_CASE_KEYS = {"region", "date", "facility", "member", "usage", "visit", "published", "items", "payment"}
+_CASE_KEYS = {"region", "date", "facility", "member", "usage", "visit", "published", "items", "payment", "diagnoses"}
 _PAYMENT_KEYS = {"balance", "use_account", "family", "offline_fund"}
 _FAMILY_KEYS = {"payer", "relation", "balance"}
 _FACILITY_KEYS = {"kind", "level", "grade", "tier", "id"}
@@ -131,7 +135,17 @@ def parse_case(data: object) -> Case:
     published = _published(obj.get("published"))
     items = _items(obj["items"])
     payment = _payment(obj.get("payment"))
-    return Case(region, date, facility, member, items, usage, visit, published, payment)
+    diagnoses = parse_diagnoses(obj.get("diagnoses"))
+    return Case(region, date, facility, member, items, usage, visit, published, payment, diagnoses)
+
+
+def parse_diagnoses(value: object) -> tuple[str, ...] | None:
+    """A case's ``diagnoses``: a list of codes (at most MAX_PER_VISIT), or absent."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) > MAX_PER_VISIT:
+        raise InputError("diagnoses", value, f'须为诊断编码的列表（最多 {MAX_PER_VISIT} 个），如 ["I10.x00"]')
+    return tuple(normalise_code(code, f"diagnoses[{i}]") for i, code in enumerate(value))
 
 
 def _payment(value: object) -> PaymentFacts | None:

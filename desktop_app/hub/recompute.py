@@ -273,6 +273,7 @@ def _case(facts: Facts, desk: Desk, record: SettlementRecord, member: dict, line
         ),
         visit=parse_visit(record.visit or None),
         published=facts.published,
+        diagnoses=record.diagnosis_codes,
     )
 
 

@@ -45,7 +45,8 @@ def settle(case: Case, rules: RuleVersion) -> Settlement:
 
     # Steps 1 and 2: each item's split and route.
     blocked = _pooling_blocked(case, rules)
-    programmes = _programmes_for(case, rules) if blocked is None else frozenset()
+    registered = _registered(case, rules) if blocked is None else frozenset()  # their cap is the year's
+    programmes = frozenset(p for p in registered if _diagnosed(case, rules, p))  # their items take the programme
     ordinary_open = blocked is None and case.facility.kind in rules["pooling_facility_kinds"].value
     splits = tuple(_split(item, rules, _route(item, programmes, ordinary_open)) for item in case.items)
     total = sum((s.amount for s in splits), ZERO)
@@ -56,6 +57,7 @@ def settle(case: Case, rules: RuleVersion) -> Settlement:
         f"费用分类：医疗费总额 {fmt(total)}，全自费 {fmt(fully)}（丙类及超限价部分），"
         f"先行自付 {fmt(first)}（乙类按比例），符合政策范围 {fmt(in_scope)}（{rules['scope'].cite()}）"
     )
+    lines += _undiagnosed_lines(case, rules, registered - programmes)
     if blocked:
         lines.append(blocked)
     elif not ordinary_open:
@@ -68,7 +70,7 @@ def settle(case: Case, rules: RuleVersion) -> Settlement:
     # Steps 3 to 5: the fund, ordinary and by programme; the member pays the rest.
     ordinary_scope = sum((s.in_scope for s in splits if s.route == ORDINARY), ZERO)
     ordinary = _ordinary(case, rules, figures, ordinary_scope, lines, pooling=ordinary_open)
-    by_programme = _programme_pay(case, rules, splits, programmes, lines)
+    by_programme = _programme_pay(case, rules, splits, registered, lines)
     fund = ordinary.fund + sum(by_programme.values(), ZERO)
     lines.append(f"个人负担：{fmt(total)} − 统筹基金 {fmt(fund)} = {fmt(total - fund)}")
 
@@ -152,12 +154,41 @@ def _route(item: Item, programmes: frozenset[str], ordinary_open: bool) -> str:
     return ORDINARY if ordinary_open else NONE
 
 
-def _programmes_for(case: Case, rules: RuleVersion) -> frozenset[str]:
-    """The programmes whose items take the programme route at this facility for this member."""
+def _registered(case: Case, rules: RuleVersion) -> frozenset[str]:
+    """The member's registered programmes that apply at this facility (their caps combine, as registered)."""
     kinds = rules.get("programme_facility_kinds")
     if kinds is None or case.facility.kind not in kinds.value:
         return frozenset()
     return case.member.programmes
+
+
+def _diagnosed(case: Case, rules: RuleVersion, programme: str) -> bool:
+    """Whether the visit's diagnoses match ``programme`` where the rules ask for it (a case without them: not asked)."""
+    needed = rules.get("programme_diagnoses")
+    if needed is None or case.diagnoses is None or programme not in needed.value:
+        return True
+    return any(code[:3].upper() in needed.value[programme] for code in case.diagnoses)
+
+
+def _undiagnosed_lines(case: Case, rules: RuleVersion, undiagnosed: frozenset[str]) -> list[str]:
+    """Why a registered 两病 member's programme items went the ordinary way: no matching diagnosis on this visit."""
+    needed = rules.get("programme_diagnoses")
+    lines = []
+    for programme in sorted(undiagnosed):
+        names = "、".join(item.name for item in case.items if item.programme == programme)
+        if names:
+            ranges = _ranges(needed.value[programme])
+            lines.append(
+                f"{names} 属{PROGRAMME_NAMES[programme]}用药，但本次就诊没有{PROGRAMME_NAMES[programme]}诊断"
+                f"（{ranges}），不享受“两病”用药保障，按普通门诊结算（{needed.cite()}）"
+            )
+    return lines
+
+
+def _ranges(categories: frozenset[str]) -> str:
+    """{I10, …, I15} -> "I10–I15"."""
+    ordered = sorted(categories)
+    return ordered[0] if len(ordered) == 1 else f"{ordered[0]}–{ordered[-1]}"
 
 
 # --------------------------------------------------------------------------- exclusions

@@ -11,6 +11,7 @@ the file, the key and the problem.  The files' structure around the values
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -35,7 +36,7 @@ from .rulebook import Published, PublishedFigure
 DEDUCTIBLE_KINDS = ("annual", "per_visit", "none")
 RELATIONS = tuple(RELATION_NAMES)
 VISIT_EXCEPTIONS = ("emergency", "referral")
-UNITS = ("CNY", "ratio", "enum", "facility_kinds", "bool", "relations", "item_kinds", "categories", "rule")
+UNITS = ("CNY", "ratio", "enum", "facility_kinds", "bool", "relations", "item_kinds", "categories", "rule", "icd10")
 DOCUMENT_STATUSES = ("in_force", "draft", "framework")
 
 
@@ -215,6 +216,33 @@ def _programme_caps(f: Field, raw: Any) -> tuple[tuple[frozenset[str], Decimal],
     return tuple(result)
 
 
+def _programme_diagnoses(f: Field, raw: Any) -> dict[str, frozenset[str]]:
+    """{hypertension: ["I10-I15"], diabetes: ["E10-E14"]}: each programme's ICD-10 categories (ranges or one)."""
+    if not isinstance(raw, Mapping) or not raw:
+        raise f.fail('须为 {病种: ["I10-I15"]}，每个“两病”病种对应的诊断类目')
+    result = {}
+    for programme, ranges in raw.items():
+        pf = f.sub(programme)
+        if programme not in PROGRAMMES:
+            raise pf.fail(f"须为 {' / '.join(PROGRAMMES)} 之一")
+        if not isinstance(ranges, list) or not ranges:
+            raise pf.fail('须为非空列表，如 ["I10-I15"]')
+        categories: set[str] = set()
+        for i, text in enumerate(ranges):
+            categories |= _icd_range(pf.sub(i), text)
+        result[programme] = frozenset(categories)
+    return result
+
+
+def _icd_range(f: Field, text: Any) -> set[str]:
+    """ "I10-I15" -> {I10, I11, …, I15}; "E11" -> {E11}."""
+    match = re.fullmatch(r"([A-Z])(\d{2})(?:-([A-Z])(\d{2}))?", text) if isinstance(text, str) else None
+    if match is None or (match[3] is not None and (match[3] != match[1] or int(match[4]) < int(match[2]))):
+        raise f.fail("须为 ICD-10 类目或同一字母的类目范围，如 I10 或 I10-I15")
+    last = int(match[4]) if match[4] is not None else int(match[2])
+    return {f"{match[1]}{n:02d}" for n in range(int(match[2]), last + 1)}
+
+
 def _scope(f: Field, raw: Any) -> dict[str, tuple]:
     keys = {"in_scope", "selfpay_first", "out_of_scope"}
     if not isinstance(raw, Mapping) or set(raw) != keys:
@@ -264,6 +292,7 @@ SCHEMA: dict[str, Spec] = {
     "programme_facility_kinds": Spec("facility_kinds", _choice_list(FACILITY_KINDS), required=False),
     "programme_share": Spec("ratio", _literal("ratio"), required=False),
     "programme_caps": Spec("CNY", _programme_caps, required=False),
+    "programme_diagnoses": Spec("icd10", _programme_diagnoses, required=False),
     "framework": Spec("rule", _framework, required=False),
     "account_relations": Spec("relations", _choice_list(RELATIONS)),
     "account_excluded_item_kinds": Spec("item_kinds", _choice_list(ITEM_KINDS)),

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 
 from ..domain.catalogue import cashier_ceiling
+from ..domain.diagnosis import MAX_PER_VISIT as MAX_DIAGNOSES
+from ..domain.diagnosis import Diagnosis
 from ..domain.errors import InputError
 from ..domain.money import ZERO, fmt
 from ..domain.trace_code import FIELD as TRACE_FIELD
@@ -78,6 +80,7 @@ class Cart:
     family_payer: str | None = None
     prescription: dict | None = None
     approval: object | None = None  # a supervisor's checkout.Approval for a price above the catalogue's
+    diagnoses: list[Diagnosis] = field(default_factory=list)  # the visit's, the first the main one
 
     def add(self, line: CartLine) -> CartLine:
         """Add an item; scanning the same item again adds to its quantity.
@@ -159,7 +162,17 @@ class Cart:
             data["visit"] = {self.visit_kind: True}
         if self.prescription is not None:
             data["prescription"] = self.prescription
+        if self.diagnoses:
+            data["diagnoses"] = [d.code for d in self.diagnoses]
         return data
+
+    def add_diagnosis(self, diagnosis: Diagnosis) -> None:
+        """A diagnosis chosen for the visit; the same one twice, or more than a visit holds, is refused."""
+        if diagnosis in self.diagnoses:
+            raise InputError("诊断", diagnosis.shown, "本次就诊已录入这个诊断")
+        if len(self.diagnoses) >= MAX_DIAGNOSES:
+            raise InputError("诊断", diagnosis.shown, f"一次就诊最多 {MAX_DIAGNOSES} 个诊断")
+        self.diagnoses.append(diagnosis)
 
     @property
     def ready(self) -> bool:

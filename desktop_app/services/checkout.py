@@ -13,40 +13,33 @@ import datetime as dt
 import json
 import sqlite3
 import uuid as uuidlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import sqlite_utils
 
 from ..domain.case import Case, Member, parse_case, parse_visit
 from ..domain.clock import now_iso
+from ..domain.diagnosis import Diagnosis
 from ..domain.errors import InputError
 from ..domain.identity import mask_certno, validate_certno
 from ..domain.member import MemberRecord
 from ..domain.money import ZERO, fmt
 from ..domain.settlement import Settlement
-from ..domain.vocabulary import AMOUNTS
 from ..policy.payment import Payment
 from ..policy.visit import journal_figures, settle_visit
 from ..resources import rules_dir
 from ..rule_files import cached_region
-from ..store import audit, config, journal, members, operators
+from ..store import config, journal, members, operators
+from ..store import diagnoses as diagnosis_store
 from ..store.db import transaction
-from . import offline, request, reversal, tracing
+from . import approvals, offline, request, reversal, tracing
+from .approvals import Approval, authorise  # noqa: F401 - the desk, the window and the CLI take them from here
 from .cart import change_due
 from .request import MAX_VISIT_TOTAL, Override
 
-_CHECKOUT_KEYS = {"date", "member", "visit", "items", "payment", "prescription", "request_id"}
+_CHECKOUT_KEYS = {"date", "member", "visit", "items", "payment", "prescription", "request_id", "diagnoses"}
 _FROM_SETTINGS = {"region": "统筹地区", "facility": "本机构"}
-
-
-@dataclass(frozen=True)
-class Approval:
-    """A supervisor's authorisation, given at that moment: checked inside the settlement's own transaction."""
-
-    supervisor: str
-    password: str
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -59,6 +52,7 @@ class Quote:
     overrides: tuple[Override, ...] = ()
     late: bool = False  # a visit of an earlier day, settled today
     traced: tuple[tracing.TracedLine, ...] = ()  # the traced lines, with their codes (issue 18)
+    diagnoses: tuple[Diagnosis, ...] = ()  # the visit's, in order (the first is the main one)
 
     @property
     def needs_approval(self) -> tuple[str, ...]:
@@ -157,6 +151,9 @@ def build_quote(conn: sqlite3.Connection, data: object, today: dt.date | None = 
     )
     rules = cached_region(region, str(rules_dir())).at(case.date)
     prescription = request.prescription(case, rules, data.get("prescription"))
+    diagnoses = request.diagnoses(conn, data.get("diagnoses"), case.facility.kind, prescription)
+    stated = bool(diagnoses) or case.facility.kind != "pharmacy"  # a clinic's visit states them, none yet included
+    case = replace(case, diagnoses=tuple(d.code for d in diagnoses if d.code) if stated else None)
     choice = request.payer_choice(data.get("payment"))
     outcome = settle_visit(
         case,
@@ -166,7 +163,9 @@ def build_quote(conn: sqlite3.Connection, data: object, today: dt.date | None = 
         choice,
         offline.allowance(conn, member.psn_no),
     )
-    return Quote(member, case, outcome.settlement, outcome.payment, prescription, tuple(overrides), late, traced)
+    return Quote(
+        member, case, outcome.settlement, outcome.payment, prescription, tuple(overrides), late, traced, diagnoses
+    )
 
 
 def _check_keys(data: object) -> None:
@@ -247,7 +246,8 @@ def settle_in(
     """
     q = build_quote(conn, data, today)
     tracing.require_complete(q.traced)
-    notes = [*_approve(conn, q, approval), *remarks]
+    request.require_diagnosis(q.diagnoses, q.case.facility.kind)
+    notes = [*approvals.approve(conn, q, approval), *remarks]
     created = at or now_iso()
     out = _record(q, created, operator, device_id(conn), notes)
     out.update(_cash_tendered(tendered, q.payment.cash))
@@ -271,8 +271,9 @@ def settle_in(
     )
     journal.record(conn, entry)
     request.remember(conn, None, entry.uuid, q.prescription)
-    _audit_settlement(conn, q, out, operator, approval)
+    approvals.audit_settlement(conn, q, out, operator, approval)
     tracing.record(conn, entry.uuid, q.traced, approval.supervisor if approval else None, created)
+    diagnosis_store.record_visit(conn, entry.uuid, q.diagnoses)
     return out
 
 
@@ -310,6 +311,10 @@ def _record(q: Quote, created: str, operator: str, device: str, notes: list[str]
         override = next((o for o in q.overrides if o.code == item["code"]), None)
         if override is not None:
             item["catalogue_pric"] = fmt(override.catalogue_price)
+    if q.diagnoses:  # as the platform's 2203 carries them: the A5 slip prints them, the push sends them
+        out["diseinfo"] = [
+            {"diag_srt_no": i, "diag_code": d.code, "diag_name": d.name} for i, d in enumerate(q.diagnoses, 1)
+        ]
     for line in q.traced:  # as the platform's 3505 carries them, and the count the receipt prints
         item = out["items"][line.line_no]
         item["drugtracinfo"] = [{"drug_trac_codg": code.code} for code in line.codes]
@@ -317,54 +322,6 @@ def _record(q: Quote, created: str, operator: str, device: str, notes: list[str]
         if line.waiver is not None:
             item["trac_waiver"] = line.waiver
     return out
-
-
-def _audit_settlement(conn: sqlite3.Connection, q: Quote, out: dict, operator: str, approval: Approval | None) -> None:
-    """The settlement's audit entry, and the supervisor's for each price override and a late visit."""
-    created, uuid = out["created_at"], out["uuid"]
-    audit.append(conn, created, operator, "settle", uuid, {"psn_no": q.member.psn_no, **{k: out[k] for k in AMOUNTS}})
-    for o in q.overrides:
-        audit.append(
-            conn,
-            created,
-            approval.supervisor,
-            "price_override",
-            uuid,
-            {
-                "code": o.code,
-                "catalogue_price": fmt(o.catalogue_price),
-                "price": fmt(o.price),
-                "cashier": operator,
-                "reason": approval.reason,
-            },
-        )
-    if q.late:
-        audit.append(
-            conn,
-            created,
-            approval.supervisor,
-            "late_visit",
-            uuid,
-            {"visit_date": q.case.date.isoformat(), "cashier": operator, "reason": approval.reason},
-        )
-
-
-def authorise(conn: sqlite3.Connection, approval: Approval, action: str) -> Approval:
-    """The supervisor's password is right and a reason is given; :class:`AuthError` or :class:`InputError` if not."""
-    operators.require_supervisor(conn, approval.supervisor, approval.password, action)
-    if not isinstance(approval.reason, str) or not approval.reason.strip():
-        raise InputError("reason", approval.reason, "主管授权须说明原因")
-    return approval
-
-
-def _approve(conn: sqlite3.Connection, q: Quote, approval: Approval | None) -> list[str]:
-    """Check the supervisor's authorisation where the quote needs one; the lines it puts on the receipt."""
-    if not q.needs_approval:
-        return []
-    if approval is None:
-        raise operators.AuthError("；".join(q.needs_approval) + "：需要主管当场授权（主管、密码与原因）")
-    authorise(conn, approval, "改价或补结算")
-    return [f"{why}：主管 {approval.supervisor} 授权，原因：{approval.reason.strip()}" for why in q.needs_approval]
 
 
 def refund(

@@ -19,11 +19,12 @@ import sqlite_utils
 from ..domain.clock import now_iso
 from ..domain.errors import GongjiError, InputError
 from ..domain.identity import check_digit
-from ..store import audit, catalogue, config, operators
+from ..store import audit, catalogue, config, diagnoses, operators
 from ..store.catalogue import CatalogueItem
 from ..store.db import transaction
 from ..store.members import name_initials
 from . import checkout
+from .demo_diagnoses import DEMO_DIAGNOSES
 
 # How many members the first run's demo database holds (the window and the CLI open the same default).
 DEFAULT_DEMO_MEMBERS = 2000
@@ -221,6 +222,7 @@ def generate(
             items = make_catalogue(rng)
             for item in items:
                 catalogue.upsert(conn, item)
+            diagnoses.replace_all(conn, DEMO_DIAGNOSES)
             _members(conn, members, rng, spec, region, today, now)
             audit.record_state(conn, now, "system", "demo-data", region, {"members": members, "catalogue": len(items)})
     finally:
@@ -320,6 +322,16 @@ def _line(item: CatalogueItem, quantity: int, visit: int) -> dict:
     return line
 
 
+COMMON = [d.code for d in DEMO_DIAGNOSES if d.category[0] not in "IE"]  # a visit's ordinary complaint
+PROGRAMME_DIAGNOSIS = {"hypertension": "I10.x00", "diabetes": "E11.900"}
+
+
+def _diagnoses(lines: list[dict], items: dict[str, CatalogueItem], visit: int) -> list[str]:
+    """A demo visit's diagnoses: 两病 drugs come with their diagnosis, any visit with an ordinary complaint."""
+    programmes = sorted({items[line["code"]].programme for line in lines} - {None})
+    return [PROGRAMME_DIAGNOSIS[p] for p in programmes] + [COMMON[visit % len(COMMON)]]
+
+
 def demo_product(code: str) -> str:
     """The 7-digit 药品标识码 the demo gives a traced item: 8, then its code's digits (XA01207 -> 8012070)."""
     return f"8{code[2:]}0"
@@ -331,6 +343,7 @@ def _past_year(
     """Visits spread over the last year, settled through the counter's own path."""
     visits = min(3 * n, 3000) if visits is None else visits
     drugs = [i for i in items if i.item_kind in ("drug", "service")]
+    items_by_code = {i.code: i for i in items}
     done, made = 0, []
     db.conn.execute("PRAGMA synchronous=OFF")
     try:
@@ -341,6 +354,7 @@ def _past_year(
             case = {
                 "member": {"psn_no": psn_no},
                 "date": day.isoformat(),
+                "diagnoses": _diagnoses(lines, items_by_code, k),
                 "items": lines,
                 "payment": {"use_account": rng.random() < 0.8},
             }

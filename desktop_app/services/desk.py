@@ -17,13 +17,14 @@ from pathlib import Path
 
 import sqlite_utils
 
+from ..domain.diagnosis import Diagnosis
 from ..domain.errors import GongjiError
 from ..domain.money import from_fen
 from ..domain.report import DayReport
 from ..domain.trace_code import TraceCode
 from ..resources import rules_dir
 from ..rule_files import cached_region, load_region, region_names
-from ..store import catalogue, config, operators
+from ..store import catalogue, config, diagnoses, operators
 from ..store import settings as registry
 from ..store.db import connect
 from . import checkout, daybook, imports, partial_refund, receipts, reversal, settings, setup, tracing
@@ -147,6 +148,10 @@ class Desk:
         if item is not None:
             return ItemMatches(True, (item,))
         return ItemMatches(False, tuple(catalogue.search(self.conn, text, 30)))
+
+    def find_diagnoses(self, text: str) -> list[Diagnosis]:
+        """The diagnosis box: by code, pinyin initials or name (the first 20)."""
+        return diagnoses.search(self.conn, text, 20)
 
     def scan_trace(self, code: TraceCode) -> tracing.Scanned:
         """A scanned traceability code: the item it is sold as, and whether this desk sold it already."""

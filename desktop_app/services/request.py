@@ -15,12 +15,15 @@ from decimal import Decimal
 
 from ..domain.case import Case, Facility, parse_amount_field
 from ..domain.catalogue import CatalogueItem, cashier_ceiling
+from ..domain.diagnosis import MAX_PER_VISIT as MAX_DIAGNOSES_PER_VISIT
+from ..domain.diagnosis import Diagnosis, normalise_code
 from ..domain.errors import InputError
 from ..domain.identity import mask_certno
 from ..domain.member import MemberRecord, parse_prescription
 from ..domain.money import fmt
 from ..policy.payment import Accounts, PayerChoice
 from ..store import catalogue, members
+from ..store import diagnoses as diagnosis_store
 
 # Bounds on what a desk may settle (a price typed over the catalogue's is bounded as well).
 MAX_UNIT_PRICE = Decimal("100000.00")
@@ -121,6 +124,41 @@ def prescription(case: Case, rules, raw: object):
     if required is not None and case.facility.kind in required.value and in_pooling:
         return parse_prescription(raw, case.date)
     return None if raw is None else parse_prescription(raw, case.date)
+
+
+def diagnoses(conn: sqlite3.Connection, raw: object, facility_kind: str, rx) -> tuple[Diagnosis, ...]:
+    """The visit's diagnoses, each from the catalogue (a clinic settles only with one: :func:`require_diagnosis`);
+    at a pharmacy, the 外配处方's.
+
+    A pharmacy's prescription names its diagnosis in words (or a code); one the catalogue does not know is kept
+    as written, with no code (it then decides nothing).
+    """
+    if raw is None or raw == []:
+        if facility_kind != "pharmacy":
+            return ()  # quoted without: the settlement is refused (require_diagnosis)
+        if rx is None or not rx.diagnosis.strip():
+            return ()
+        text = rx.diagnosis.strip()
+        found = diagnosis_store.get(conn, text[:1].upper() + text[1:]) or diagnosis_store.by_name(conn, text)
+        return (found or Diagnosis("", text[:100]),)
+    if not isinstance(raw, list) or len(raw) > MAX_DIAGNOSES_PER_VISIT:
+        raise InputError("diagnoses", raw, f"须为诊断编码的列表，最多 {MAX_DIAGNOSES_PER_VISIT} 个")
+    found = []
+    for i, value in enumerate(raw):
+        code = normalise_code(value, f"diagnoses[{i}]")
+        diagnosis = diagnosis_store.get(conn, code)
+        if diagnosis is None:
+            raise InputError(f"diagnoses[{i}]", code, "诊断目录中没有该编码：请按编码、名称或拼音首字母重新查找")
+        if diagnosis in found:
+            raise InputError(f"diagnoses[{i}]", code, "同一诊断录入了两次")
+        found.append(diagnosis)
+    return tuple(found)
+
+
+def require_diagnosis(diagnoses: tuple[Diagnosis, ...], facility_kind: str) -> None:
+    """A clinic's visit is settled only with a diagnosis (a pharmacy's comes with its prescription)."""
+    if not diagnoses and facility_kind != "pharmacy":
+        raise InputError("diagnoses", None, "门诊结算须录入诊断：按 Ctrl+D，输入诊断编码、名称或拼音首字母")
 
 
 def payer_choice(raw: object) -> PayerChoice:

@@ -237,6 +237,33 @@ TRACE_SCHEMA = """
     """
 
 
+def m0008_diagnoses(conn: sqlite3.Connection) -> None:
+    """Diagnoses (issue 18): the platform's disease catalogue (code, name, pinyin initials), and each visit's."""
+    _script(
+        conn,
+        """
+    CREATE TABLE diagnoses (
+        code TEXT PRIMARY KEY,               -- 医保版 ICD-10: I10.x00
+        name TEXT NOT NULL,
+        initials TEXT NOT NULL               -- pinyin initials, lower case: yfxgxy
+    );
+    CREATE INDEX diagnoses_initials ON diagnoses(initials);
+    CREATE INDEX diagnoses_name ON diagnoses(name);
+
+    -- A settlement's diagnoses, in order (the first is the main one); code '' for a prescription's diagnosis
+    -- that names none of the catalogue's.
+    CREATE TABLE visit_diagnoses (
+        settlement_uuid TEXT NOT NULL REFERENCES settlements(uuid),
+        seq INTEGER NOT NULL,
+        code TEXT NOT NULL,
+        name TEXT NOT NULL,
+        PRIMARY KEY (settlement_uuid, seq)
+    );
+    """,
+    )
+    _append_only(conn, "visit_diagnoses")
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", m0001_initial),
     ("0002_sync", m0002_sync),
@@ -245,6 +272,7 @@ MIGRATIONS: list[Migration] = [
     ("0005_catalogue_lookup", m0005_catalogue_lookup),
     ("0006_operator_disabled", m0006_operator_disabled),
     ("0007_trace_codes", m0007_trace_codes),
+    ("0008_diagnoses", m0008_diagnoses),
 ]
 
 

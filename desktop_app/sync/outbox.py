@@ -58,6 +58,7 @@ def _record(row: sqlite3.Row) -> SettlementRecord:
         use_account=payment.get("use_account", True) is not False,
         items=items if row["kind"] == "settlement" else [],
         visit={k: bool(v) for k, v in visit.items()},
+        diseinfo=output.get("diseinfo", []) if row["kind"] == "settlement" else [],
     )
 
 

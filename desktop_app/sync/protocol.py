@@ -75,12 +75,22 @@ def aware_time(text: str, field: str) -> dt.datetime:
 # A traceability code as stored: 20 digits (码上放心), or GS1's 01 + GTIN + 21 + serial (up to 20 characters).
 TRACE_CODE = r"^(?:[0-9]{20}|01[0-9]{14}21[!-~]{1,20})$"
 MAX_TRACE_CODES = 2000  # codes in one record (the desk's own bound on a visit)
+MAX_DIAGNOSES = 10  # diagnoses on one visit
 
 
 class TraceInfo(Model):
     """One package's code, as the platform's 3505 carries it (``drugtracinfo``)."""
 
     drug_trac_codg: str = Field(pattern=TRACE_CODE)
+
+
+class DiseInfo(Model):
+    """One of the visit's diagnoses, as the platform's 2203 carries them (``diseinfo``); code "" for a
+    prescription's diagnosis that names none of the catalogue's."""
+
+    diag_srt_no: int = Field(ge=1, le=MAX_DIAGNOSES)
+    diag_code: str = Field(max_length=20, pattern=r"^(?:[A-Z][0-9]{2}[0-9A-Za-z.+]{0,16})?$")
+    diag_name: str = Field(min_length=1, max_length=100)
 
 
 class PushItem(Model):
@@ -135,6 +145,7 @@ class SettlementRecord(Model):
     programme_diabetes: Fen
     items: list[PushItem] = Field(default=[], max_length=MAX_ITEMS)
     visit: dict[str, bool] = Field(default={}, max_length=8)
+    diseinfo: list[DiseInfo] = Field(default=[], max_length=MAX_DIAGNOSES)
 
     @field_validator("visit_date")
     @classmethod
@@ -175,6 +186,11 @@ class SettlementRecord(Model):
         if len(set(codes)) != len(codes):
             raise ValueError("drugtracinfo：同一追溯码在一笔结算中出现两次")
         return self
+
+    @property
+    def diagnosis_codes(self) -> tuple[str, ...] | None:
+        """The codes the hub settles with, as the desk did: None for a record without diagnoses (an older desk's)."""
+        return tuple(d.diag_code for d in self.diseinfo if d.diag_code) if self.diseinfo else None
 
     @property
     def trace_codes(self) -> list[str]:

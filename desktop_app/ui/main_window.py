@@ -19,6 +19,7 @@ from ..services.desk import DeskState
 from . import checklist, printing, trace_waiver
 from .backend import Backend
 from .common import MessageLine, apply_font_scale, message_of, yuan
+from .diagnosis_box import DIAGNOSIS_KEY, DiagnosisBox
 from .dialogs import DayEndDialog, HistoryDialog, SettingsDialog, SupervisorDialog
 from .hub_sync import HubSync
 from .key_bar import KEYS, KeyBar
@@ -67,12 +68,14 @@ class MainWindow(SettleFlow, StepBack, QMainWindow):
         """Keys across the top; member, visit (and prescription) and payment side by side; the message line."""
         self.member = MemberPanel(self.backend, self.today)
         self.visit = VisitPanel(self.backend, self.cart, self.today)
+        self.diagnosis = DiagnosisBox(self.backend, self.cart)
         self.prescription = PrescriptionPanel(self.today)
         self.prescription.hide()
         self.payment = PaymentPanel()
         self.message = MessageLine()
         self.message.setObjectName("window_message")
         centre = QVBoxLayout()
+        centre.addWidget(self.diagnosis)
         centre.addWidget(self.visit, 1)
         centre.addWidget(self.prescription)
         body = QHBoxLayout()  # the items' panel has the most to show (names, 规格, 厂家): the sides give it room
@@ -102,6 +105,9 @@ class MainWindow(SettleFlow, StepBack, QMainWindow):
         self.member.chosen.connect(self._member_chosen)
         self.visit.changed.connect(self._visit_changed)
         self.visit.override_requested.connect(self.approve_price)
+        self.diagnosis.changed.connect(self.request_quote)
+        self.diagnosis.chosen_one.connect(lambda: self._focus(self.visit.entry))
+        QShortcut(QKeySequence(DIAGNOSIS_KEY), self, activated=lambda: self._focus(self.diagnosis.entry))
         self.prescription.changed.connect(self.request_quote)
         self.payment.changed.connect(self.request_quote)
         self.payment.confirm_requested.connect(self.confirm)
@@ -149,6 +155,7 @@ class MainWindow(SettleFlow, StepBack, QMainWindow):
     def _show_state(self, state: DeskState) -> None:
         self.state = state
         self.prescription.setVisible(state.pharmacy)
+        self.diagnosis.setVisible(not state.pharmacy)  # a pharmacy takes the diagnosis from the 外配处方
         self.setWindowTitle(f"共济前台 — {state.facility_name}（{state.region}）")
         self.status.show_state(state)
 
@@ -227,6 +234,8 @@ class MainWindow(SettleFlow, StepBack, QMainWindow):
         self.member.reset()
         self.visit.reset()
         self.prescription.reset()
+        self.cart.diagnoses.clear()
+        self.diagnosis.reset()
         self.payment.reset()
         if not keep_message:
             self.message.clear()

@@ -81,6 +81,10 @@ class SettleFlow:
         if not self.cart.lines:
             self.payment.message.error("请先录入项目（F2）")
             return
+        if self.diagnosis.isVisible() and not self.cart.diagnoses:  # a clinic settles a visit with its diagnosis
+            self.payment.message.error("请先录入诊断（Ctrl+D）：输入诊断编码、名称或拼音首字母，回车")
+            self.diagnosis.entry.setFocus()
+            return
         short = [line for line in self.cart.lines if line.short]
         if short:  # the count mismatch is refused here, before the confirm step, and said line by line
             self.payment.message.error(

@@ -9,7 +9,7 @@ member, the cart's lines, the payer's choices and the typed cash back.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QKeySequence
@@ -29,6 +29,7 @@ class VisitSnapshot:
     family_payer: str | None
     tendered: str
     prescription: dict | None
+    diagnoses: list = field(default_factory=list)
 
     def describe(self) -> str:
         who = self.card.name if self.card else "未选参保人"
@@ -41,7 +42,7 @@ def take(window) -> VisitSnapshot | None:
     card = window.member.card if cart.psn_no else None
     prescription = window.prescription.data() if window.prescription.filled() else None
     tendered = "" if window.payment.due_box.settled else window.payment.tendered.text()
-    if card is None and not cart.lines and not tendered.strip() and prescription is None:
+    if card is None and not cart.lines and not tendered.strip() and prescription is None and not cart.diagnoses:
         return None
     return VisitSnapshot(
         card=card,
@@ -52,6 +53,7 @@ def take(window) -> VisitSnapshot | None:
         family_payer=window.payment.family_payer,
         tendered=tendered,
         prescription=prescription,
+        diagnoses=list(cart.diagnoses),
     )
 
 
@@ -62,6 +64,8 @@ def restore(window, snap: VisitSnapshot) -> None:
     cart = window.cart
     cart.lines[:] = snap.lines
     cart.approval = snap.approval
+    cart.diagnoses[:] = snap.diagnoses
+    window.diagnosis.refresh()
     visit = window.visit
     visit.kind.setCurrentIndex(max(visit.kind.findData(snap.visit_kind), 0))
     visit.refresh()
