@@ -1,4 +1,4 @@
-"""The supervisor's commands: operator-add, catalogue-import, settings, and demo-data."""
+"""The supervisor's commands: operator-add, catalogue-import, diagnosis-import, settings, and demo-data."""
 
 from __future__ import annotations
 
@@ -25,6 +25,19 @@ def cmd_catalogue_import(args: argparse.Namespace) -> int:
     count = import_catalogue(db, args.operator, supervisor_password(args), Path(args.csv))
     print_json({"imported": count, "file": args.csv})
     return EXIT_OK
+
+
+def cmd_diagnosis_import(args: argparse.Namespace) -> int:
+    """The platform's diagnosis catalogue (1307), as the back office imports it: every bad row named, or all written."""
+    from ..services import imports
+
+    done = imports.run(open_db(args.db), "diagnoses", Path(args.file), args.operator, supervisor_password(args), _quiet)
+    print_json({"imported": done.total, "new": done.new, "updated": done.updated, "file": done.file})
+    return EXIT_OK
+
+
+def _quiet(_stage: str, _done: int, _total: int) -> None:
+    """Progress is the window's to show; the command line prints the result."""
 
 
 def _pairs(texts: list[str], option: str) -> dict[str, str]:

@@ -10,7 +10,7 @@ import argparse
 
 from ..domain.errors import one_line
 from ..store.settings import EDITABLE
-from .admin import cmd_catalogue_import, cmd_demo_data, cmd_operator_add, cmd_settings
+from .admin import cmd_catalogue_import, cmd_demo_data, cmd_diagnosis_import, cmd_operator_add, cmd_settings
 from .books import cmd_backup, cmd_reconcile, cmd_sync, cmd_verify
 from .counter import cmd_checkout, cmd_quote, cmd_receipt, cmd_refund, cmd_usage
 from .exit_codes import EXIT_INPUT
@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         _backup,
         _operator_add,
         _catalogue_import,
+        _diagnosis_import,
         _settings,
         _demo_data,
     ):
@@ -265,6 +266,19 @@ def _catalogue_import(sub) -> None:
         operator="导入目录的主管",
     )
     catalogue.add_argument("csv", metavar="FILE.csv")
+
+
+def _diagnosis_import(sub) -> None:
+    command = _command(
+        sub,
+        "diagnosis-import",
+        cmd_diagnosis_import,
+        "导入诊断目录（医保平台 1307 下载的 CSV 或 Excel；需主管密码；任一行有误则不写入）",
+        "表头需有 诊断代码 与 诊断名称（或 diag_code、diag_name），其余列不导入。"
+        "主管密码在终端输入或由 GONGJI_PASSWORD 提供。",
+        operator="导入目录的主管",
+    )
+    command.add_argument("file", metavar="FILE.csv")
 
 
 def _settings(sub) -> None:

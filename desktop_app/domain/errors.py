@@ -68,5 +68,6 @@ def _show(value: object) -> str:
 
 
 def one_line(text: str) -> str:
-    """Text as one printable line: a control character (a CR or LF from a file, say) is shown escaped."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    """Text as one printable line: a control character (a CR or LF from a file, say) is shown escaped; the
+    ideographic space that Chinese text uses between phrases is kept as it is."""
+    return "".join(c if c.isprintable() or c == "\u3000" else c.encode("unicode_escape").decode("ascii") for c in text)

@@ -79,6 +79,8 @@ def _member(r: Receipt) -> Sheet:
     s.rule(dashed=False)
     s.text(f"姓名 {r.member_name}    证件号 {r.masked_certno}    就诊日期 {r.visit_date}")
     s.text(f"险种 {r.insurance}    人员类别 {r.status}    {r.scheme}")
+    if r.diagnoses:
+        s.text(f"诊断 {'；'.join(r.diagnoses)}")
     s.gap(3)
     return s
 

@@ -78,6 +78,7 @@ class Receipt:
     warnings: tuple[str, ...] = field(default=())
     tendered: Decimal | None = None  # 实收: the cash handed over, where the cashier typed it
     change: Decimal | None = None  # 找零
+    diagnoses: tuple[str, ...] = ()  # "I10.x00 原发性高血压", in order: the visit's (a refund: its original's)
     supervisor: str | None = None  # a refund's authorising supervisor (``operator`` is the cashier of record)
     reason: str | None = None  # a refund's reason
 
@@ -150,6 +151,7 @@ def build(
         change=None if entry.get("change") is None else _d(entry["change"]),
         supervisor=entry.get("supervisor") if refund else None,
         reason=entry.get("reason") if refund else None,
+        diagnoses=tuple(f"{d['diag_code']} {d['diag_name']}".strip() for d in source.get("diseinfo", ())),
     )
 
 

@@ -43,6 +43,8 @@ def _roll_sheet(r: Receipt) -> Sheet:
     s.pair("险种", r.insurance)
     s.pair("人员类别", f"{r.status} {r.scheme}")
     s.pair("就诊日期", r.visit_date)
+    if r.diagnoses:
+        s.text(f"诊断 {'；'.join(r.diagnoses)}", size=8)
     s.rule()
     s.pair("项目 / 类别 数量×单价", "金额", size=7.5)
     for item in r.items:

@@ -7,15 +7,24 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ..domain.errors import InputError
 from ..domain.money import fmt
 from ..domain.vocabulary import AMOUNTS
 from ..store import audit, operators
 
-if TYPE_CHECKING:  # the quote is checkout's; this module is imported by it
-    from .checkout import Quote
+
+class Quote(Protocol):
+    """What of checkout's quote an approval reads (checkout imports this module, not the other way)."""
+
+    member: object
+    case: object
+    overrides: tuple
+    late: bool
+
+    @property
+    def needs_approval(self) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True)

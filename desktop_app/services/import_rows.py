@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..domain.catalogue import CatalogueItem
+from ..domain.diagnosis import Diagnosis, normalise_code
 from ..domain.errors import InputError
 from ..domain.identity import mask_certno, validate_certno
 from ..domain.member import MemberRecord
@@ -354,3 +355,30 @@ CATALOGUE_PREVIEW = (
     "追溯码管理",
     "包装数",
 )
+
+
+# ---------------------------------------------------------------- diagnoses (the platform's 1307 download)
+
+DIAGNOSIS_COLUMNS = ("code", "name")
+DIAGNOSIS_HEADINGS = {
+    "code": ("诊断代码", "疾病诊断代码", "诊断编码", "diag_code"),
+    "name": ("诊断名称", "疾病诊断名称", "diag_name"),
+}
+DIAGNOSIS_PREVIEW = ("诊断代码", "诊断名称")
+
+
+def diagnosis(values: dict[str, str], row: int) -> tuple[Diagnosis | None, list[BadRow]]:
+    """One row of the diagnosis catalogue: a 医保版 ICD-10 code and its name."""
+    bad = []
+    try:
+        code = normalise_code(values.get("code", ""), "诊断代码")
+    except InputError as exc:
+        bad.append(BadRow(row, "诊断代码", values.get("code", ""), exc.reason))
+    name = values.get("name", "")
+    if not name or len(name) > 100:
+        bad.append(BadRow(row, "诊断名称", name, "必填，最多 100 个字"))
+    return (None, bad) if bad else (Diagnosis(code, name), [])
+
+
+def diagnosis_cells(d: Diagnosis) -> tuple[str, ...]:
+    return (d.code, d.name)

@@ -22,13 +22,13 @@ import sqlite_utils
 from ..domain.clock import now_iso
 from ..domain.errors import GongjiError, InputError
 from ..domain.vocabulary import CATALOGUE_COLUMNS, MEMBER_COLUMNS
-from ..store import audit, catalogue, config, members, operators
+from ..store import audit, catalogue, config, diagnoses, members, operators
 from ..store.db import transaction
 from . import import_rows as rows
 from .import_rows import BadRow, LongNumber
 
 Progress = Callable[[str, int, int], None]
-KINDS = {"members": "参保人", "catalogue": "医保目录"}
+KINDS = {"members": "参保人", "catalogue": "医保目录", "diagnoses": "诊断目录"}
 PREVIEW_ROWS = 20
 STEP = 500  # progress is reported every STEP rows (and at the end of each stage)
 
@@ -168,12 +168,53 @@ class Checked:
     ignored: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Kind:
+    """What a kind of file holds: its columns and headings, how a row is read, shown, keyed and written."""
+
+    headings: dict[str, tuple[str, ...]]
+    columns: tuple[str, ...]
+    required: tuple[str, ...]
+    unique: tuple[str, ...]  # each may appear once in a file
+    cells: Callable  # a record as the preview shows it
+    preview: tuple[str, ...]
+    action: str  # the audit entry's
+
+
+SPECS = {
+    "members": Kind(
+        rows.MEMBER_HEADINGS,
+        MEMBER_COLUMNS,
+        rows.MEMBER_REQUIRED,
+        ("psn_no", "certno"),
+        rows.member_cells,
+        rows.MEMBER_PREVIEW,
+        "member-import",
+    ),
+    "catalogue": Kind(
+        rows.CATALOGUE_HEADINGS,
+        CATALOGUE_COLUMNS,
+        rows.CATALOGUE_REQUIRED,
+        ("code",),
+        rows.item_cells,
+        rows.CATALOGUE_PREVIEW,
+        "catalogue-import",
+    ),
+    "diagnoses": Kind(
+        rows.DIAGNOSIS_HEADINGS,
+        rows.DIAGNOSIS_COLUMNS,
+        rows.DIAGNOSIS_COLUMNS,
+        ("code",),
+        rows.diagnosis_cells,
+        rows.DIAGNOSIS_PREVIEW,
+        "diagnosis-import",
+    ),
+}
+
+
 def _columns(kind: str, table: Table, name: str) -> tuple[dict[int, str], list[BadRow], tuple[str, ...]]:
     """Which cell holds which column; a missing required heading is a bad row 1."""
-    headings, columns = (
-        (rows.MEMBER_HEADINGS, MEMBER_COLUMNS) if kind == "members" else (rows.CATALOGUE_HEADINGS, CATALOGUE_COLUMNS)
-    )
-    required = rows.MEMBER_REQUIRED if kind == "members" else rows.CATALOGUE_REQUIRED
+    headings, columns, required = SPECS[kind].headings, SPECS[kind].columns, SPECS[kind].required
     where: dict[int, str] = {}
     ignored = []
     for index, text in enumerate(table.headings):
@@ -205,9 +246,7 @@ def check(conn, kind: str, path: Path, progress: Progress) -> Checked:
     total = len(table.rows)
     for done, (number, cells) in enumerate(table.rows, start=1):
         values = {key: cells[index] if index < len(cells) else "" for index, key in where.items()}
-        record, wrong = (
-            rows.member(values, number, region) if kind == "members" else rows.catalogue_item(values, number)
-        )
+        record, wrong = _read_row(kind, values, number, region)
         out.bad.extend(wrong)
         if record is not None:
             out.records.append(record)
@@ -219,12 +258,19 @@ def check(conn, kind: str, path: Path, progress: Progress) -> Checked:
     return out
 
 
+def _read_row(kind: str, values: dict[str, str], number: int, region: str) -> tuple[object, list[BadRow]]:
+    if kind == "members":
+        return rows.member(values, number, region)
+    if kind == "catalogue":
+        return rows.catalogue_item(values, number)
+    return rows.diagnosis(values, number)
+
+
 def _duplicates(conn, kind: str, checked: Checked) -> list[BadRow]:
     """A number twice in the file, or an ID number that is already another member's."""
     bad = []
-    keys = ("psn_no", "certno") if kind == "members" else ("code",)
-    headings = rows.MEMBER_HEADINGS if kind == "members" else rows.CATALOGUE_HEADINGS
-    for key in keys:
+    headings = SPECS[kind].headings
+    for key in SPECS[kind].unique:
         first: dict[str, int] = {}
         for record, number in zip(checked.records, checked.numbers):
             value = getattr(record, key)
@@ -246,7 +292,8 @@ def _duplicates(conn, kind: str, checked: Checked) -> list[BadRow]:
 def _stored(conn, kind: str, records: list) -> set[str]:
     if kind == "members":
         return members.stored(conn, [r.psn_no for r in records])
-    return {row[0] for row in conn.execute("SELECT code FROM catalogue")}
+    table = "catalogue" if kind == "catalogue" else "diagnoses"
+    return {row[0] for row in conn.execute(f"SELECT code FROM {table}")}
 
 
 def _key(kind: str, record) -> str:
@@ -263,8 +310,7 @@ def preview(db: sqlite_utils.Database, kind: str, path: Path, progress: Progress
 
 
 def _preview(kind: str, checked: Checked, new: int, updated: int) -> Preview:
-    cells = rows.member_cells if kind == "members" else rows.item_cells
-    columns = rows.MEMBER_PREVIEW if kind == "members" else rows.CATALOGUE_PREVIEW
+    cells, columns = SPECS[kind].cells, SPECS[kind].preview
     shown = tuple(
         (str(number), *cells(record))
         for record, number in zip(checked.records[:PREVIEW_ROWS], checked.numbers[:PREVIEW_ROWS])
@@ -289,11 +335,10 @@ def run(db: sqlite_utils.Database, kind: str, path: Path, operator: str, passwor
         fresh = [r for r in checked.records if _key(kind, r) not in stored]
         again = [r for r in checked.records if _key(kind, r) in stored]
         now, total = now_iso(), len(checked.records)
-        write = _write_members if kind == "members" else _write_items
+        write = {"members": _write_members, "catalogue": _write_items, "diagnoses": _write_diagnoses}[kind]
         write(conn, fresh, again, now, lambda done: progress("写入", done, total))
         detail = {"rows": total, "new": len(fresh), "updated": len(again), "sha256": _digest(path)}
-        action = "member-import" if kind == "members" else "catalogue-import"
-        audit.record_state(conn, now, operator, action, path.name, detail)
+        audit.record_state(conn, now, operator, SPECS[kind].action, path.name, detail)
     progress("完成", total, total)
     return Imported(kind, path.name, total, len(fresh), len(again))
 
@@ -312,6 +357,13 @@ def _write_members(conn, fresh: list, again: list, now: str, done: Callable[[int
         members.upsert(conn, record, now)
         if count % STEP == 0 or count == len(again):
             done(len(fresh) + count)
+
+
+def _write_diagnoses(conn, fresh: list, again: list, now: str, done: Callable[[int], None]) -> None:
+    everything = [*fresh, *again]
+    for start in range(0, len(everything), STEP):
+        diagnoses.replace_all(conn, everything[start : start + STEP])
+        done(min(start + STEP, len(everything)))
 
 
 def _write_items(conn, fresh: list, again: list, now: str, done: Callable[[int], None]) -> None:

@@ -1,7 +1,8 @@
-"""后台 (Ctrl+B): a supervisor's back office in the window: import members and the catalogue, manage operators.
+"""后台 (Ctrl+B): a supervisor's back office in the window: import members, the catalogue and the diagnoses,
+manage operators.
 
 Anyone may open it; every act in it asks a supervisor's name and password at that moment, and is audited.
-Ctrl+Tab (or Ctrl+1/2/3) moves between the pages; Esc closes.
+Ctrl+Tab (or Ctrl+1/2/3/4) moves between the pages; Esc closes.
 """
 
 from __future__ import annotations
@@ -14,7 +15,12 @@ from .cashiers_page import CashiersPage
 from .form import FormDialog
 from .import_page import ImportPage
 
-PAGES = (("members", "导入参保人"), ("catalogue", "导入医保目录"), ("operators", "操作员"))
+PAGES = (
+    ("members", "导入参保人"),
+    ("catalogue", "导入医保目录"),
+    ("operators", "操作员"),
+    ("diagnoses", "导入诊断目录"),
+)
 
 
 class BackOfficeDialog(FormDialog):
@@ -30,13 +36,15 @@ class BackOfficeDialog(FormDialog):
         self.members = ImportPage(self.backend, "members")
         self.catalogue = ImportPage(self.backend, "catalogue")
         self.operators = CashiersPage(self.backend)
+        self.diagnoses = ImportPage(self.backend, "diagnoses")  # the platform's 1307 download
         self.tabs = QTabWidget(objectName="back_office_tabs")
-        for index, ((_key, title), widget) in enumerate(zip(PAGES, (self.members, self.catalogue, self.operators))):
+        pages = (self.members, self.catalogue, self.operators, self.diagnoses)
+        for index, ((_key, title), widget) in enumerate(zip(PAGES, pages)):
             self.tabs.addTab(widget, f"{title}  [Ctrl+{index + 1}]")
         self.tabs.currentChanged.connect(self._focus_page)
         for index in range(self.tabs.count()):
             QShortcut(QKeySequence(f"Ctrl+{index + 1}"), self, activated=lambda i=index: self.tabs.setCurrentIndex(i))
-        for importer in (self.members, self.catalogue):
+        for importer in (self.members, self.catalogue, self.diagnoses):
             importer.imported.connect(lambda _done: self.changed.emit())
         QVBoxLayout(self).addWidget(self.tabs)
         self._fit()
