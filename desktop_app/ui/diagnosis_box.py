@@ -26,7 +26,9 @@ class DiagnosisBox(QGroupBox):
         super().__init__(f"诊断  [{DIAGNOSIS_KEY}]")
         self.backend, self.cart = backend, cart
         self._seq = 0
-        self.entry = QLineEdit(objectName="diagnosis_entry", placeholderText="诊断编码 / 名称 / 拼音首字母，回车")
+        self.entry = QLineEdit(
+            objectName="diagnosis_entry", placeholderText="诊断编码 / 名称 / 拼音首字母，回车；空框中退格删除最后一个"
+        )
         self.entry.returnPressed.connect(lambda: self.search(add=True))
         self.entry.textEdited.connect(lambda _: self.timer.start())
         self.entry.installEventFilter(self)
