@@ -72,6 +72,8 @@ def test_a_code_sold_by_two_desks_is_reviewed_and_a_refund_releases_it(templates
                 select(schema.trace_reviews.c.code, schema.trace_reviews.c.uuid, schema.trace_reviews.c.first_uuid)
             ).all()
         assert [tuple(r) for r in reviews] == [(resold, second["uuid"], first["uuid"])]
+        listed = checks.for_review(engine)["trace_codes_resold"]  # what `hub check` shows the fund's auditor
+        assert [(r["code"], r["desk_id"], r["first_desk_id"]) for r in listed] == [(resold, "desk-B", "desk-A")]
 
         # On its own desk a code sold and not refunded is refused at once.
         try:

@@ -11,7 +11,16 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
 from ..domain.vocabulary import AMOUNTS, COUNTERS
-from .schema import members, opening_balances, opening_usage, rejected, set_aside, settlements, usage
+from .schema import (
+    members,
+    opening_balances,
+    opening_usage,
+    rejected,
+    set_aside,
+    settlements,
+    trace_reviews,
+    usage,
+)
 
 
 def check(engine: Engine) -> list[str]:
@@ -94,7 +103,8 @@ def _journal_problems(conn: Connection) -> list[str]:
 
 
 def for_review(engine: Engine) -> dict[str, list[dict]]:
-    """What a fund auditor goes through: clawbacks, differences, set-aside and rejected records, with their reasons."""
+    """What a fund auditor goes through: clawbacks, differences, set-aside and rejected records, with their reasons,
+    and the traceability codes sold again while a first sale stood."""
     with engine.connect() as conn:
 
         def rows(query) -> list[dict]:
@@ -114,6 +124,9 @@ def for_review(engine: Engine) -> dict[str, list[dict]]:
                 select(rejected.c.id, rejected.c.desk_id, rejected.c.reason, rejected.c.received_at).order_by(
                     rejected.c.id
                 )
+            ),
+            "trace_codes_resold": rows(  # 回流药 suspected: a code sold again while its first sale stood
+                select(*trace_reviews.c).order_by(trace_reviews.c.found_at, trace_reviews.c.code, trace_reviews.c.uuid)
             ),
         }
 
