@@ -22,7 +22,7 @@ from desktop_app.services.import_rows import catalogue_item
 from desktop_app.services.verify import verify
 from desktop_app.store import audit, catalogue
 from desktop_app.store.db import connect
-from tests.store_fixtures import TODAY, copy_db
+from tests.store_fixtures import DX, TODAY, copy_db
 
 SUPERVISOR = checkout.Approval("admin", "admin123", "扫码设备故障")
 
@@ -55,7 +55,7 @@ def code(item: str, n: int) -> str:
 
 
 def case(db, *lines: dict) -> dict:
-    return {"member": {"psn_no": member(db)}, "date": TODAY.isoformat(), "items": list(lines)}
+    return {"member": {"psn_no": member(db)}, "date": TODAY.isoformat(), "diagnoses": DX, "items": list(lines)}
 
 
 def written(db) -> tuple[int, int]:

@@ -19,6 +19,7 @@ from desktop_app.services.verify import verify
 from desktop_app.store.db import connect
 from desktop_app.sync.client import sync
 from tests.hub_fixtures import seeded_hub
+from tests.store_fixtures import DX
 from tests.test_window import TODAY
 
 FACILITY = {"kind": "community_health_centre", "level": 1, "id": "H45010300001"}
@@ -38,6 +39,7 @@ def sell(db, psn: str, item: str, codes: list[str]) -> dict:
     case = {
         "member": {"psn_no": psn},
         "date": TODAY.isoformat(),
+        "diagnoses": DX,
         "items": [{"code": item, "quantity": len(codes), "trace_codes": codes}],
     }
     return checkout.confirm(db, case, "shouyin", today=TODAY)
