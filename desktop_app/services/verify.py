@@ -21,6 +21,7 @@ def verify(conn: sqlite3.Connection) -> list[str]:
     problems += _splits_add_up(conn)
     problems += _refunds(conn)
     problems += _accounts_match_ledger(conn)
+    problems += _trace_codes_follow_refunds(conn)
     problems += [
         f"outbox: 结算 {u} 没有待同步记录"
         for (u,) in conn.execute("SELECT uuid FROM settlements WHERE uuid NOT IN (SELECT uuid FROM outbox)")
@@ -135,4 +136,19 @@ def _accounts_match_ledger(conn: sqlite3.Connection) -> list[str]:
             "LEFT JOIN account_entries e ON e.psn_no = m.psn_no GROUP BY m.psn_no "
             "HAVING m.account_balance != coalesce(sum(e.delta), 0)"
         )
+    ]
+
+
+def _trace_codes_follow_refunds(conn: sqlite3.Connection) -> list[str]:
+    """A code is released by the refund of its own settlement, and a refunded settlement's codes all are."""
+    wrong = conn.execute(
+        "SELECT t.code, t.settlement_uuid FROM trace_codes t LEFT JOIN settlements r ON r.uuid = t.released_by "
+        "WHERE t.released_by IS NOT NULL AND (r.original_uuid IS NULL OR r.original_uuid != t.settlement_uuid)"
+    ).fetchall()
+    held = conn.execute(
+        "SELECT t.code, t.settlement_uuid FROM trace_codes t JOIN settlements r ON r.original_uuid = t.settlement_uuid "
+        "WHERE t.released_by IS NULL"
+    ).fetchall()
+    return [f"trace_codes: 追溯码 {code}（结算 {uuid}）由另一笔退费释放" for code, uuid in wrong] + [
+        f"trace_codes: 追溯码 {code}（结算 {uuid}）已退费却未释放" for code, uuid in held
     ]
