@@ -16,22 +16,10 @@ from desktop_app.services.demo import demo_product
 from desktop_app.services.tracing import WAIVER_REASONS
 from desktop_app.store import tracing
 from desktop_app.ui.dialogs import DayEndDialog
+from tests.test_trace_checkout import items
 from tests.test_window import confirm_step, key, pharmacy, type_chinese  # noqa: F401 - the pharmacy fixture
 
 WAIVED_REASON = "扫码设备故障"
-
-
-def traced(db, tied: bool, count: int) -> list[str]:
-    """Traced items of one package a unit, whose product this desk has sold before (or not)."""
-    known = "IN" if tied else "NOT IN"
-    return [
-        r[0]
-        for r in db.conn.execute(
-            f"SELECT code FROM catalogue WHERE trac_required = 1 AND packs_per_unit = 1 AND code {known} "
-            "(SELECT item_code FROM trace_products) ORDER BY code LIMIT ?",
-            (count,),
-        )
-    ]
 
 
 def scan(qtbot, window, text: str) -> None:
@@ -48,8 +36,8 @@ def codes_of(window, code: str) -> int:
 
 def test_a_pharmacy_sale_scanned_with_a_duplicate_a_short_line_and_a_supervisor_waiver(pharmacy, qtbot):  # noqa: F811
     window, db = pharmacy
-    first, second = traced(db, tied=True, count=2)
-    (unseen,) = traced(db, tied=False, count=1)
+    first, second = items(db, tied=True, count=2)
+    (unseen,) = items(db, tied=False, count=1)
     psn = db.conn.execute("SELECT psn_no FROM members ORDER BY psn_no LIMIT 1").fetchone()[0]
     codes_before = db.conn.execute("SELECT count(*) FROM trace_codes").fetchone()[0]
     qtbot.keyClicks(window.member.lookup, psn)
