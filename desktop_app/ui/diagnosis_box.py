@@ -110,9 +110,7 @@ class DiagnosisBox(QGroupBox):
 
     def refresh(self) -> None:
         shown = "；".join(d.shown for d in self.cart.diagnoses)
-        self.chosen.setText(
-            f"已录入：{shown}（退格键删除最后一个）" if shown else "尚未录入诊断：门诊结算须至少一个诊断"
-        )
+        self.chosen.setText(f"已录入：{shown}" if shown else "尚未录入诊断：门诊结算须至少一个诊断")
 
     def reset(self) -> None:
         self.entry.clear()
