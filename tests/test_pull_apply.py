@@ -26,7 +26,7 @@ from desktop_app.hub import pull as hub_pull
 from desktop_app.hub import push as hub_push
 from desktop_app.services import checkout
 from desktop_app.services.verify import verify
-from desktop_app.store import audit, config
+from desktop_app.store import audit, bulk, config
 from desktop_app.store.db import connect, transaction
 from desktop_app.sync.apply import apply_change, apply_page
 from desktop_app.sync.feed import pull
@@ -225,6 +225,32 @@ def test_the_hubs_page_is_a_pull_response(templates, tmp_path, hub_url):
         engine.dispose()
 
 
+def indexes(db) -> list[tuple]:
+    return db.conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name").fetchall()
+
+
+def test_indexes_a_first_pull_deferred_are_built_when_the_desk_opens_after_a_crash(tmp_path):
+    """A pull that dies with the members' indexes dropped: the next open builds them, from the record kept."""
+    db = new_desk(tmp_path / "desk.db")
+    whole = indexes(db)
+    with transaction(db) as conn:
+        assert bulk.defer(conn)
+    dropped = [name for name, _ in whole if name not in dict(indexes(db))]
+    assert sorted(dropped) == sorted(bulk.DEFERRED)
+    with transaction(db) as conn:  # a member arrives, then the process dies (the connection just goes)
+        conn.execute(
+            "INSERT INTO members (psn_no, certno, name, name_initials, sex, birth_date, status, scheme, region, "
+            "updated_at) VALUES ('P1', '110105194912310021', '张三', 'zs', '1', '1949-12-31', 'retired', "
+            "'combined', 'guangxi', 'now')"
+        )
+    db.conn.close()
+    again = connect(tmp_path / "desk.db")
+    assert indexes(again) == whole and not config.get(again.conn, bulk.RECORD) and verify(again.conn) == []
+    with transaction(again) as conn:  # a desk with members defers nothing
+        assert not bulk.defer(conn)
+    again.conn.close()
+
+
 class Cut(httpx.HTTPTransport):
     """The line to the hub fails after ``after`` requests."""
 
@@ -260,6 +286,8 @@ def test_a_pull_in_small_pages_and_cut_halfway_ends_as_one_in_whole_pages(county
         for db in (whole, small):
             assert int(config.get(db.conn, "sync.cursor")) == last
         assert state(small) == state(whole) and verify(small.conn) == []
+        for db in (whole, small):  # the first pull's deferred indexes were built, at its end or at the cut
+            assert indexes(db) == indexes(new_desk(tmp_path / "fresh.db")) and not config.get(db.conn, bulk.RECORD)
         settings = [small.conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("cache_size", "wal_autocheckpoint")]
         assert settings == [-2000, 1000]  # the pull's larger cache and rarer checkpoints were its own
     finally:

@@ -84,6 +84,9 @@ def connect(path: str | Path) -> sqlite_utils.Database:
     except BaseException:
         _give_back(conn, existed, new_sidecars)
         raise
+    from .bulk import restore
+
+    restore(conn)  # indexes a first pull deferred and did not live to build (a crash, a power cut)
     return db
 
 

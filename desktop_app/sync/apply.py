@@ -188,11 +188,16 @@ def _apply_usage(conn: sqlite3.Connection, batch: Changes, warnings: list[str]) 
 
 
 def _apply_family(conn: sqlite3.Connection, batch: Changes, warnings: list[str]) -> None:
-    """Links between members the desk holds (a link to anyone else is left out, as before)."""
+    """Links between members the desk holds (a link to anyone else is left out, as before).
+
+    Which members the desk holds is read once for the batch (a member is named by several links), not twice
+    for each link.
+    """
+    links = [_LINK(c["data"]) for c in batch]
+    held = _held(conn, sorted({psn for owner, relative, _ in links for psn in (owner, relative)}))
     conn.executemany(
-        "INSERT OR REPLACE INTO family_links (owner_psn_no, relative_psn_no, relation) SELECT ?1, ?2, ?3 "
-        "WHERE EXISTS (SELECT 1 FROM members WHERE psn_no = ?1) AND EXISTS (SELECT 1 FROM members WHERE psn_no = ?2)",
-        [_LINK(c["data"]) for c in batch],
+        "INSERT OR REPLACE INTO family_links (owner_psn_no, relative_psn_no, relation) VALUES (?, ?, ?)",
+        [link for link in links if link[0] in held and link[1] in held],
     )
 
 
