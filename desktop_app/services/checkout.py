@@ -111,41 +111,9 @@ def build_quote(conn: sqlite3.Connection, data: object, today: dt.date | None = 
             "member", member.psn_no, f"参保人属于 {member.region}，本机按 {region} 结算；异地就医请走异地结算"
         )
     day, late = request.visit_date(data.get("date"), today or dt.date.today())
-    facility = request.facility_dict(config.facility(conn))
     lines, overrides = request.items(conn, data.get("items"))
     engine_items = [line for line, _ in lines]
-    probe = parse_case(
-        {
-            "region": region,
-            "date": day.isoformat(),
-            "facility": facility,
-            "member": {"status": member.status},
-            "items": engine_items,
-        }
-    )
-    if sum((i.amount for i in probe.items), ZERO) > MAX_VISIT_TOTAL:
-        raise InputError(
-            "items",
-            f"合计 {fmt(sum((i.amount for i in probe.items), ZERO))}",
-            f"一次就诊的医疗费总额不能超过 {fmt(MAX_VISIT_TOTAL)} 元，请核对数量与单价",
-        )
-    usage = journal.usage(conn, member.psn_no, probe.date.year)
-    case = Case(
-        region=region,
-        date=probe.date,
-        facility=probe.facility,
-        member=Member(
-            member.status,
-            member.scheme,
-            frozenset(member.programmes),
-            members.inpatient_on(conn, member.psn_no, probe.date),
-            member.designated_facility,
-        ),
-        items=probe.items,
-        usage=usage,
-        visit=parse_visit(data.get("visit")),
-        published=config.published(conn, region),
-    )
+    case = _case(conn, data, member, region, day, engine_items)
     traced = tracing.check(
         conn, data["items"], [item for _, item in lines], [line["quantity"] for line in engine_items], case.date
     )
@@ -165,6 +133,40 @@ def build_quote(conn: sqlite3.Connection, data: object, today: dt.date | None = 
     )
     return Quote(
         member, case, outcome.settlement, outcome.payment, prescription, tuple(overrides), late, traced, diagnoses
+    )
+
+
+def _case(conn: sqlite3.Connection, data: dict, member: MemberRecord, region: str, day: dt.date, items: list) -> Case:
+    """The visit as the engine settles it, from this desk's settings and cache; a total past the bound is refused."""
+    probe = parse_case(
+        {
+            "region": region,
+            "date": day.isoformat(),
+            "facility": request.facility_dict(config.facility(conn)),
+            "member": {"status": member.status},
+            "items": items,
+        }
+    )
+    total = sum((i.amount for i in probe.items), ZERO)
+    if total > MAX_VISIT_TOTAL:
+        raise InputError(
+            "items", f"合计 {fmt(total)}", f"一次就诊的医疗费总额不能超过 {fmt(MAX_VISIT_TOTAL)} 元，请核对数量与单价"
+        )
+    return Case(
+        region=region,
+        date=probe.date,
+        facility=probe.facility,
+        member=Member(
+            member.status,
+            member.scheme,
+            frozenset(member.programmes),
+            members.inpatient_on(conn, member.psn_no, probe.date),
+            member.designated_facility,
+        ),
+        items=probe.items,
+        usage=journal.usage(conn, member.psn_no, probe.date.year),
+        visit=parse_visit(data.get("visit")),
+        published=config.published(conn, region),
     )
 
 
