@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
@@ -9,6 +10,10 @@ from hypothesis import strategies as st
 
 from desktop_app.domain.case import parse_case
 from desktop_app.domain.money import ZERO
+from desktop_app.policy.payment import Accounts, PayerChoice
+from desktop_app.policy.visit import settle_visit
+from desktop_app.resources import rules_dir
+from desktop_app.rule_files import cached_region
 from desktop_app.services.quote import quote_case
 
 PUBLISHED_XIAN = {
@@ -138,3 +143,18 @@ def test_more_deductible_met_never_lowers_the_fund_share(data, extra):
     after = settle(data)
     assert after.fund_total >= before.fund_total
     assert after.deductible_this_visit <= before.deductible_this_visit
+
+
+@SETTINGS
+@given(cases(), money, st.booleans())
+def test_the_figures_are_the_same_without_the_explanation(data, balance, use_account):
+    # The hub settles with explain=False: it must store exactly what the desk, explaining, settled.
+    case = parse_case(data)
+    rules = cached_region(case.region, str(rules_dir())).at(case.date)
+    accounts = Accounts("本人", case.member.scheme, Decimal(balance))
+    args = (case, rules, case.items, accounts, PayerChoice(use_account))
+    explained, bare = settle_visit(*args), settle_visit(*args, explain=False)
+    assert explained.settlement.explanation and not bare.settlement.explanation
+    assert not bare.payment.explanation
+    assert bare.settlement == replace(explained.settlement, explanation=())
+    assert bare.payment == replace(explained.payment, explanation=())

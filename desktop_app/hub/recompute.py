@@ -200,7 +200,12 @@ def _figures(facts: Facts, desk: Desk, record: SettlementRecord) -> Figures:
     case = _case(facts, desk, record, member, lines)
     rules = facts.rules(case.date)
     outcome = settle_visit(
-        case, rules, lines, _accounts(facts, desk, record, member), PayerChoice(record.use_account, record.family_payer)
+        case,
+        rules,
+        lines,
+        _accounts(facts, desk, record, member),
+        PayerChoice(record.use_account, record.family_payer),
+        explain=False,  # the hub stores figures; the desk explains them
     )
     s = outcome.settlement
     return Figures(

@@ -29,6 +29,7 @@ from ..domain.money import STEP_CAP, STEP_FUND, STEP_ITEM_SELFPAY, ZERO, fmt, pe
 from ..domain.settlement import ItemSplit, Settlement, YearUsage
 from ..domain.vocabulary import FACILITY_KIND_NAMES, PROGRAMME_NAMES, PROGRAMMES, SCHEME_NAMES, STATUS_NAMES
 from .fund_share import fund_ratio
+from .lines import Lines
 from .published import PublishedFigures
 from .rulebook import RuleVersion
 
@@ -36,11 +37,17 @@ ORDINARY = "ordinary"
 NONE = "none"
 
 
-def settle(case: Case, rules: RuleVersion) -> Settlement:
-    """Settle one visit under ``rules`` (which must be the version in force on ``case.date``)."""
+def settle(case: Case, rules: RuleVersion, *, explain: bool = True) -> Settlement:
+    """Settle one visit under ``rules`` (which must be the version in force on ``case.date``).
+
+    With ``explain=False`` (the hub: it stores figures and shows none) no line of the explanation is
+    written; every figure is the same.
+    """
     if rules.region != case.region or rules.date != case.date:
         raise ValueError("rule version does not match the case's region and date")
-    lines = [f"规则版本：{rules.region_name} {rules.label}（{'；'.join(d.cite_as for d in rules.documents)}）"]
+    lines = Lines(explain)
+    if lines.on:
+        lines.append(f"规则版本：{rules.region_name} {rules.label}（{'；'.join(d.cite_as for d in rules.documents)}）")
     figures = PublishedFigures(case, rules, lines)
 
     # Steps 1 and 2: each item's split and route.
@@ -53,26 +60,30 @@ def settle(case: Case, rules: RuleVersion) -> Settlement:
     fully = sum((s.fully_self_paid for s in splits), ZERO)
     first = sum((s.self_pay_first for s in splits), ZERO)
     in_scope = sum((s.in_scope for s in splits), ZERO)
-    lines.append(
-        f"费用分类：医疗费总额 {fmt(total)}，全自费 {fmt(fully)}（丙类及超限价部分），"
-        f"先行自付 {fmt(first)}（乙类按比例），符合政策范围 {fmt(in_scope)}（{rules['scope'].cite()}）"
-    )
-    lines += _undiagnosed_lines(case, rules, registered - programmes)
+    if lines.on:
+        lines.append(
+            f"费用分类：医疗费总额 {fmt(total)}，全自费 {fmt(fully)}（丙类及超限价部分），"
+            f"先行自付 {fmt(first)}（乙类按比例），符合政策范围 {fmt(in_scope)}（{rules['scope'].cite()}）"
+        )
+    if lines.on:
+        lines += _undiagnosed_lines(case, rules, registered - programmes)
     if blocked:
         lines.append(blocked)
     elif not ordinary_open:
         kinds = rules["pooling_facility_kinds"]
-        lines.append(
-            f"{FACILITY_KIND_NAMES[case.facility.kind]}未纳入本地区普通门诊统筹，"
-            f"普通门诊统筹基金支付 0.00（{kinds.cite()}）"
-        )
+        if lines.on:
+            lines.append(
+                f"{FACILITY_KIND_NAMES[case.facility.kind]}未纳入本地区普通门诊统筹，"
+                f"普通门诊统筹基金支付 0.00（{kinds.cite()}）"
+            )
 
     # Steps 3 to 5: the fund, ordinary and by programme; the member pays the rest.
     ordinary_scope = sum((s.in_scope for s in splits if s.route == ORDINARY), ZERO)
     ordinary = _ordinary(case, rules, figures, ordinary_scope, lines, pooling=ordinary_open)
     by_programme = _programme_pay(case, rules, splits, registered, lines)
     fund = ordinary.fund + sum(by_programme.values(), ZERO)
-    lines.append(f"个人负担：{fmt(total)} − 统筹基金 {fmt(fund)} = {fmt(total - fund)}")
+    if lines.on:
+        lines.append(f"个人负担：{fmt(total)} − 统筹基金 {fmt(fund)} = {fmt(total - fund)}")
 
     usage_after = _usage_after(case.usage, ordinary, by_programme)
     return Settlement(
@@ -237,14 +248,17 @@ class _Ordinary:
 
 
 def _ordinary(
-    case: Case, rules: RuleVersion, figures: PublishedFigures, base: Decimal, lines: list[str], *, pooling: bool
+    case: Case, rules: RuleVersion, figures: PublishedFigures, base: Decimal, lines: Lines, *, pooling: bool
 ) -> _Ordinary:
     if not pooling:
         return _Ordinary(ZERO, ZERO, ZERO, None)
     status = case.member.status
     if base == ZERO:
         ratio = fund_ratio(case, rules, figures, lines)
-        lines.append(f"普通门诊统筹：本次无符合政策范围的普通门诊费用，统筹基金支付 0.00（{rules['scope'].cite()}）")
+        if lines.on:
+            lines.append(
+                f"普通门诊统筹：本次无符合政策范围的普通门诊费用，统筹基金支付 0.00（{rules['scope'].cite()}）"
+            )
         return _Ordinary(ZERO, ZERO, ratio, _cap(case, rules, figures))
     deductible = _deductible(case, rules, figures, base, lines)
     ratio = fund_ratio(case, rules, figures, lines)
@@ -253,23 +267,26 @@ def _ordinary(
     cap_left = max(ZERO, cap - case.usage.pool_paid)
     fund = min(raw, cap_left)
     cap_ref = rules["annual_cap"]
-    lines.append(
-        f"年度支付限额（{STATUS_NAMES[status]}，{SCHEME_NAMES[case.member.scheme]}）{fmt(cap)}："
-        f"本年已支付 {fmt(case.usage.pool_paid)}，剩余 {fmt(cap_left)}（{cap_ref.cite()}）"
-    )
-    text = f"统筹基金支付：({fmt(base)} − 起付线 {fmt(deductible)}) × {percent(ratio)} = {fmt(raw)}"
-    if fund < raw:
-        text += f"，超过年度限额剩余，按 {fmt(fund)} 支付（{cap_ref.cite()}）"
-    else:
-        text += f"（{rules['fund_share'].cite()}）"
-    lines.append(text)
+    if lines.on:
+        lines.append(
+            f"年度支付限额（{STATUS_NAMES[status]}，{SCHEME_NAMES[case.member.scheme]}）{fmt(cap)}："
+            f"本年已支付 {fmt(case.usage.pool_paid)}，剩余 {fmt(cap_left)}（{cap_ref.cite()}）"
+        )
+    if lines.on:
+        text = f"统筹基金支付：({fmt(base)} − 起付线 {fmt(deductible)}) × {percent(ratio)} = {fmt(raw)}"
+        if fund < raw:
+            text += f"，超过年度限额剩余，按 {fmt(fund)} 支付（{cap_ref.cite()}）"
+        else:
+            text += f"（{rules['fund_share'].cite()}）"
+        lines.append(text)
     return _Ordinary(deductible, fund, ratio, cap)
 
 
-def _deductible(case: Case, rules: RuleVersion, figures: PublishedFigures, base: Decimal, lines: list[str]) -> Decimal:
+def _deductible(case: Case, rules: RuleVersion, figures: PublishedFigures, base: Decimal, lines: Lines) -> Decimal:
     kind = rules["deductible_kind"]
     if kind.value == "none":
-        lines.append(f"起付线：不设起付线，本次计入 0.00（{kind.cite()}）")
+        if lines.on:
+            lines.append(f"起付线：不设起付线，本次计入 0.00（{kind.cite()}）")
         return ZERO
     amount_param = rules["deductible_amount"]
     threshold = figures.amount(
@@ -278,17 +295,22 @@ def _deductible(case: Case, rules: RuleVersion, figures: PublishedFigures, base:
     if kind.value == "annual":
         left = max(ZERO, threshold - case.usage.deductible_paid)
         counted = min(base, left)
-        lines.append(
-            f"起付线 {fmt(threshold)}（年度累计，{STATUS_NAMES[case.member.status]}）："
-            f"本年已累计 {fmt(case.usage.deductible_paid)}，本次计入 {fmt(counted)}（{amount_param.cite()}）"
-        )
+        if lines.on:
+            lines.append(
+                f"起付线 {fmt(threshold)}（年度累计，{STATUS_NAMES[case.member.status]}）："
+                f"本年已累计 {fmt(case.usage.deductible_paid)}，本次计入 {fmt(counted)}（{amount_param.cite()}）"
+            )
         return counted
     exempt = rules.get("deductible_exempt_facility_kinds")
     if exempt is not None and case.facility.kind in exempt.value:
-        lines.append(f"起付线：{FACILITY_KIND_NAMES[case.facility.kind]}不设起付线，本次计入 0.00（{exempt.cite()}）")
+        if lines.on:
+            lines.append(
+                f"起付线：{FACILITY_KIND_NAMES[case.facility.kind]}不设起付线，本次计入 0.00（{exempt.cite()}）"
+            )
         return ZERO
     counted = min(base, threshold)
-    lines.append(f"起付线：按次设定，每次 {fmt(threshold)}，本次计入 {fmt(counted)}（{amount_param.cite()}）")
+    if lines.on:
+        lines.append(f"起付线：按次设定，每次 {fmt(threshold)}，本次计入 {fmt(counted)}（{amount_param.cite()}）")
     return counted
 
 
@@ -312,7 +334,7 @@ def _cap(case: Case, rules: RuleVersion, figures: PublishedFigures) -> Decimal:
 
 
 def _programme_pay(
-    case: Case, rules: RuleVersion, splits: Iterable[ItemSplit], programmes: frozenset[str], lines: list[str]
+    case: Case, rules: RuleVersion, splits: Iterable[ItemSplit], programmes: frozenset[str], lines: Lines
 ) -> dict[str, Decimal]:
     if not programmes:
         return {}
@@ -333,13 +355,14 @@ def _programme_pay(
         paid = min(raw, left)
         left -= paid
         result[name] = paid
-        text = (
-            f"两病门诊用药（{PROGRAMME_NAMES[name]}）：不设起付线，{fmt(base)} × {percent(share.value)} = {fmt(raw)}"
-            f"（{share.cite()}）；年度限额 {fmt(cap)}（已备案：{names}），本年已支付 {fmt(used)}"
-        )
-        if paid < raw:
-            text += f"，按限额剩余支付 {fmt(paid)}（{caps.cite()}）"
-        lines.append(text)
+        if lines.on:
+            text = (
+                f"两病门诊用药（{PROGRAMME_NAMES[name]}）：不设起付线，{fmt(base)} × {percent(share.value)} = "
+                f"{fmt(raw)}（{share.cite()}）；年度限额 {fmt(cap)}（已备案：{names}），本年已支付 {fmt(used)}"
+            )
+            if paid < raw:
+                text += f"，按限额剩余支付 {fmt(paid)}（{caps.cite()}）"
+            lines.append(text)
         used += paid
     return result
 

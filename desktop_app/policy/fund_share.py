@@ -16,36 +16,56 @@ from ..domain.case import Case, Facility
 from ..domain.errors import FrameworkViolation, InputError
 from ..domain.money import percent
 from ..domain.vocabulary import FACILITY_KIND_NAMES
+from .lines import Lines
 from .published import PublishedFigures
-from .rulebook import Resolved, RuleVersion
+from .rulebook import Published, Resolved, RuleVersion
 
 
-def fund_ratio(case: Case, rules: RuleVersion, figures: PublishedFigures, lines: list[str]) -> Decimal:
+def fund_ratio(case: Case, rules: RuleVersion, figures: PublishedFigures, lines: Lines) -> Decimal:
     """The ratio the fund pays for this member at this facility, with its explanation line."""
     share = rules["fund_share"]
     increase = rules.get("retired_increase")
-    table = [_resolve_row(row, share, increase, figures) for row in share.value]
-    framework = rules.get("framework")
-    if framework is not None:
-        _check_framework(table, framework)
+    table = _table(rules, share, increase, figures)
     facility = case.facility
     for row, resolved in zip(share.value, table):
         if _matches(row, facility, share.cite()):
             employed, retired = resolved
             if case.member.status == "employed":
-                lines.append(f"统筹支付比例：{row['label']}，在职 {percent(employed)}（{share.cite()}）")
+                if lines.on:
+                    lines.append(f"统筹支付比例：{row['label']}，在职 {percent(employed)}（{share.cite()}）")
                 return employed
             if row["retired"] is not None:
-                lines.append(f"统筹支付比例：{row['label']}，退休 {percent(retired)}（{share.cite()}）")
+                if lines.on:
+                    lines.append(f"统筹支付比例：{row['label']}，退休 {percent(retired)}（{share.cite()}）")
             else:
-                lines.append(
-                    f"统筹支付比例：{row['label']}，在职 {percent(employed)}，退休人员提高 "
-                    f"{percent(increase.value)} 即 {percent(retired)}（{share.cite()}；{increase.cite()}）"
-                )
+                if lines.on:
+                    lines.append(
+                        f"统筹支付比例：{row['label']}，在职 {percent(employed)}，退休人员提高 "
+                        f"{percent(increase.value)} 即 {percent(retired)}（{share.cite()}；{increase.cite()}）"
+                    )
             return retired
     raise InputError(
         "facility", _describe_facility(facility), f"本地区支付比例表中没有与之对应的一行（{share.cite()}）"
     )
+
+
+def _table(
+    rules: RuleVersion, share: Resolved, increase: Resolved | None, figures: PublishedFigures
+) -> list[tuple[Decimal, Decimal]]:
+    """Each row's (employed, retired) ratio, checked against the framework where there is one.
+
+    A table of literal ratios is the same for every visit under these rules: worked out once.  One that
+    takes a published figure is worked out from this visit's figures each time.
+    """
+    if "fund_share" in rules.memo:
+        return rules.memo["fund_share"]
+    table = [_resolve_row(row, share, increase, figures) for row in share.value]
+    framework = rules.get("framework")
+    if framework is not None:
+        _check_framework(table, framework)
+    if not any(isinstance(row[k], Published) for row in share.value for k in ("employed", "retired")):
+        rules.memo["fund_share"] = table
+    return table
 
 
 def _resolve_row(

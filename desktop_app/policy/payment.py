@@ -23,6 +23,7 @@ from ..domain.errors import InputError
 from ..domain.money import ZERO, fmt
 from ..domain.settlement import Settlement
 from ..domain.vocabulary import RELATION_NAMES, SCHEMES_WITH_ACCOUNT
+from .lines import Lines
 from .rulebook import RuleVersion
 
 
@@ -93,15 +94,19 @@ def split(
     accounts: Accounts,
     choice: PayerChoice,
     rules: RuleVersion,
+    *,
+    explain: bool = True,
 ) -> Payment:
-    """The member's share divided into own account, family account and cash."""
+    """The member's share divided into own account, family account and cash (``explain``: see ``engine.settle``)."""
     share = settlement.member_share
     blocked = never_account(settlement, lines, rules)
     payable = max(ZERO, share - blocked)
-    why = [
-        f"个人负担 {fmt(share)}，其中个人账户不得支付 {fmt(blocked)}"
-        f"（{rules['account_excluded_item_kinds'].cite()}），账户可支付部分 {fmt(payable)}"
-    ]
+    why = Lines(explain)
+    if why.on:
+        why.append(
+            f"个人负担 {fmt(share)}，其中个人账户不得支付 {fmt(blocked)}"
+            f"（{rules['account_excluded_item_kinds'].cite()}），账户可支付部分 {fmt(payable)}"
+        )
     if accounts.scheme not in SCHEMES_WITH_ACCOUNT:
         own = ZERO
         why.append("单建统筹人员无个人账户，个人账户支付 0.00")
@@ -110,7 +115,10 @@ def split(
         why.append("参保人选择不使用个人账户")
     else:
         own = min(max(accounts.balance, ZERO), payable)
-        why.append(f"本人个人账户支付 {fmt(own)}（余额 {fmt(accounts.balance)}；{rules['account_relations'].cite()}）")
+        if why.on:
+            why.append(
+                f"本人个人账户支付 {fmt(own)}（余额 {fmt(accounts.balance)}；{rules['account_relations'].cite()}）"
+            )
     family, family_after = ZERO, None
     payer = choice.family_payer
     if payer is not None:
@@ -128,10 +136,12 @@ def split(
             )
         family = min(max(accounts.family_balance, ZERO), payable - own)
         family_after = accounts.family_balance - family
-        why.append(
-            f"家庭共济：{accounts.family_name or payer} 的个人账户支付 {fmt(family)}"
-            f"（参保人是其{RELATION_NAMES[relation]}；{allowed.cite()}）"
-        )
+        if why.on:
+            why.append(
+                f"家庭共济：{accounts.family_name or payer} 的个人账户支付 {fmt(family)}"
+                f"（参保人是其{RELATION_NAMES[relation]}；{allowed.cite()}）"
+            )
     cash = share - own - family
-    why.append(f"现金支付 {fmt(cash)} = 个人负担 {fmt(share)} − 本人账户 {fmt(own)} − 共济账户 {fmt(family)}")
+    if why.on:
+        why.append(f"现金支付 {fmt(cash)} = 个人负担 {fmt(share)} − 本人账户 {fmt(own)} − 共济账户 {fmt(family)}")
     return Payment(own, family, payer, cash, accounts.balance - own, family_after, tuple(why))

@@ -14,13 +14,14 @@ from decimal import Decimal
 from ..domain.case import Case
 from ..domain.errors import InputError, MissingPublishedFigure
 from ..domain.money import STEP_CAP, fmt, percent, round_fen
+from .lines import Lines
 from .rulebook import Published, Resolved, RuleVersion
 
 
 class PublishedFigures:
     """Resolves values that reference a published figure, naming what is missing."""
 
-    def __init__(self, case: Case, rules: RuleVersion, lines: list[str]) -> None:
+    def __init__(self, case: Case, rules: RuleVersion, lines: Lines) -> None:
         self.case = case
         self.rules = rules
         self.lines = lines
@@ -49,17 +50,18 @@ class PublishedFigures:
         if figure.unit == "ratio" and number > 1:
             raise InputError(field, str(number), "比例须在 0 到 1 之间")
         if value.times is None:
-            if explain:
+            if explain and self.lines.on:
                 self.lines.append(
                     f"公布数值：{figure.meaning}（{year} 年）{_show(number, unit)}，"
                     f"用于{meaning}（{figure.reference.cite()}）"
                 )
             return number
         result = round_fen(number * value.times, STEP_CAP)
-        self.lines.append(
-            f"公布数值：{figure.meaning}（{year} 年）{fmt(number)} × {percent(value.times)} = {fmt(result)}，"
-            f"即{meaning}（{figure.reference.cite()}）"
-        )
+        if self.lines.on:
+            self.lines.append(
+                f"公布数值：{figure.meaning}（{year} 年）{fmt(number)} × {percent(value.times)} = {fmt(result)}，"
+                f"即{meaning}（{figure.reference.cite()}）"
+            )
         return result
 
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from ..domain.errors import NoRulesInForce
@@ -111,8 +112,10 @@ class RuleVersion:
     params: Mapping[str, Resolved]
     published: Mapping[str, PublishedFigure]
     documents: tuple[Document, ...]
+    # What a policy step worked out from these parameters alone, kept for the next visit (see fund_share)
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
-    @property
+    @cached_property
     def label(self) -> str:
         latest = max(p.start for p in self.params.values())
         return f"{self.region}@{latest.isoformat()}"

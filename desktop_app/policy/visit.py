@@ -54,9 +54,14 @@ def settle_visit(
     accounts: Accounts,
     choice: PayerChoice,
     allowance: Allowance | None = None,
+    *,
+    explain: bool = True,
 ) -> VisitOutcome:
-    settlement = cut(settle(case, rules), allowance)
-    payment = split(settlement, lines, accounts, choice, rules)
-    outcome = VisitOutcome(replace(settlement, explanation=(*settlement.explanation, *payment.explanation)), payment)
+    """The fund, the offline cut and the payment split; ``explain=False``: the same figures, no explanation."""
+    settlement = cut(settle(case, rules, explain=explain), allowance)
+    payment = split(settlement, lines, accounts, choice, rules, explain=explain)
+    if payment.explanation:
+        settlement = replace(settlement, explanation=(*settlement.explanation, *payment.explanation))
+    outcome = VisitOutcome(settlement, payment)
     outcome.check()
     return outcome
