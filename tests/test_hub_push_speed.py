@@ -195,3 +195,53 @@ def written(engine, people: set) -> dict:
             if data.get("psn_no") in people and "account_balance" in data:
                 published[data["psn_no"]] = data["account_balance"]
     return {"entries": entries, "usage": sorted(usage), "balances": sorted(balances), "published": published}
+
+
+def test_a_batch_read_before_another_desks_write_is_settled_again(templates, tmp_path, hub_url, monkeypatch, caplog):
+    # Desk B's visit for the same member is written between desk A's read and its write: A's batch must not be
+    # written from what it read (SQLite: the write transaction sees another connection wrote; PostgreSQL: the
+    # members and usage read again differ), but settled again, from B's usage on.
+    engine = schema.engine_for(hub_url)
+    importer.import_desk_database(engine, str(templates["guangxi"]))
+    try:
+        records, desk = {}, {}
+        for name in ("A", "B"):
+            shutil.copy(templates["guangxi"], tmp_path / f"{name}.db")
+            db = connect(tmp_path / f"{name}.db")
+            psn = db.conn.execute(
+                "SELECT psn_no FROM members WHERE scheme = 'combined' AND status = 'employed' ORDER BY psn_no"
+            ).fetchone()[0]
+            code = db.conn.execute(
+                "SELECT code FROM catalogue WHERE category = 'A' AND item_kind = 'drug' AND trac_required = 0 "
+                "ORDER BY price DESC"
+            ).fetchone()[0]
+            case = {"member": {"psn_no": psn}, "diagnoses": DX, "date": TODAY.isoformat(), "items": []}
+            case["items"] = [{"code": code, "quantity": 60}]  # alone, each uses what is left of the year's cap
+            checkout.confirm(db, case, "shouyin", today=TODAY, at=AT)
+            records[name] = unsent(db.conn, 10)
+            db.conn.close()
+            token = desks.register_desk(engine, f"desk-{name}", FACILITY["id"], "guangxi", FACILITY)
+            desk[name] = desks.desk_for_token(engine, token)
+
+        real, interleaved = hub_push._work_out, []
+
+        def work_out_then_b_writes(conn, d, *args, **kwargs):
+            batch = real(conn, d, *args, **kwargs)
+            if d.desk_id == "desk-A" and not interleaved:
+                interleaved.append(hub_push.push(engine, desk["B"], records["B"], "2026-01-01T00:00:00+08:00", 0))
+            return batch
+
+        monkeypatch.setattr(hub_push, "_work_out", work_out_then_b_writes)
+        caplog.set_level("INFO", logger="gongji.hub")
+        [a] = hub_push.push(engine, desk["A"], records["A"], "2026-01-01T00:00:00+08:00", 0)
+        [[b]] = interleaved
+
+        assert b.status == a.status == "applied" and b.review is None
+        assert a.review == "clawback"  # settled from B's usage: the cap was used up, A's fund is to be recovered
+        assert "settled by the hub: 2 (round 2" in caplog.text  # A's record: read, found changed, settled again
+        with engine.connect() as conn:
+            fund = dict(conn.execute(select(schema.settlements.c.desk_id, schema.settlements.c.hifp_pay)).all())
+        assert fund["desk-A"] == 0 < fund["desk-B"]
+        assert checks.check(engine) == []
+    finally:
+        engine.dispose()

@@ -21,8 +21,10 @@ How a batch goes, so that its cost is near the database's own and desks do not t
    members' rows, in one order, so pushes for other members go on beside it; it checks that what
    the batch was settled from still holds, writes the batch in a handful of statements, and takes
    the change feed's lock last, for the numbered insert, until the commit.  On SQLite the write
-   transaction is the one writer.  If another push for the same member came first, the batch is
-   settled again from a fresh read; after ``ROUNDS`` such rounds, under its members' locks.
+   transaction is the one writer, on the connection that read the batch: if no other connection has
+   written since (``PRAGMA data_version``), what was read still holds without reading it again.  If
+   another push for the same member came first, the batch is settled again from a fresh read; after
+   ``ROUNDS`` such rounds, under its members' locks.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from ..sync.protocol import PushResult, SettlementRecord, record_error
 from .batch import Batch, Ledger, Stale
 from .desks import Desk
 from .recompute import read_facts
-from .schema import writing
+from .schema import data_version, writing, writing_on
 from .tracing import TraceBook
 
 log = logging.getLogger("gongji.hub")
@@ -104,20 +106,20 @@ def _settle_and_write(
     for round_ in range(1, ROUNDS + 4):
         under_lock = round_ > ROUNDS
         try:
-            if not under_lock:
-                with _snapshot(engine) as conn:
-                    batch = _work_out(conn, desk, taken, received_at, skew, lock=False)
-                settled += batch.settled
-                if not batch.writes:  # every record a retry, or another facility's: nothing to write
-                    return batch, settled, round_
-            with writing(engine) as conn:
-                _lock(conn, taken)
-                if under_lock:
-                    batch = _work_out(conn, desk, taken, received_at, skew, lock=True)
+            with engine.connect() as conn:  # on SQLite, read and written on one connection (see _unchanged)
+                if not under_lock:
+                    batch, version = _read_and_work_out(engine, conn, desk, taken, received_at, skew)
                     settled += batch.settled
-                elif not batch.still_holds(conn):
-                    raise Stale
-                batch.write(conn)
+                    if not batch.writes:  # every record a retry, or another facility's: nothing to write
+                        return batch, settled, round_
+                with writing_on(conn):
+                    _lock(conn, taken)
+                    if under_lock:
+                        batch = _work_out(conn, desk, taken, received_at, skew, lock=True)
+                        settled += batch.settled
+                    elif not _unchanged(conn, version) and not batch.still_holds(conn):
+                        raise Stale
+                    batch.write(conn)
             return batch, settled, round_
         except Stale:
             continue
@@ -125,6 +127,27 @@ def _settle_and_write(
             if getattr(exc.orig, "sqlstate", None) not in TRANSIENT:
                 raise
     raise RuntimeError(f"push from desk {desk.desk_id}: not written after {ROUNDS + 3} rounds")
+
+
+def _read_and_work_out(
+    engine: Engine, conn: Connection, desk: Desk, taken: list[Taken], received_at: str, skew: float | None
+) -> tuple[Batch, int | None]:
+    """The batch worked out from one snapshot, and on SQLite the snapshot's :func:`data_version` (else None).
+
+    SQLite's snapshot is read on ``conn`` itself, which then writes; PostgreSQL's on a connection of its own, in a
+    read-only repeatable-read transaction.
+    """
+    if conn.dialect.name == "sqlite":
+        with conn.begin():
+            return _work_out(conn, desk, taken, received_at, skew, lock=False), data_version(conn)
+    with _snapshot(engine) as reading:
+        return _work_out(reading, desk, taken, received_at, skew, lock=False), None
+
+
+def _unchanged(conn: Connection, version: int | None) -> bool:
+    """Whether, on SQLite, no other connection has written since the batch was read (then it still holds, and is
+    not read again).  SQLite has one writer, and this write transaction holds it now."""
+    return version is not None and data_version(conn) == version
 
 
 @contextmanager

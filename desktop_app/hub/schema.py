@@ -277,14 +277,29 @@ def _require_head(engine: Engine, url: str) -> None:
 @contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
     """A write transaction: ``BEGIN IMMEDIATE`` on SQLite; on PostgreSQL the feed's lock waits for :func:`number`."""
-    with engine.connect() as conn:
-        conn.info["writer"] = True
-        try:
-            with conn.begin():
-                yield conn
-        finally:
-            conn.info.pop("writer", None)
-            conn.info.pop("feed_locked", None)
+    with engine.connect() as conn, writing_on(conn):
+        yield conn
+
+
+@contextmanager
+def writing_on(conn: Connection) -> Iterator[Connection]:
+    """:func:`writing` on a connection already held (one that has just read what it will write from)."""
+    conn.info["writer"] = True
+    try:
+        with conn.begin():
+            yield conn
+    finally:
+        conn.info.pop("writer", None)
+        conn.info.pop("feed_locked", None)
+
+
+_DATA_VERSION = text("PRAGMA data_version")
+
+
+def data_version(conn: Connection) -> int:
+    """SQLite's count of the commits other connections made, as this connection's transaction sees it: the same
+    number at two moments means no other connection wrote in between."""
+    return conn.execute(_DATA_VERSION).scalar_one()
 
 
 _FEED_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
