@@ -20,7 +20,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
-from .schema import family_links, inpatient_episodes, members, opening_balances, publish, settlements, upsert, usage
+from .schema import (
+    execute_many,
+    family_links,
+    inpatient_episodes,
+    members,
+    opening_balances,
+    publish,
+    settlements,
+    upsert,
+    usage,
+)
 
 CHUNK = 500  # keys per IN list: far below SQLite's and PostgreSQL's limits on bound parameters
 
@@ -156,10 +166,10 @@ def move(conn: Connection, counters: dict[tuple[str, int, str], int], spent: dic
     """
     rows = [{"psn_no": p, "year": y, "counter": c, "amount": a} for (p, y, c), a in sorted(counters.items())]
     if rows:
-        conn.execute(_ADD_USAGE[conn.dialect.name], rows)
+        execute_many(conn, _ADD_USAGE[conn.dialect.name], rows)
     taken = [{"who": p, "amount": a} for p, a in sorted(spent.items()) if a]
     if taken:
-        conn.execute(_SPEND, taken)
+        execute_many(conn, _SPEND, taken)
 
 
 # --------------------------------------------------------------------------- the agency's figures

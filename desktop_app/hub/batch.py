@@ -28,7 +28,7 @@ from ..sync.protocol import UUID, PushResult, SettlementRecord, aware_time
 from .accounts import each, keyed, move
 from .desks import Desk
 from .recompute import Facts, Figures, Unsettleable, review, settle
-from .schema import feed_entry, number, rejected, set_aside, settlements
+from .schema import execute_many, feed_entry, number, rejected, set_aside, settlements
 from .tracing import TraceBook
 
 DAY = dt.timedelta(days=1)
@@ -298,7 +298,7 @@ class Batch:
         to the commit: the numbered feed entries, and the journal entries that carry their numbers.
         """
         if self.aside:
-            conn.execute(_PUT_ASIDE[conn.dialect.name], self.aside)
+            execute_many(conn, _PUT_ASIDE[conn.dialect.name], self.aside)
         if self.rejected:
             conn.execute(_REJECT, self.rejected)
         if self.facts is not None:
@@ -309,7 +309,7 @@ class Batch:
             entry["server_seq"] = result.server_seq = seq
         if self.entries:
             try:
-                conn.execute(_ENTRIES, self.entries)
+                execute_many(conn, _ENTRIES, self.entries)
             except IntegrityError:
                 raise Stale from None
 

@@ -312,6 +312,34 @@ def lock_feed(conn: Connection) -> None:
         conn.info["feed_locked"] = conn.get_transaction()
 
 
+_DRIVER_SQL: dict[tuple, tuple[str, tuple[str, ...]] | None] = {}  # (statement, keys) → (SQL, parameters' order)
+
+
+def execute_many(conn: Connection, stmt, rows: list[dict]) -> None:
+    """``stmt`` for each of ``rows`` (dicts with the same keys), in one executemany.
+
+    On SQLite the statement is compiled once and the rows go to the driver as tuples: every column the hub
+    writes this way is text or an integer, which the driver binds as they are, and SQLAlchemy's work per row
+    (about as much as SQLite's own) is skipped.  On PostgreSQL, SQLAlchemy's batched INSERT is used as it is.
+    """
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        conn.execute(stmt, rows)
+        return
+    key = (stmt, tuple(rows[0]))
+    if key not in _DRIVER_SQL:
+        compiled = stmt.compile(dialect=conn.dialect, column_keys=list(key[1]))
+        order = tuple(compiled.positiontup)
+        # a parameter the rows do not carry (a column's default) stays with SQLAlchemy
+        _DRIVER_SQL[key] = (compiled.string, order) if set(order) <= set(key[1]) else None
+    if _DRIVER_SQL[key] is None:
+        conn.execute(stmt, rows)
+        return
+    sql, order = _DRIVER_SQL[key]
+    conn.exec_driver_sql(sql, [tuple(row[name] for name in order) for row in rows])
+
+
 def insert_for(conn: Connection, table: Table):
     """The dialect's INSERT (for ON CONFLICT clauses on SQLite and PostgreSQL alike)."""
     return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
@@ -352,7 +380,7 @@ def number(conn: Connection, entries: list[dict]) -> list[int]:
         last = conn.execute(_LAST).scalar_one()
         seqs = list(range(last + 1, last + 1 + len(entries)))
     at = now_iso()
-    conn.execute(_ADD, [{**entry, "seq": seq, "at": at} for entry, seq in zip(entries, seqs)])
+    execute_many(conn, _ADD, [{**entry, "seq": seq, "at": at} for entry, seq in zip(entries, seqs)])
     return seqs
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from ..sync.protocol import SettlementRecord, TraceDuplicate
 from .accounts import each, keyed
-from .schema import trace_reviews, trace_sales
+from .schema import execute_many, trace_reviews, trace_sales
 
 S, R = trace_sales.c, trace_reviews.c
 _STANDING = keyed(
@@ -135,11 +135,11 @@ class TraceBook:
 
     def write(self, conn: Connection) -> None:
         if self.releases:
-            conn.execute(_RELEASE, self.releases)
+            execute_many(conn, _RELEASE, self.releases)
         if self.sales:
-            conn.execute(_SELL, self.sales)
+            execute_many(conn, _SELL, self.sales)
         if self.reviews:
-            conn.execute(_REVIEW, self.reviews)
+            execute_many(conn, _REVIEW, self.reviews)
 
 
 def _codes(records: list[SettlementRecord]) -> set[str]:
