@@ -126,9 +126,10 @@ def _encoded_pages(records: list[SettlementRecord]) -> Iterator[tuple[list[Settl
 def push(db: sqlite_utils.Database, client: HubClient, report: SyncReport, batch: int = 500) -> None:
     """Send the outbox oldest first, ``batch`` entries at a time (at most the hub's ``MAX_BATCH``).
 
-    One push is on its way at a time, in order; while the hub settles it, the next page is read and
-    prepared here (the desk's half of the work, about a fifth of the whole, overlaps the hub's).  The
-    answers to a push are recorded before the next is sent.
+    One push is on its way at a time, in order: the next is sent once the hub has answered this one
+    (so a refund never reaches the hub before its original).  While the hub settles a push, the next
+    page is read and prepared here, and the last push's answers are recorded (the desk's part of the
+    work, about a quarter of the whole, overlaps the hub's).
     """
     size, after = max(1, min(batch, MAX_BATCH)), 0
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push") as sender:
@@ -136,19 +137,31 @@ def push(db: sqlite_utils.Database, client: HubClient, report: SyncReport, batch
         while rows := _outbox(db.conn, size, after):
             after = rows[-1]["outbox_id"]
             for page, encoded in _encoded_pages(_sendable(db, rows, report)):
-                if on_its_way is not None:
-                    _record_answers(db, report, on_its_way[1], on_its_way[0].result())
+                answered = _answered(on_its_way)
                 on_its_way = sender.submit(client.push_encoded, encoded), page
-        if on_its_way is not None:
-            _record_answers(db, report, on_its_way[1], on_its_way[0].result())
+                if answered is not None:
+                    _record_answers(db, report, answered)
+        if (answered := _answered(on_its_way)) is not None:
+            _record_answers(db, report, answered)
     if abs(report.clock_skew_seconds) > SKEW_WARNING_SECONDS:
         report.warnings.append(
             f"本机时钟与中心相差 {report.clock_skew_seconds:.0f} 秒，请校准时间（年度以中心时间为准）"
         )
 
 
-def _record_answers(db: sqlite_utils.Database, report: SyncReport, records: list, response: PushResponse) -> None:
-    """The hub's answers to one push, recorded in one local transaction."""
+def _answered(on_its_way: tuple[Future, list[SettlementRecord]] | None) -> PushResponse | None:
+    """The push on its way and the hub's answer, waited for; :class:`SyncError` if it answered none of it."""
+    if on_its_way is None:
+        return None
+    future, records = on_its_way
+    response = future.result()
+    if not {r.uuid for r in response.results} & {r.uuid for r in records}:
+        raise SyncError("医保中心没有确认任何一笔上传：停止，稍后重试")
+    return response
+
+
+def _record_answers(db: sqlite_utils.Database, report: SyncReport, response: PushResponse) -> None:
+    """The hub's answers to one push (see :func:`_answered`), recorded in one local transaction."""
     report.clock_skew_seconds = response.clock_skew_seconds or 0.0
     with transaction(db) as conn:
         for result in response.results:
@@ -175,9 +188,6 @@ def _record_answers(db: sqlite_utils.Database, report: SyncReport, records: list
                 )
             _trace_notices(conn, report, result, response.server_time)
         config.put(conn, "sync.clock_skew_seconds", str(report.clock_skew_seconds))
-    answered = {r.uuid for r in response.results}
-    if not answered & {r.uuid for r in records}:
-        raise SyncError("医保中心没有确认任何一笔上传：停止，稍后重试")
 
 
 def _trace_notices(conn: sqlite3.Connection, report: SyncReport, result, at: str) -> None:
