@@ -236,6 +236,12 @@ class PushBatch(Model):
     records: list[Any] = Field(max_length=MAX_BATCH)
 
 
+class PushChecked(PushBatch):
+    """A push whose every record passes the protocol: the hub reads it so, in one pass, before anything else."""
+
+    records: list[SettlementRecord] = Field(max_length=MAX_BATCH)
+
+
 def record_error(exc: Exception) -> str:
     """One line naming the field and the problem, from a pydantic error."""
     errors = getattr(exc, "errors", None)
