@@ -88,7 +88,8 @@ def to_fen(amount: Decimal) -> int:
 
 
 def from_fen(fen: int) -> Decimal:
-    return (Decimal(fen) / 100).quantize(FEN)
+    """Whole fen as yuan, exactly, to the fen (``Decimal(fen)`` moved two places: no division, no rounding)."""
+    return Decimal(fen).scaleb(-2)
 
 
 def fmt(amount: Decimal) -> str:

@@ -113,6 +113,13 @@ class Facts:
             self._parsed[key] = cached_region(self.region, self.rules_dir).at(date)
         return self._parsed[key]
 
+    def frame(self, desk: Desk, status: str) -> tuple:
+        """The batch's desk and a member status, as the key of what the case parser made of them."""
+        key = ("frame", status)
+        if key not in self._parsed:
+            self._parsed[key] = (desk.region, tuple(sorted(desk.facility.items())), status)
+        return self._parsed[key]
+
     def item(self, code: str) -> CatalogueItem:
         """The hub's catalogue entry; :class:`Unsettleable` for a code it lacks."""
         if code not in self.catalogue:
@@ -220,18 +227,20 @@ def _catalogue_item(data: str) -> CatalogueItem:
 
 
 _FRAMES: dict[tuple, Facility] = {}  # (region, facility, member status) → the facility as parsed
-_ITEMS: dict[tuple, Item] = {}  # (catalogue item, quantity, unit price) → the visit's item as parsed
+_ITEMS: dict[tuple, Item] = {}  # (catalogue row as stored, quantity, unit price) → the visit's item as parsed
 _PARSED_LIMIT = 100_000
 
 
-def _probe(desk: Desk, record: SettlementRecord, status: str, lines: list[CatalogueItem]) -> tuple[Facility, tuple]:
+def _probe(
+    facts: Facts, desk: Desk, record: SettlementRecord, status: str, lines: list[CatalogueItem]
+) -> tuple[Facility, tuple]:
     """The facility and the items as the case parser reads them (each parse depends on its own input alone).
 
     A visit whose facility and every item were parsed before is served from what was parsed; any other
     goes through the parser whole, as it always did, and its parts are kept for the next.
     """
-    frame = (desk.region, tuple(sorted(desk.facility.items())), status)
-    keys = [(item, line.quantity, line.unit_price) for item, line in zip(lines, record.items)]
+    frame = facts.frame(desk, status)
+    keys = [(facts.catalogue[line.code], line.quantity, line.unit_price) for line in record.items]
     if frame in _FRAMES and all(key in _ITEMS for key in keys):
         return _FRAMES[frame], tuple(_ITEMS[key] for key in keys)
     probe = parse_case(
@@ -241,7 +250,8 @@ def _probe(desk: Desk, record: SettlementRecord, status: str, lines: list[Catalo
             "facility": desk.facility,
             "member": {"status": status},
             "items": [
-                item.visit_line(quantity, None if price is None else Decimal(price)) for item, quantity, price in keys
+                item.visit_line(quantity, None if price is None else Decimal(price))
+                for item, (_, quantity, price) in zip(lines, keys)
             ],
         }
     )
@@ -254,7 +264,7 @@ def _probe(desk: Desk, record: SettlementRecord, status: str, lines: list[Catalo
 
 def _case(facts: Facts, desk: Desk, record: SettlementRecord, member: dict, lines: list[CatalogueItem]) -> Case:
     """The visit to settle: the record's facts, with the hub's member, prices, usage and published figures."""
-    facility, items = _probe(desk, record, member["status"], lines)
+    facility, items = _probe(facts, desk, record, member["status"], lines)
     before = facts.usage_now(record.psn_no, record.year)
     return Case(
         region=desk.region,
