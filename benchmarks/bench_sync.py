@@ -37,7 +37,7 @@ from desktop_app.store import config  # noqa: E402
 from desktop_app.store.db import connect, transaction  # noqa: E402
 from desktop_app.sync.feed import PULL_PAGE, PULL_TRANSACTION_SECONDS, _page, bulk_writing, pull  # noqa: E402
 from desktop_app.sync.hub_client import HubClient, SyncReport  # noqa: E402
-from desktop_app.sync.outbox import push  # noqa: E402
+from desktop_app.sync.outbox import PUSH_PAGE, push  # noqa: E402
 from tests.hub_fixtures import Hub  # noqa: E402
 
 FACILITY = {"kind": "community_health_centre", "level": 1, "id": "H45010300001"}
@@ -50,7 +50,7 @@ PUSH_GOAL = 3000  # settlements a second
 def add_push_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--push", type=int, default=100_000, help="visits the demo desk settles, then pushes")
     parser.add_argument("--push-members", type=int, default=100_000, help="members of the push demo")
-    parser.add_argument("--push-batch", type=int, default=500, help="records per request (the desk's default)")
+    parser.add_argument("--push-batch", type=int, default=PUSH_PAGE, help="records per request (the desk's default)")
     parser.add_argument("--push-db", choices=("sqlite", "postgresql"), default="sqlite", help="the hub's database")
 
 

@@ -20,7 +20,7 @@ from ..store import audit, config
 from ..store.db import transaction
 from .feed import PULL_PAGE, pull
 from .hub_client import HubClient, SyncReport
-from .outbox import push
+from .outbox import PUSH_PAGE, push
 from .protocol import MAX_AUDIT_LINKS, AuditLink
 
 # --------------------------------------------------------------------------- the audit chain's anchor
@@ -61,7 +61,7 @@ def sync(
     hub: str,
     token: str,
     transport: httpx.BaseTransport | None = None,
-    batch: int = 500,
+    batch: int = PUSH_PAGE,
     page: int = PULL_PAGE,
 ) -> SyncReport:
     """Push, then pull; remembers the hub and the time of the last full success."""
