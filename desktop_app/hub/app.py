@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
@@ -30,6 +31,7 @@ from ..sync.protocol import (
 )
 from . import desks, limits, pull
 from . import push as hub_push
+from .checkpoints import Checkpointer
 from .desks import Desk
 from .schema import WORKERS, engine_for
 
@@ -40,12 +42,25 @@ Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"每页最多条数
 def create_app(url: str, wait: float = HUB_WAIT_SECONDS, workers: int = WORKERS) -> FastAPI:
     """The API on the database at ``url``: ``workers`` requests at once, each waiting at most ``wait`` s for its
     turn and again for a lock, else 503."""
-    engine = engine_for(url, wait)
+    engine = engine_for(url, wait, background_checkpoints=True)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        """The worker threads, and on SQLite the checkpoints' own thread (``checkpoints``)."""
+        path = engine.url.database if engine.dialect.name == "sqlite" else None
+        async with limits.threads(app):
+            checkpointer = Checkpointer(path).start() if path and path != ":memory:" else None
+            try:
+                yield
+            finally:
+                if checkpointer is not None:
+                    checkpointer.stop()
+
     app = FastAPI(
         title="共济前台 中心服务",
         version=f"protocol {PROTOCOL_VERSION}",
         description="收款台上传结算、下载参保人与目录变更、对账。每个收款台以自己的令牌访问。",
-        lifespan=limits.threads,
+        lifespan=lifespan,
     )
     app.state.engine = engine
     limits.install(app, wait, workers)

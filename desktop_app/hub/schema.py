@@ -209,14 +209,17 @@ class HubError(GongjiError):
 # --------------------------------------------------------------------------- engine and writes
 
 
-def engine_for(url: str, wait: float = HUB_WAIT_SECONDS, *, as_is: bool = False) -> Engine:
+def engine_for(
+    url: str, wait: float = HUB_WAIT_SECONDS, *, as_is: bool = False, background_checkpoints: bool = False
+) -> Engine:
     """``sqlite:///path`` (or a bare path) or ``postgresql://user@host:port/db`` (psycopg 3).
 
     A pooled connection for each of the hub's workers; a lock waited for at most ``wait`` seconds (SQLite's
     busy timeout, PostgreSQL's ``lock_timeout``), after which the request is answered 503 (``limits``).
     The database must be at this program's schema revision (an empty one is created at it, by the
     migrations); any other is refused, saying what to run (``migrations.require_head``).  ``as_is``
-    opens it whatever its revision: for ``hub upgrade``.
+    opens it whatever its revision: for ``hub upgrade``.  ``background_checkpoints``: on SQLite, no commit
+    checkpoints the log (the serving hub runs a :class:`~.checkpoints.Checkpointer` instead).
     """
     given = url
     if "://" not in url:
@@ -232,6 +235,8 @@ def engine_for(url: str, wait: float = HUB_WAIT_SECONDS, *, as_is: bool = False)
             dbapi.isolation_level = None  # we issue BEGIN ourselves
             for pragma in ("synchronous=FULL", f"busy_timeout={int(wait * 1000)}"):
                 dbapi.execute(f"PRAGMA {pragma}")
+            if background_checkpoints:
+                dbapi.execute("PRAGMA wal_autocheckpoint=0")
             _into_wal(dbapi, wait)
 
         @event.listens_for(engine, "begin")
