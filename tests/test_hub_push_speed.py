@@ -16,6 +16,8 @@ import shutil
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from desktop_app.domain.vocabulary import AMOUNTS, COUNTERS
@@ -245,3 +247,18 @@ def test_a_batch_read_before_another_desks_write_is_settled_again(templates, tmp
         assert checks.check(engine) == []
     finally:
         engine.dispose()
+
+
+member_data = st.dictionaries(
+    st.sampled_from(["psn_no", "name", "region", "programmes", "account_balance", "备注", "status"]),
+    st.one_of(st.text(max_size=8), st.integers(), st.lists(st.text(max_size=3), max_size=2), st.none()),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(member_data, st.integers(min_value=-(10**12), max_value=10**12))
+def test_a_members_feed_entry_is_its_stored_data_with_the_balance(data, balance):
+    # The push writes the balance into the member's stored JSON instead of dumping it again: the same text.
+    stored = json.dumps(data, ensure_ascii=False)
+    entry = schema.member_entry("P1", "guangxi", stored, balance)
+    assert entry == schema.feed_entry("member", "P1", "guangxi", {**data, "account_balance": balance})

@@ -28,7 +28,7 @@ from ..sync.protocol import UUID, PushResult, SettlementRecord, aware_time
 from .accounts import each, keyed, move
 from .desks import Desk
 from .recompute import Facts, Figures, Unsettleable, review, settle
-from .schema import execute_many, feed_entry, number, rejected, set_aside, settlements
+from .schema import execute_many, feed_entry, member_entry, number, rejected, set_aside, settlements
 from .tracing import TraceBook
 
 DAY = dt.timedelta(days=1)
@@ -119,6 +119,7 @@ class Batch:
         trace: TraceBook | None = None,
     ) -> None:
         self.desk, self.received_at, self.skew, self.ledger, self.facts = desk, received_at, skew, ledger, facts
+        self.now = dt.datetime.now(dt.UTC)  # the hub's clock, as the batch is taken
         self.trace = trace or TraceBook.empty()  # the batch's traceability codes (issue 18)
         self.new: list[SettlementRecord] = []  # the records the batch was worked out from (read again to check)
         self.answers: list[PushResult] = []
@@ -146,7 +147,7 @@ class Batch:
             self.answers.append(PushResult(uuid=record.uuid, status="set_aside", reason=reason))
         else:
             original = self.here.get(record.original_uuid) or self.ledger.originals.get(record.original_uuid)
-            reason = refusal(self.desk, record, original, self.skew) or self._apply(record, original)
+            reason = refusal(self.desk, record, original, self.skew, self.now) or self._apply(record, original)
             if reason is not None:
                 self.set_aside(record.uuid, reason, record.model_dump_json())
 
@@ -319,12 +320,7 @@ class Batch:
         if facts is None:
             return []
         return [
-            feed_entry(
-                "member",
-                psn,
-                facts.members[psn].region,
-                {**facts.member_data(psn), "account_balance": facts.balance(psn)},
-            )
+            member_entry(psn, facts.members[psn].region, facts.members[psn].data, facts.balance(psn))
             for psn in sorted(facts.spent)
         ]
 
@@ -335,13 +331,15 @@ class Batch:
         return answers
 
 
-def refusal(desk: Desk, record: SettlementRecord, original: dict | None, skew: float | None) -> str | None:
-    """Why the record cannot be applied as it stands (for review), or None."""
+def refusal(
+    desk: Desk, record: SettlementRecord, original: dict | None, skew: float | None, now: dt.datetime
+) -> str | None:
+    """Why the record cannot be applied as it stands (for review), or None (``now``: the hub's clock)."""
     if sum(getattr(record, k) for k in AMOUNTS[1:]) != record.medfee_sumamt:
         return "支付拆分之和不等于医疗费总额"
     created = aware_time(record.desk_created_at, "desk_created_at")
     corrected = created - dt.timedelta(seconds=skew or 0)  # the hub's clock decides
-    if corrected > dt.datetime.now(dt.UTC) + DAY:
+    if corrected > now + DAY:
         return f"结算时间 {record.desk_created_at} 晚于中心时间，需人工复核"
     if record.kind == "refund":
         return _refund_refusal(desk, record, original)

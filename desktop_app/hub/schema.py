@@ -24,6 +24,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from operator import itemgetter
 
 from sqlalchemy import (
     BigInteger,
@@ -342,7 +343,8 @@ def execute_many(conn: Connection, stmt, rows: list[dict]) -> None:
         conn.execute(stmt, rows)
         return
     sql, order = _DRIVER_SQL[key]
-    conn.exec_driver_sql(sql, [tuple(row[name] for name in order) for row in rows])
+    values = itemgetter(*order)
+    conn.exec_driver_sql(sql, [values(row) for row in rows] if len(order) > 1 else [(values(row),) for row in rows])
 
 
 def insert_for(conn: Connection, table: Table):
@@ -363,6 +365,23 @@ def upsert(conn: Connection, table: Table, row: dict) -> None:
 def feed_entry(kind: str, key: str, region: str, data: dict) -> dict:
     """One row of the change feed, for :func:`number` (which stamps its time and number)."""
     return {"kind": kind, "key": key, "region": region, "data": json.dumps(data, ensure_ascii=False)}
+
+
+def member_entry(psn_no: str, region: str, stored: str, balance: int) -> dict:
+    """The feed's row for a member whose account moved: the member's stored JSON object with ``account_balance``.
+
+    Written into the stored text rather than parsed and dumped again (a push moves a member's balance with
+    nearly every record); a text that names ``account_balance`` already, or is no plain object, goes the long way.
+    """
+    text = stored.rstrip()
+    if '"account_balance"' in stored or not text.startswith("{") or not text.endswith("}") or text[1:-1].strip() == "":
+        return feed_entry("member", psn_no, region, {**json.loads(stored), "account_balance": balance})
+    return {
+        "kind": "member",
+        "key": psn_no,
+        "region": region,
+        "data": f'{text[:-1]}, "account_balance": {int(balance)}}}',
+    }
 
 
 _NEXT = text("SELECT nextval(pg_get_serial_sequence('changes', 'seq')) FROM generate_series(1, :n)")
