@@ -49,14 +49,14 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _decimal(text: str, field: str, low: Decimal, high: Decimal) -> str:
+def _decimal(text: str, field: str, low: Decimal, high: Decimal) -> Decimal:
     try:
         value = Decimal(text)
     except InvalidOperation:
         raise ValueError(f"{field} {text!r} 不是数字") from None
     if not value.is_finite() or not low <= value <= high:
         raise ValueError(f"{field} {text!r} 超出范围 {low}–{high}")
-    return text
+    return value
 
 
 def aware_time(text: str, field: str) -> dt.datetime:
@@ -93,6 +93,10 @@ class DiseInfo(Model):
     diag_name: str = Field(min_length=1, max_length=100)
 
 
+_ZERO = Decimal(0)
+MAX_PRICE = Decimal(MAX_FEN) / 100  # yuan
+
+
 class PushItem(Model):
     code: str = Field(min_length=1, max_length=64)
     quantity: str = Field(min_length=1, max_length=24)
@@ -102,15 +106,19 @@ class PushItem(Model):
     @field_validator("quantity")
     @classmethod
     def _quantity(cls, v: str) -> str:
-        _decimal(v, "quantity", Decimal(0), MAX_QUANTITY)
-        if Decimal(v) == 0:
+        if _decimal(v, "quantity", _ZERO, MAX_QUANTITY) == 0:
             raise ValueError("quantity 须大于 0")
         return v
 
     @field_validator("unit_price")
     @classmethod
     def _price(cls, v: str | None) -> str | None:
-        return None if v is None else _decimal(v, "unit_price", Decimal(0), Decimal(MAX_FEN) / 100)
+        if v is not None:
+            _decimal(v, "unit_price", _ZERO, MAX_PRICE)
+        return v
+
+
+_FIGURES = (*AMOUNTS, *COUNTERS)
 
 
 class SettlementRecord(Model):
@@ -167,7 +175,7 @@ class SettlementRecord(Model):
     @model_validator(mode="after")
     def _signs_and_links(self) -> SettlementRecord:
         sign = 1 if self.kind == "settlement" else -1
-        for name in (*AMOUNTS, *COUNTERS):
+        for name in _FIGURES:
             value = getattr(self, name) * sign
             if not 0 <= value <= MAX_FEN:
                 raise ValueError(
