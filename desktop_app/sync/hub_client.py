@@ -99,6 +99,10 @@ class HubClient:
         return asked + self.random.uniform(0, BACKOFF_SECONDS * 2**attempt)
 
     def _call(self, method: str, path: str, **kwargs) -> dict:
+        return self._answer(method, path, **kwargs).json()
+
+    def _answer(self, method: str, path: str, **kwargs) -> httpx.Response:
+        """The hub's answer, once it is not a refusal (each refusal is a :class:`SyncError` saying what to do)."""
         response = self._send(method, path, **kwargs)
         if response.status_code in BUSY:
             raise SyncError(f"医保中心繁忙（{response.status_code}），已尝试 {ATTEMPTS} 次：请稍后再同步")
@@ -108,7 +112,7 @@ class HubClient:
             raise SyncError(f"医保中心拒收：{response.json().get('detail', response.text[:300])}")
         if response.status_code >= 400:
             raise SyncError(f"医保中心返回 {response.status_code}：{response.text[:300]}")
-        return response.json()
+        return response
 
     def push(self, records: list[SettlementRecord]) -> PushResponse:
         return self.push_encoded([r.model_dump_json() for r in records])
@@ -118,9 +122,8 @@ class HubClient:
         envelope = PushRequest(desk_clock=now_iso(), records=[]).model_dump_json()
         assert envelope.endswith('"records":[]}'), envelope  # the records' list is the request's last field
         body = f"{envelope[:-2]}{','.join(records)}]}}"
-        return PushResponse.model_validate(
-            self._call("POST", "/v1/push", content=body.encode(), headers={"Content-Type": "application/json"})
-        )
+        answer = self._answer("POST", "/v1/push", content=body.encode(), headers={"Content-Type": "application/json"})
+        return PushResponse.model_validate_json(answer.content)  # read straight from the JSON: the next push waits
 
     def audit(self, links: list[AuditLink]) -> AuditHead:
         return AuditHead.model_validate(
