@@ -55,11 +55,16 @@ def settle(case: Case, rules: RuleVersion, *, explain: bool = True) -> Settlemen
     registered = _registered(case, rules) if blocked is None else frozenset()  # their cap is the year's
     programmes = frozenset(p for p in registered if _diagnosed(case, rules, p))  # their items take the programme
     ordinary_open = blocked is None and case.facility.kind in rules["pooling_facility_kinds"].value
-    splits = tuple(_split(item, rules, _route(item, programmes, ordinary_open)) for item in case.items)
-    total = sum((s.amount for s in splits), ZERO)
-    fully = sum((s.fully_self_paid for s in splits), ZERO)
-    first = sum((s.self_pay_first for s in splits), ZERO)
-    in_scope = sum((s.in_scope for s in splits), ZERO)
+    scope = rules["scope"].value
+    splits = tuple(_split(item, scope, _route(item, programmes, ordinary_open)) for item in case.items)
+    total = fully = first = in_scope = ordinary_scope = ZERO
+    for s in splits:
+        total += s.amount
+        fully += s.fully_self_paid
+        first += s.self_pay_first
+        in_scope += s.in_scope
+        if s.route == ORDINARY:
+            ordinary_scope += s.in_scope
     if lines.on:
         lines.append(
             f"费用分类：医疗费总额 {fmt(total)}，全自费 {fmt(fully)}（丙类及超限价部分），"
@@ -78,7 +83,6 @@ def settle(case: Case, rules: RuleVersion, *, explain: bool = True) -> Settlemen
             )
 
     # Steps 3 to 5: the fund, ordinary and by programme; the member pays the rest.
-    ordinary_scope = sum((s.in_scope for s in splits if s.route == ORDINARY), ZERO)
     ordinary = _ordinary(case, rules, figures, ordinary_scope, lines, pooling=ordinary_open)
     by_programme = _programme_pay(case, rules, splits, registered, lines)
     fund = ordinary.fund + sum(by_programme.values(), ZERO)
@@ -90,7 +94,7 @@ def settle(case: Case, rules: RuleVersion, *, explain: bool = True) -> Settlemen
         region=case.region,
         date=case.date.isoformat(),
         rule_version=rules.label,
-        documents=tuple(d.cite_as for d in rules.documents),
+        documents=_citations(rules),
         total=total,
         fully_self_paid=fully,
         self_pay_first=first,
@@ -113,18 +117,26 @@ _STATUS_WORDS = {"draft": "征求意见稿", "framework": "框架性文件（具
 
 def _warnings(rules: RuleVersion) -> tuple[str, ...]:
     """One warning per document not in force: the figures are the office's to confirm."""
-    return tuple(
-        f"{d.cite_as} 为{_STATUS_WORDS[d.status]}，结算结果以医保经办机构核定为准"
-        for d in rules.documents
-        if d.status != "in_force"
-    )
+    if "warnings" not in rules.memo:
+        rules.memo["warnings"] = tuple(
+            f"{d.cite_as} 为{_STATUS_WORDS[d.status]}，结算结果以医保经办机构核定为准"
+            for d in rules.documents
+            if d.status != "in_force"
+        )
+    return rules.memo["warnings"]
+
+
+def _citations(rules: RuleVersion) -> tuple[str, ...]:
+    """How the settlement names the documents its rules come from."""
+    if "citations" not in rules.memo:
+        rules.memo["citations"] = tuple(d.cite_as for d in rules.documents)
+    return rules.memo["citations"]
 
 
 # --------------------------------------------------------------------------- items
 
 
-def _split(item: Item, rules: RuleVersion, route: str) -> ItemSplit:
-    scope = rules["scope"].value
+def _split(item: Item, scope: dict, route: str) -> ItemSplit:
     above_cap = ZERO
     if item.price_cap is not None:
         above_cap = max(ZERO, item.amount - item.price_cap * item.quantity)

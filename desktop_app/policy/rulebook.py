@@ -134,9 +134,17 @@ class RuleBook:
     documents: Mapping[str, Document]
     parameters: Mapping[str, Parameter]
     published: Mapping[str, PublishedFigure]
+    _versions: dict = field(default_factory=dict, compare=False, repr=False)  # by day, as resolved
 
     def at(self, day: dt.date) -> RuleVersion:
-        """The rule version in force on ``day``; :class:`NoRulesInForce` if none is."""
+        """The rule version in force on ``day`` (resolved once a day); :class:`NoRulesInForce` if none is."""
+        if day not in self._versions:
+            if len(self._versions) > 1000:
+                self._versions.clear()
+            self._versions[day] = self._resolve(day)
+        return self._versions[day]
+
+    def _resolve(self, day: dt.date) -> RuleVersion:
         resolved: dict[str, Resolved] = {}
         missing: list[str] = []
         for name, parameter in self.parameters.items():
