@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import shutil
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from desktop_app.domain.errors import InputError
 from desktop_app.hub import checks, desks, schema
+from desktop_app.hub import push as hub_push
 from desktop_app.services import checkout
 from desktop_app.services.demo import demo_product
 from desktop_app.services.verify import verify
 from desktop_app.store.db import connect
 from desktop_app.sync.client import sync
+from desktop_app.sync.protocol import SettlementRecord
 from tests.hub_fixtures import seeded_hub
 from tests.store_fixtures import DX
 from tests.test_window import TODAY
@@ -105,4 +107,42 @@ def test_a_code_sold_by_two_desks_is_reviewed_and_a_refund_releases_it(templates
         b.conn.close()
     finally:
         hub.stop()
+        engine.dispose()
+
+
+def test_a_push_takes_a_bounded_number_of_locks_on_postgresql(postgres):
+    # PostgreSQL's lock table is shared and bounded (64 a connection by default): 50 desks each locking every code
+    # of 200 settlements ran out of it ("out of shared memory", answered 503).  A batch takes its desk's lock and at
+    # most CODE_LOCK_BUCKETS more, however many codes it sells.
+    engine = schema.engine_for(postgres.new_database())
+    desk = desks.Desk("desk-A", "H1", "guangxi", {})
+    items = [
+        {"code": f"X{i}", "quantity": "5", "drugtracinfo": [{"drug_trac_codg": f"8{i:04d}{n:015d}"} for n in range(5)]}
+        for i in range(300)
+    ]
+    record = SettlementRecord.model_validate(
+        {
+            **dict.fromkeys(("medfee_sumamt", "hifp_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay"), 0),
+            **dict.fromkeys(("deductible", "pool", "programme_hypertension", "programme_diabetes"), 0),
+            "uuid": "00000000-0000-4000-8000-000000000001",
+            "kind": "settlement",
+            "psn_no": "P1",
+            "year": 2026,
+            "visit_date": "2026-03-02",
+            "region": "guangxi",
+            "device": "d",
+            "operator": "o",
+            "desk_created_at": "2026-03-02T09:00:00+08:00",
+            "items": items,
+        }
+    )
+    assert len(record.trace_codes) == 1500
+    try:
+        with schema.writing(engine) as conn:
+            hub_push._lock(conn, desk, [(None, record, None)])
+            held = conn.execute(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
+            ).scalar_one()
+        assert 1 < held <= 1 + hub_push.CODE_LOCK_BUCKETS
+    finally:
         engine.dispose()

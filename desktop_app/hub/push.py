@@ -17,10 +17,11 @@ How a batch goes, so that its cost is near the database's own and desks do not t
    records only, the members, usage, balances, stays, family links, catalogue lines and published
    figures (``recompute.read_facts``).  A retried batch is answered from the first part alone.
 3. The batch is settled in memory from that read (``batch.Batch``), with no transaction open.
-4. One short write transaction.  On PostgreSQL it first locks the batch's UUIDs (advisory) and its
-   members' rows, in one order, so pushes for other members go on beside it; it checks that what
-   the batch was settled from still holds, writes the batch in a handful of statements, and takes
-   the change feed's lock last, for the numbered insert, until the commit.  On SQLite the write
+4. One short write transaction.  On PostgreSQL it first takes the desk's lock and its codes' (advisory,
+   a bounded number) and locks its members' rows, in one order, so pushes for other members go on
+   beside it; it checks that what the batch was settled from still holds, writes the batch in a
+   handful of statements, and takes the change feed's lock last, for the numbered insert, until the
+   commit.  On SQLite the write
    transaction is the one writer, on the connection that read the batch: if no other connection has
    written since (``PRAGMA data_version``), what was read still holds without reading it again.  If
    another push for the same member came first, the batch is settled again from a fresh read; after
@@ -123,7 +124,7 @@ def _settle_and_write(
                     if not batch.writes:  # every record a retry, or another facility's: nothing to write
                         return batch, settled, round_
                 with writing_on(conn):
-                    _lock(conn, taken)
+                    _lock(conn, desk, taken)
                     if under_lock:
                         batch = _work_out(conn, desk, taken, received_at, skew, lock=True)
                         settled += batch.settled
@@ -198,23 +199,29 @@ def _uuids(taken: list[Taken]) -> set[str]:
     return found
 
 
-_UUID_LOCKS = text("SELECT count(pg_advisory_xact_lock(1, k)) FROM unnest(CAST(:keys AS integer[])) AS k")
+_DESK_LOCK = text("SELECT pg_advisory_xact_lock(1, :key)")
 _CODE_LOCKS = text("SELECT count(pg_advisory_xact_lock(2, k)) FROM unnest(CAST(:keys AS integer[])) AS k")
+# Traceability codes are locked by bucket: a batch takes at most this many locks, whatever its size.  PostgreSQL's
+# table of locks holds max_locks_per_transaction (64) x max_connections (100) = 6,400 by default, shared by every
+# transaction: 32 writers with a lock for each of 200 records' codes ran out of it ("out of shared memory").
+CODE_LOCK_BUCKETS = 128
 
 
-def _lock(conn: Connection, taken: list[Taken]) -> None:
-    """On PostgreSQL, the batch's UUIDs, then its traceability codes (advisory locks, by hash, in sorted order):
-    its members' rows come next.  Two desks selling one code at once are so taken in turn, and the second sees
-    the first's sale."""
+def _lock(conn: Connection, desk: Desk, taken: list[Taken]) -> None:
+    """On PostgreSQL (advisory locks, in one order; its members' rows come next): the desk, so that its own pushes
+    of the same UUIDs (a retry while the first is on its way) go in turn and the second is answered from the
+    first; then the buckets of its traceability codes, so that two desks selling one code at once go in turn and
+    the second sees the first's sale.  Another desk sending a UUID already taken fails the journal's key instead
+    (the batch is then worked out again, and answered that the UUID is taken)."""
     if conn.dialect.name == "postgresql":  # SQLite's write transaction is the only writer
-        conn.execute(_UUID_LOCKS, {"keys": sorted({_key(uuid) for uuid in _uuids(taken)})})
+        conn.execute(_DESK_LOCK, {"key": _key(desk.desk_id)})
         codes = {code for _, record, _ in taken if record is not None for code in record.trace_codes}
         if codes:
-            conn.execute(_CODE_LOCKS, {"keys": sorted({_key(code) for code in codes})})
+            conn.execute(_CODE_LOCKS, {"keys": sorted({_key(code) % CODE_LOCK_BUCKETS for code in codes})})
 
 
-def _key(uuid: str) -> int:
-    return int.from_bytes(hashlib.blake2b(uuid.encode(), digest_size=4).digest(), "big", signed=True)
+def _key(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=4).digest(), "big", signed=True)
 
 
 def _refused_by_database(engine: Engine, desk: Desk, record: SettlementRecord, exc: DataError, at: str) -> Batch:
