@@ -10,8 +10,6 @@ from decimal import Decimal
 from functools import lru_cache
 from operator import itemgetter
 
-from pypinyin import Style, lazy_pinyin
-
 from ..domain.member import MemberRecord
 from ..domain.money import from_fen
 from ..domain.vocabulary import MEMBER_COLUMNS as COLUMNS
@@ -19,6 +17,8 @@ from ..domain.vocabulary import MEMBER_COLUMNS as COLUMNS
 
 @lru_cache(maxsize=8192)
 def _initial(char: str) -> str:
+    from pypinyin import Style, lazy_pinyin  # on first use (0.4 s, 56 MB): see catalogue.name_initials
+
     letters = lazy_pinyin(char, style=Style.FIRST_LETTER, errors="ignore")
     return letters[0].lower() if letters else char.lower()
 
