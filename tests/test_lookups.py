@@ -295,3 +295,28 @@ def test_an_old_database_gains_the_initials_and_keeps_its_audit(tmp_path, monkey
         assert problems == []
     db.conn.close()
     assert sqlite3.connect(path).execute("SELECT count(*) FROM catalogue WHERE name_initials = ''").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("text", ["z", "张"])
+def test_a_name_search_reads_its_index_in_order_and_sorts_nothing(templates, tmp_path, text):
+    """Name and initials search read the first 20 members in an index's order (migration 0009): "ly" matched
+    40,000 of a million members and took 30 ms to sort; in the index's order it reads 20 rows."""
+    db = copy_db(templates, "guangxi", tmp_path / "desk.db")
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    found = members.search_name(db.conn, text, limit=20)
+    db.conn.set_trace_callback(None)
+    (sql,) = [s for s in statements if s.startswith("SELECT")]
+    plan = " | ".join(row[-1] for row in db.conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+    assert "TEMP B-TREE" not in plan and "USING INDEX members_" in plan, plan
+    column = "name_initials" if text.isascii() else "name"
+    every = db.conn.execute(
+        f"SELECT psn_no FROM members WHERE {column} >= ? AND {column} < ?", (text, text + "\U0010ffff")
+    ).fetchall()
+    sort_key = {r[0]: r for r in db.conn.execute("SELECT psn_no, name_initials, name FROM members")}
+    if column == "name":
+        expected = sorted((p for (p,) in every), key=lambda p: (sort_key[p][2], p))[:20]
+    else:
+        expected = sorted((p for (p,) in every), key=lambda p: (sort_key[p][1], sort_key[p][2], p))[:20]
+    assert len(every) > 20 or text == "张"
+    assert [m.psn_no for m in found] == expected

@@ -54,11 +54,12 @@ def search_name(conn: sqlite3.Connection, text: str, limit: int = 20) -> list[Me
     text = text.strip()
     if not text:
         return []
-    column = "name_initials" if text.isascii() else "name"
+    column, order = ("name_initials", "name_initials, name, psn_no") if text.isascii() else ("name", "name, psn_no")
     key = text.lower() if text.isascii() else text
-    # A range on the index, not LIKE: LIKE cannot use a plain index for CJK prefixes.
+    # A range on the index, not LIKE: LIKE cannot use a plain index for CJK prefixes.  The order is the index's
+    # own (migration 0009), so the first ``limit`` rows are read, not every match sorted.
     rows = conn.execute(
-        f"{_SELECT} WHERE {column} >= ? AND {column} < ? ORDER BY {column}, name, psn_no LIMIT ?",
+        f"{_SELECT} WHERE {column} >= ? AND {column} < ? ORDER BY {order} LIMIT ?",
         (key, key + "\U0010ffff", limit),
     ).fetchall()
     return [_record(r) for r in rows]

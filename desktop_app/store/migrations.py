@@ -264,6 +264,20 @@ def m0008_diagnoses(conn: sqlite3.Connection) -> None:
     _append_only(conn, "visit_diagnoses")
 
 
+def m0009_member_search_order(conn: sqlite3.Connection) -> None:
+    """Name and pinyin search read their first 20 members in the index's order instead of sorting every match:
+    "ly" matched 40,000 of a million members and took 30 ms to sort; in the index's order, 0.13 ms."""
+    _script(
+        conn,
+        """
+    DROP INDEX IF EXISTS members_name;
+    DROP INDEX IF EXISTS members_initials;
+    CREATE INDEX members_name ON members(name, psn_no);
+    CREATE INDEX members_initials ON members(name_initials, name, psn_no);
+    """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", m0001_initial),
     ("0002_sync", m0002_sync),
@@ -273,6 +287,7 @@ MIGRATIONS: list[Migration] = [
     ("0006_operator_disabled", m0006_operator_disabled),
     ("0007_trace_codes", m0007_trace_codes),
     ("0008_diagnoses", m0008_diagnoses),
+    ("0009_member_search_order", m0009_member_search_order),
 ]
 
 
