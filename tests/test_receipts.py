@@ -232,3 +232,13 @@ def test_the_receipt_command(db, tmp_path):
         cwd=ROOT,
     )
     assert bad.returncode == 2 and "a4" in bad.stderr
+
+
+def test_reportlab_draws_with_its_c_accelerators():
+    """rl_accel is a dependency: without it reportlab falls back to pure Python (a 60-item roll took 32 ms, not 18)."""
+    from reportlab.lib import rl_accel
+
+    slow = [n for n in ("fp_str", "escapePDF", "instanceStringWidthTTF", "calcChecksum") if not hasattr(rl_accel, n)]
+    assert not slow
+    assert rl_accel.fp_str.__module__ != rl_accel.__name__, "reportlab runs its pure-Python fp_str"
+    assert rl_accel.escapePDF.__module__ != rl_accel.__name__, "reportlab runs its pure-Python escapePDF"
