@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
@@ -62,6 +62,11 @@ class Figures:
     cap_exhausted: bool = False
 
     def amounts(self) -> dict[str, int]:
+        """The figures by name (one dict, made once: a caller copies it before changing it)."""
+        return self._amounts
+
+    @cached_property
+    def _amounts(self) -> dict[str, int]:
         return {k: getattr(self, k) for k in FIGURES}
 
     def negated(self) -> Figures:
@@ -320,12 +325,13 @@ def review(record: SettlementRecord, hub: Figures) -> tuple[str | None, int, str
     the member paid too little ("clawback": to recover); negative, too much ("difference": to
     reimburse).  The reason names every figure that differs.
     """
-    claim = {k: getattr(record, k) for k in hub.amounts()}
-    if claim == hub.amounts():
+    figures = hub.amounts()
+    claim = {k: getattr(record, k) for k in figures}
+    if claim == figures:
         return None, 0, None
     detail = "，".join(
         f"{NAMES[k]} 收款台 {fmt(from_fen(claim[k]))} / 中心 {fmt(from_fen(v))}"
-        for k, v in hub.amounts().items()
+        for k, v in figures.items()
         if claim[k] != v
     )
     owed = hub.psn_cash_pay - record.psn_cash_pay

@@ -54,6 +54,7 @@ class TraceBook:
         self.standing, self.sold_by, self.found = standing, sold_by, found
         self._as_read = copy.deepcopy((standing, sold_by))
         self.sales: list[dict] = []
+        self._sales_of: dict[str, list[dict]] = {}  # this batch's sales by settlement UUID (refunds find theirs)
         self.reviews: list[dict] = []
         self.releases: list[dict] = []
 
@@ -121,7 +122,9 @@ class TraceBook:
             sale = Sale(code, record.uuid, desk_id, record.desk_created_at)
             before.append(sale)
             self.sold_by.setdefault(record.uuid, []).append(code)
-            self.sales.append({**sale.__dict__, "released_by": None})
+            row = {**sale.__dict__, "released_by": None}
+            self.sales.append(row)
+            self._sales_of.setdefault(record.uuid, []).append(row)
         return found
 
     def release(self, original_uuid: str, refund_uuid: str) -> None:
@@ -129,9 +132,8 @@ class TraceBook:
         for code in self.sold_by.pop(original_uuid, []):
             self.standing[code] = [s for s in self.standing.get(code, []) if s.uuid != original_uuid]
         self.releases.append({"original": original_uuid, "refund": refund_uuid})
-        for sale in self.sales:  # sold earlier in this very batch: released as it is written
-            if sale["uuid"] == original_uuid:
-                sale["released_by"] = refund_uuid
+        for sale in self._sales_of.get(original_uuid, []):  # sold earlier in this very batch: released as written
+            sale["released_by"] = refund_uuid
 
     def write(self, conn: Connection) -> None:
         if self.releases:
