@@ -122,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if SetupWizard(backend, first, regions=regions).exec() != QDialog.Accepted:
             backend.close()
             return 0
+    backend.submit(lambda desk: desk.warm_receipts())  # in the worker, while the cashier types a password
     login = LoginDialog(backend)
     if login.exec() != QDialog.Accepted:
         backend.close()
