@@ -1,21 +1,31 @@
-"""How long the engine takes to settle a 20-item visit, against a baseline in the same run.
+"""The quote of a 20-item visit against its floor: a minimal Decimal split of the same case.
 
-Baseline: parsing the same case into domain objects (the work any caller does first).
+Paths: ``settle`` (the engine, with its explanation, on a parsed case and the rule version in force) and
+``quote()`` (what the ``quote`` command and the window do: parse the case's JSON, find the rules, settle,
+make the answer's dict).  Floor: the same 20 amounts split by hand in Decimal (fully self-paid, paid first,
+in scope, the deductible, the fund at the same ratio within the same cap, rounded half up once): the
+arithmetic any implementation must do.  Goal (issue 16): ≤ 50 µs and ≤ 4x the floor.
 Run: ``make bench`` or ``.venv/bin/python benchmarks/bench_engine.py``.
 """
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from measure import Figure, alternate, report  # noqa: E402
 
 from desktop_app.domain.case import parse_case  # noqa: E402
 from desktop_app.policy.engine import settle  # noqa: E402
 from desktop_app.rule_files import load_region  # noqa: E402
+from desktop_app.services.quote import quote  # noqa: E402
+
+GOAL = 50e-6
+CENT = Decimal("0.01")
 
 
 def visit(region: str, date: str, **extra) -> dict:
@@ -39,34 +49,49 @@ def visit(region: str, date: str, **extra) -> dict:
     }
 
 
-def per_call(fn, rounds: int = 7, number: int = 2000) -> float:
-    """Median seconds per call over ``rounds`` of ``number`` calls."""
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        samples.append((time.perf_counter() - start) / number)
-    return statistics.median(samples)
+def floor_split(items: list[tuple[Decimal, str, Decimal]], deductible_left: Decimal, ratio: Decimal, cap: Decimal):
+    """The least a quote must compute: each item's split (as the receipt lists it), the sums, the deductible and
+    the fund within the cap, rounded half up once."""
+    splits = []
+    total = fully = first = Decimal(0)
+    for amount, category, selfpay in items:
+        own = amount if category == "C" else (amount * selfpay).quantize(CENT, ROUND_HALF_UP) if category == "B" else 0
+        splits.append((amount, own if category == "C" else 0, own if category == "B" else 0, amount - own))
+        total += amount
+        if category == "C":
+            fully += own
+        else:
+            first += own
+    in_scope = total - fully - first
+    deductible = min(deductible_left, in_scope)
+    fund = min(((in_scope - deductible) * ratio).quantize(CENT, ROUND_HALF_UP), cap)
+    return splits, total, fully, first, in_scope, deductible, fund, total - fund
 
 
 def main() -> None:
     cases = {
         "guangxi": visit("guangxi", "2024-05-10"),
-        "sichuan-provincial (两病)": visit("sichuan-provincial", "2024-05-10"),
-        "yunfu (published wage)": visit("yunfu", "2024-05-10", published={"avg_wage": {"2022": "90000.00"}}),
+        "sichuan-provincial": visit("sichuan-provincial", "2024-05-10"),
+        "yunfu": visit("yunfu", "2024-05-10", published={"avg_wage": {"2022": "90000.00"}}),
     }
-    print(f"{'case':28} {'settle µs':>10} {'parse µs':>10} {'ratio':>7}")
+    figures = []
     for label, data in cases.items():
-        parsed = parse_case(data)
-        rules = load_region(data["region"]).at(parsed.date)
-        engine = per_call(lambda parsed=parsed, rules=rules: settle(parsed, rules))
-        baseline = per_call(lambda data=data: parse_case(data))
-        print(f"{label:28} {engine * 1e6:10.1f} {baseline * 1e6:10.1f} {engine / baseline:7.2f}")
-    print(
-        "settle: the engine on a parsed 20-item case and a resolved rule version; "
-        "parse: validating the same case (baseline)."
-    )
+        case = parse_case(data)
+        rules = load_region(data["region"]).at(case.date)
+        done = settle(case, rules)
+        items = [(i.amount, i.category, i.selfpay_ratio) for i in case.items]
+        ratio = done.fund_ratio or Decimal(0)
+        cap = done.annual_cap if done.annual_cap is not None else Decimal("1e9")
+        deductible = done.deductible_this_visit
+
+        def least(items=items, deductible=deductible, ratio=ratio, cap=cap):
+            return floor_split(items, deductible, ratio, cap)
+
+        path, base = alternate(lambda case=case, rules=rules: settle(case, rules), least, number=500)
+        figures.append(Figure(f"settle: {label}", path, base, "a Decimal split of the same items", GOAL))
+        path, base = alternate(lambda data=data: quote(data), least, number=200)
+        figures.append(Figure(f"quote(): {label}", path, base, "a Decimal split of the same items", GOAL))
+    report("the quote of a 20-item visit (explained), per call", figures)
 
 
 if __name__ == "__main__":
