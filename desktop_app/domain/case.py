@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from .diagnosis import MAX_PER_VISIT, normalise_code
 from .errors import InputError
+from .frozen import quick_init
 from .money import ZERO, MoneyError, parse_amount, parse_ratio
 from .vocabulary import CATEGORIES, FACILITY_KINDS, GRADES, LEVELS, PROGRAMMES, SCHEMES, STATUSES, TIERS
 
@@ -55,6 +56,7 @@ class Visit:
     referral: bool = False
 
 
+@quick_init  # 20 of them a quote: see .frozen
 @dataclass(frozen=True)
 class Item:
     code: str

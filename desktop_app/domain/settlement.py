@@ -6,9 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from .frozen import quick_init
 from .money import fmt, fmt_ratio
 
 
+@quick_init
 @dataclass(frozen=True)
 class ItemSplit:
     """How one item's amount divides before the fund is applied."""
