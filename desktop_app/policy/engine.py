@@ -19,7 +19,7 @@ publication is taken from the case by :mod:`.published`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -56,15 +56,21 @@ def settle(case: Case, rules: RuleVersion, *, explain: bool = True) -> Settlemen
     programmes = frozenset(p for p in registered if _diagnosed(case, rules, p))  # their items take the programme
     ordinary_open = blocked is None and case.facility.kind in rules["pooling_facility_kinds"].value
     scope = rules["scope"].value
-    splits = tuple(_split(item, scope, _route(item, programmes, ordinary_open)) for item in case.items)
+    out_of_scope, paid_first = scope["out_of_scope"], scope["selfpay_first"]
+    plain = ORDINARY if ordinary_open else NONE  # the route of an item outside every programme
+    split_items = []
     total = fully = first = in_scope = ordinary_scope = ZERO
-    for s in splits:
+    for item in case.items:
+        route = plain if item.programme is None else _route(item, programmes, ordinary_open)
+        s = _split(item, out_of_scope, paid_first, route)
+        split_items.append(s)
         total += s.amount
         fully += s.fully_self_paid
         first += s.self_pay_first
         in_scope += s.in_scope
         if s.route == ORDINARY:
             ordinary_scope += s.in_scope
+    splits = tuple(split_items)
     if lines.on:
         lines.append(
             f"费用分类：医疗费总额 {fmt(total)}，全自费 {fmt(fully)}（丙类及超限价部分），"
@@ -136,11 +142,9 @@ def _citations(rules: RuleVersion) -> tuple[str, ...]:
 # --------------------------------------------------------------------------- items
 
 
-def _split(item: Item, scope: dict, route: str) -> ItemSplit:
-    above_cap = ZERO
-    if item.price_cap is not None:
-        above_cap = max(ZERO, item.amount - item.price_cap * item.quantity)
-    if item.category in scope["out_of_scope"]:
+def _split(item: Item, out_of_scope: Container[str], paid_first: Container[str], route: str) -> ItemSplit:
+    """One item's split: fully self-paid (out of scope, or above its price cap), paid first (乙类 × ratio), in scope."""
+    if item.category in out_of_scope:
         return ItemSplit(
             item.code,
             item.name,
@@ -153,9 +157,12 @@ def _split(item: Item, scope: dict, route: str) -> ItemSplit:
             item.quantity,
             item.unit_price,
         )
-    base = item.amount - above_cap
+    above_cap, base = ZERO, item.amount
+    if item.price_cap is not None:
+        above_cap = max(ZERO, item.amount - item.price_cap * item.quantity)
+        base = item.amount - above_cap
     first = ZERO
-    if item.category in scope["selfpay_first"]:
+    if item.category in paid_first:
         first = round_fen(base * item.selfpay_ratio, STEP_ITEM_SELFPAY)
     return ItemSplit(
         item.code,
