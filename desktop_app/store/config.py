@@ -29,17 +29,23 @@ def region(conn: sqlite3.Connection) -> str:
     return value
 
 
+_FACILITY_KEYS = ("facility.kind", "facility.level", "facility.grade", "facility.tier", "facility.id")
+_FACILITY = f"SELECT key, value FROM settings WHERE key IN ({', '.join('?' * len(_FACILITY_KEYS))})"
+
+
 def facility(conn: sqlite3.Connection) -> Facility:
-    kind = get(conn, "facility.kind")
+    """The facility's settings, in one read (every quote and settlement reads them)."""
+    found = dict(conn.execute(_FACILITY, _FACILITY_KEYS).fetchall())
+    kind = found.get("facility.kind")
     if kind is None:
         raise InputError("settings.facility.kind", None, "本机尚未设置机构信息，请主管在设置中录入")
-    level = get(conn, "facility.level")
+    level = found.get("facility.level")
     return Facility(
         kind=kind,
         level=int(level) if level else None,
-        grade=get(conn, "facility.grade") or None,
-        tier=get(conn, "facility.tier") or None,
-        id=get(conn, "facility.id") or None,
+        grade=found.get("facility.grade") or None,
+        tier=found.get("facility.tier") or None,
+        id=found.get("facility.id") or None,
     )
 
 

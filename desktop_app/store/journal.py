@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from ..domain.case import Usage
 from ..domain.money import from_fen
@@ -51,6 +51,7 @@ class Entry:
 
 
 _FIELDS = tuple(Entry.__dataclass_fields__)
+_INSERT = f"INSERT INTO settlements ({', '.join(_FIELDS)}, offline) VALUES ({', '.join('?' * len(_FIELDS))}, 1)"
 
 
 def usage(conn: sqlite3.Connection, psn_no: str, year: int) -> Usage:
@@ -72,11 +73,7 @@ def usage(conn: sqlite3.Connection, psn_no: str, year: int) -> Usage:
 
 def record(conn: sqlite3.Connection, entry: Entry) -> None:
     """Write ``entry`` and everything it moves; the caller holds the transaction."""
-    row = asdict(entry)
-    conn.execute(
-        f"INSERT INTO settlements ({', '.join(_FIELDS)}, offline) VALUES ({', '.join('?' * len(_FIELDS))}, 1)",
-        [row[f] for f in _FIELDS],
-    )
+    conn.execute(_INSERT, [getattr(entry, f) for f in _FIELDS])  # every field a str, int or None: no asdict copy
     for counter, amount in entry.counters().items():
         if amount:
             conn.execute(
