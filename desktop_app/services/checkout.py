@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+import uuid as uuidlib
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -22,7 +23,6 @@ from ..domain.clock import now_iso
 from ..domain.diagnosis import Diagnosis
 from ..domain.errors import InputError
 from ..domain.identity import mask_certno, validate_certno
-from ..domain.journal_id import new_entry_uuid
 from ..domain.member import MemberRecord
 from ..domain.money import ZERO, fmt
 from ..domain.settlement import Settlement
@@ -300,7 +300,7 @@ def _record(q: Quote, created: str, operator: str, device: str, notes: list[str]
     out = quote_dict(q)
     out.update(
         {
-            "uuid": new_entry_uuid(),
+            "uuid": str(uuidlib.uuid4()),
             "kind": "settlement",
             "created_at": created,
             "operator": operator,
@@ -344,7 +344,7 @@ def refund(
         operators.require_supervisor(conn, operator, password, "退费")
         original = journal.get(conn, uuid)
         reversal.check_refundable(conn, uuid, original)
-        entry = reversal.entry(conn, original, new_entry_uuid(), operator, device_id(conn), at or now_iso(), reason)
+        entry = reversal.entry(conn, original, str(uuidlib.uuid4()), operator, device_id(conn), at or now_iso(), reason)
         journal.record(conn, entry)
         out = journal.output(entry)
         reversal.audit_refund(conn, entry, out)

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid as uuidlib
 
 import sqlite_utils
 
 from ..domain.clock import now_iso
 from ..domain.errors import InputError
-from ..domain.journal_id import new_entry_uuid
 from ..domain.money import fmt, from_fen
 from ..store import audit, journal, operators
 from ..store.db import transaction
@@ -63,7 +63,7 @@ def partial_refund(
         kept = kept_items(asked.get("items"), keep)
         created = at or now_iso()
         refund_entry = reversal.entry(
-            conn, original, new_entry_uuid(), supervisor, checkout.device_id(conn), created, reason
+            conn, original, str(uuidlib.uuid4()), supervisor, checkout.device_id(conn), created, reason
         )
         journal.record(conn, refund_entry)
         refund = journal.output(refund_entry)
