@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
+import orjson
 
 from ..domain.clock import now_iso
 from ..domain.errors import GongjiError
@@ -99,7 +100,8 @@ class HubClient:
         return asked + self.random.uniform(0, BACKOFF_SECONDS * 2**attempt)
 
     def _call(self, method: str, path: str, **kwargs) -> dict:
-        return self._answer(method, path, **kwargs).json()
+        """The hub's answer, parsed (by orjson: parsing was about 40% of applying a pull's pages with ``json``)."""
+        return orjson.loads(self._answer(method, path, **kwargs).content)
 
     def _answer(self, method: str, path: str, **kwargs) -> httpx.Response:
         """The hub's answer, once it is not a refusal (each refusal is a :class:`SyncError` saying what to do)."""
