@@ -29,6 +29,7 @@ class Facility:
     id: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True)
 class Member:
     status: str

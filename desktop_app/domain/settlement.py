@@ -27,6 +27,7 @@ class ItemSplit:
     unit_price: Decimal | None = None
 
 
+@quick_init
 @dataclass(frozen=True)
 class YearUsage:
     deductible_paid: Decimal
@@ -34,6 +35,7 @@ class YearUsage:
     programme_paid: Mapping[str, Decimal]
 
 
+@quick_init
 @dataclass(frozen=True)
 class Settlement:
     region: str

@@ -25,6 +25,7 @@ from decimal import Decimal
 
 from ..domain.case import Case, Item, Usage
 from ..domain.errors import InputError, RulesError
+from ..domain.frozen import quick_init
 from ..domain.money import STEP_CAP, STEP_FUND, STEP_ITEM_SELFPAY, ZERO, fmt, percent, round_fen
 from ..domain.settlement import ItemSplit, Settlement, YearUsage
 from ..domain.vocabulary import FACILITY_KIND_NAMES, PROGRAMME_NAMES, PROGRAMMES, SCHEME_NAMES, STATUS_NAMES
@@ -258,6 +259,7 @@ def _pooling_blocked(case: Case, rules: RuleVersion) -> str | None:
 # --------------------------------------------------------------------------- ordinary pooling
 
 
+@quick_init
 @dataclass(frozen=True)
 class _Ordinary:
     deductible: Decimal

@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from ..domain.errors import InputError
+from ..domain.frozen import quick_init
 from ..domain.money import ZERO, fmt
 from ..domain.settlement import Settlement
 from ..domain.vocabulary import RELATION_NAMES, SCHEMES_WITH_ACCOUNT
@@ -40,6 +41,7 @@ class PayerChoice:
     family_payer: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True)
 class Accounts:
     """The balances and relation as the caller's own data has them."""
@@ -53,6 +55,7 @@ class Accounts:
     family_name: str = ""
 
 
+@quick_init
 @dataclass(frozen=True)
 class Payment:
     own_account: Decimal

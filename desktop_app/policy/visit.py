@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from ..domain.case import Case
+from ..domain.frozen import quick_init
 from ..domain.money import ZERO, to_fen
 from ..domain.settlement import Settlement
 from ..domain.vocabulary import PROGRAMMES
@@ -20,6 +21,7 @@ from .payment import Accounts, ItemAccountRule, PayerChoice, Payment, split
 from .rulebook import RuleVersion
 
 
+@quick_init
 @dataclass(frozen=True)
 class VisitOutcome:
     settlement: Settlement  # the fund, after any offline cut; its explanation includes the payment steps
