@@ -33,6 +33,9 @@ def add(conn: sqlite3.Connection, name: str, role: str, password: str, now: str)
     )
 
 
+DISABLED = "操作员 {name!r} 已被主管停用，不能登录或结算；如需恢复，请主管在后台（Ctrl+B）重新启用"
+
+
 def _disabled(conn: sqlite3.Connection, name: str) -> bool:
     """Whether a supervisor disabled ``name`` (the flag of migration 0005)."""
     row = conn.execute("SELECT disabled FROM operators WHERE name = ?", (name,)).fetchone()
@@ -41,7 +44,7 @@ def _disabled(conn: sqlite3.Connection, name: str) -> bool:
 
 def _refuse_disabled(conn: sqlite3.Connection, name: str) -> None:
     if _disabled(conn, name):
-        raise AuthError(f"操作员 {name!r} 已被主管停用，不能登录或结算；如需恢复，请主管在后台（Ctrl+B）重新启用")
+        raise AuthError(DISABLED.format(name=name))
 
 
 def authenticate(conn: sqlite3.Connection, name: str, password: str) -> str:
@@ -60,9 +63,9 @@ def require_supervisor(conn: sqlite3.Connection, name: str, password: str, actio
 
 def role_of(conn: sqlite3.Connection, name: str) -> str | None:
     """The operator's role, None for an unknown name; :class:`AuthError` for a disabled operator."""
-    row = conn.execute("SELECT role FROM operators WHERE name = ?", (name,)).fetchone()
-    if row is not None:
-        _refuse_disabled(conn, name)
+    row = conn.execute("SELECT role, disabled FROM operators WHERE name = ?", (name,)).fetchone()  # one read a sale
+    if row is not None and row[1]:
+        raise AuthError(DISABLED.format(name=name))
     return row[0] if row else None
 
 
