@@ -62,7 +62,7 @@ def settle(case: Case, rules: RuleVersion, *, explain: bool = True) -> Settlemen
     split_items = []
     total = fully = first = in_scope = ordinary_scope = ZERO
     for item in case.items:
-        route = plain if item.programme is None else _route(item, programmes, ordinary_open)
+        route = plain if item.programme is None else _route(item, programmes, plain)
         s = _split(item, out_of_scope, paid_first, route)
         split_items.append(s)
         total += s.amount
@@ -179,10 +179,11 @@ def _split(item: Item, out_of_scope: Container[str], paid_first: Container[str],
     )
 
 
-def _route(item: Item, programmes: frozenset[str], ordinary_open: bool) -> str:
+def _route(item: Item, programmes: frozenset[str], plain: str) -> str:
+    """A programme item's route when the visit takes its programme, else ``plain`` (ordinary, or none)."""
     if item.programme is not None and item.programme in programmes:
         return f"programme:{item.programme}"
-    return ORDINARY if ordinary_open else NONE
+    return plain
 
 
 def _registered(case: Case, rules: RuleVersion) -> frozenset[str]:

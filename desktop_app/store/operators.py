@@ -36,23 +36,18 @@ def add(conn: sqlite3.Connection, name: str, role: str, password: str, now: str)
 DISABLED = "操作员 {name!r} 已被主管停用，不能登录或结算；如需恢复，请主管在后台（Ctrl+B）重新启用"
 
 
-def _disabled(conn: sqlite3.Connection, name: str) -> bool:
-    """Whether a supervisor disabled ``name`` (the flag of migration 0005)."""
-    row = conn.execute("SELECT disabled FROM operators WHERE name = ?", (name,)).fetchone()
-    return bool(row and row[0])
-
-
-def _refuse_disabled(conn: sqlite3.Connection, name: str) -> None:
-    if _disabled(conn, name):
+def _refuse_disabled(name: str, disabled: int) -> None:
+    """A supervisor's flag (migration 0005), read with the operator's own row."""
+    if disabled:
         raise AuthError(DISABLED.format(name=name))
 
 
 def authenticate(conn: sqlite3.Connection, name: str, password: str) -> str:
     """The operator's role if the password is right and the operator is not disabled; :class:`AuthError` otherwise."""
-    row = conn.execute("SELECT role, salt, password_hash FROM operators WHERE name = ?", (name,)).fetchone()
+    row = conn.execute("SELECT role, salt, password_hash, disabled FROM operators WHERE name = ?", (name,)).fetchone()
     if row is None or not hmac.compare_digest(_hash(password, row[1]), row[2]):
         raise AuthError(f"操作员 {name!r} 或密码不正确")
-    _refuse_disabled(conn, name)
+    _refuse_disabled(name, row[3])
     return row[0]
 
 
@@ -64,9 +59,10 @@ def require_supervisor(conn: sqlite3.Connection, name: str, password: str, actio
 def role_of(conn: sqlite3.Connection, name: str) -> str | None:
     """The operator's role, None for an unknown name; :class:`AuthError` for a disabled operator."""
     row = conn.execute("SELECT role, disabled FROM operators WHERE name = ?", (name,)).fetchone()  # one read a sale
-    if row is not None and row[1]:
-        raise AuthError(DISABLED.format(name=name))
-    return row[0] if row else None
+    if row is None:
+        return None
+    _refuse_disabled(name, row[1])
+    return row[0]
 
 
 def exists(conn: sqlite3.Connection, name: str) -> bool:
