@@ -34,7 +34,7 @@ from desktop_app.store.db import connect  # noqa: E402
 
 TODAY = dt.date(2024, 6, 15)
 GOAL = 20e-3
-ROLL = (226.8, 0)  # 80 mm wide; the height grows with the lines
+ROLL_WIDTH = 226.8  # 80 mm; the height grows with the lines
 
 
 def plain(receipt, layout: str) -> bytes:
@@ -43,7 +43,7 @@ def plain(receipt, layout: str) -> bytes:
     lines = [f"{i.name} {i.quantity} {i.unit_price or ''} {i.amount}" for i in receipt.items]
     lines += [f"{label} {value}" for label, value, _ in content.settlement_pairs(receipt)]
     buffer = io.BytesIO()
-    size = A5 if layout == "a5" else (ROLL[0], 14 * len(lines) + 200)
+    size = A5 if layout == "a5" else (ROLL_WIDTH, 14 * len(lines) + 200)
     c = Canvas(buffer, pagesize=size, pageCompression=1, invariant=1, initialFontName=FONT, initialFontSize=8)
     per_page = 40 if layout == "a5" else len(lines)
     for start in range(0, len(lines), per_page):

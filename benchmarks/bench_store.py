@@ -77,9 +77,7 @@ def grow_journal(db, rows: int) -> None:
 
 def confirm_figure(db, label: str, people: list[str], codes: list[str]) -> Figure:
     conn = db.conn
-    for statement in _FLOOR_TABLES.strip().split(";"):
-        if statement.strip():
-            conn.execute(statement)
+    conn.executescript(_FLOOR_TABLES)
     sample = conn.execute("SELECT input_json, output_json FROM settlements ORDER BY rowid DESC LIMIT 1").fetchone()
     counter = iter(range(10**9))
 

@@ -77,22 +77,21 @@ HEADER = f"{'path':34} {'goal':>16} {'median':>10} {'p90':>10} {'IQR':>9} {'floo
 
 def alternate(path: Callable[[], object], floor: Callable[[], object], rounds: int = 21, number: int = 200):
     """(path, floor) seconds per call: ``rounds`` rounds of ``number`` calls each, the order swapped each round."""
-    path(), floor()  # warm: caches, the font, the first page reads
-    ours: list[float] = []
-    base: list[float] = []
-    for i in range(rounds):
-        pair = ((path, ours), (floor, base)) if i % 2 == 0 else ((floor, base), (path, ours))
-        for fn, into in pair:
-            start = time.perf_counter()
+
+    def batch(fn: Callable[[], object]) -> Callable[[object], None]:
+        def run(_round: object) -> None:
             for _ in range(number):
                 fn()
-            into.append((time.perf_counter() - start) / number)
-    return ours, base
+
+        return run
+
+    ours, base = alternate_each(batch(path), batch(floor), range(rounds))
+    return [t / number for t in ours], [t / number for t in base]
 
 
 def alternate_each(path: Callable[[object], object], floor: Callable[[object], object], args: Sequence):
     """(path, floor) seconds per call, one sample per argument: each argument runs both, the order swapped."""
-    path(args[0]), floor(args[0])
+    path(args[0]), floor(args[0])  # warm: caches, the font, the first page reads
     ours: list[float] = []
     base: list[float] = []
     for i, arg in enumerate(args):
