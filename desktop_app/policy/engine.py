@@ -19,7 +19,7 @@ publication is taken from the case by :mod:`.published`.
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -48,36 +48,23 @@ def settle(case: Case, rules: RuleVersion, *, explain: bool = True) -> Settlemen
         raise ValueError("rule version does not match the case's region and date")
     lines = Lines(explain)
     if lines.on:
-        lines.append(f"规则版本：{rules.region_name} {rules.label}（{'；'.join(d.cite_as for d in rules.documents)}）")
+        lines.append(_version_line(rules))
     figures = PublishedFigures(case, rules, lines)
 
     # Steps 1 and 2: each item's split and route.
     blocked = _pooling_blocked(case, rules)
     registered = _registered(case, rules) if blocked is None else frozenset()  # their cap is the year's
-    programmes = frozenset(p for p in registered if _diagnosed(case, rules, p))  # their items take the programme
+    # the registered programmes whose items take the programme on this visit
+    programmes = frozenset(p for p in registered if _diagnosed(case, rules, p)) if registered else registered
     ordinary_open = blocked is None and case.facility.kind in rules["pooling_facility_kinds"].value
-    scope = rules["scope"].value
-    out_of_scope, paid_first = scope["out_of_scope"], scope["selfpay_first"]
-    plain = ORDINARY if ordinary_open else NONE  # the route of an item outside every programme
-    split_items = []
-    total = fully = first = in_scope = ordinary_scope = ZERO
-    for item in case.items:
-        route = plain if item.programme is None else _route(item, programmes, plain)
-        s = _split(item, out_of_scope, paid_first, route)
-        split_items.append(s)
-        total += s.amount
-        fully += s.fully_self_paid
-        first += s.self_pay_first
-        in_scope += s.in_scope
-        if s.route == ORDINARY:
-            ordinary_scope += s.in_scope
-    splits = tuple(split_items)
+    splits, total, fully, first, scope_by_route = _split_items(case.items, rules, programmes, ordinary_open)
+    in_scope = total - fully - first  # each item's in-scope part is its amount less the other two
     if lines.on:
         lines.append(
             f"费用分类：医疗费总额 {fmt(total)}，全自费 {fmt(fully)}（丙类及超限价部分），"
             f"先行自付 {fmt(first)}（乙类按比例），符合政策范围 {fmt(in_scope)}（{rules['scope'].cite()}）"
         )
-    if lines.on:
+    if lines.on and registered != programmes:
         lines += _undiagnosed_lines(case, rules, registered - programmes)
     if blocked:
         lines.append(blocked)
@@ -90,8 +77,8 @@ def settle(case: Case, rules: RuleVersion, *, explain: bool = True) -> Settlemen
             )
 
     # Steps 3 to 5: the fund, ordinary and by programme; the member pays the rest.
-    ordinary = _ordinary(case, rules, figures, ordinary_scope, lines, pooling=ordinary_open)
-    by_programme = _programme_pay(case, rules, splits, registered, lines)
+    ordinary = _ordinary(case, rules, figures, scope_by_route.get(ORDINARY, ZERO), lines, pooling=ordinary_open)
+    by_programme = _programme_pay(case, rules, scope_by_route, registered, lines)
     fund = ordinary.fund + sum(by_programme.values(), ZERO)
     if lines.on:
         lines.append(f"个人负担：{fmt(total)} − 统筹基金 {fmt(fund)} = {fmt(total - fund)}")
@@ -119,6 +106,14 @@ def settle(case: Case, rules: RuleVersion, *, explain: bool = True) -> Settlemen
     )
 
 
+def _version_line(rules: RuleVersion) -> str:
+    """The explanation's first line: the rule version and its documents (the same for every visit under them)."""
+    if "version_line" not in rules.memo:
+        documents = "；".join(d.cite_as for d in rules.documents)
+        rules.memo["version_line"] = f"规则版本：{rules.region_name} {rules.label}（{documents}）"
+    return rules.memo["version_line"]
+
+
 _STATUS_WORDS = {"draft": "征求意见稿", "framework": "框架性文件（具体数值由经办机构公布）", "in_force": "正式文件"}
 
 
@@ -143,47 +138,61 @@ def _citations(rules: RuleVersion) -> tuple[str, ...]:
 # --------------------------------------------------------------------------- items
 
 
-def _split(item: Item, out_of_scope: Container[str], paid_first: Container[str], route: str) -> ItemSplit:
-    """One item's split: fully self-paid (out of scope, or above its price cap), paid first (乙类 × ratio), in scope."""
-    if item.category in out_of_scope:
-        return ItemSplit(
-            item.code,
-            item.name,
-            item.category,
-            item.amount,
-            item.amount,
-            ZERO,
-            ZERO,
-            NONE,
-            item.quantity,
-            item.unit_price,
+def _split_items(
+    items: Iterable[Item], rules: RuleVersion, programmes: frozenset[str], ordinary_open: bool
+) -> tuple[tuple[ItemSplit, ...], Decimal, Decimal, Decimal, dict[str, Decimal]]:
+    """Each item's split (fully self-paid: out of scope, or above its price cap; paid first: 乙类 × ratio; in
+    scope) and route (its programme when the visit takes it; else ordinary pooling where it is open, or none).
+
+    Returns the splits and the sums the steps after need: the total, fully self-paid, paid first, and the in-scope
+    amount of each route.  This loop is most of a quote's work, so it does each item's arithmetic
+    once and adds only the parts that are not zero.
+    """
+    scope = rules["scope"].value
+    out_of_scope, paid_first = scope["out_of_scope"], scope["selfpay_first"]
+    plain = ORDINARY if ordinary_open else NONE  # the route of an item outside every programme
+    routes = {p: f"programme:{p}" for p in programmes}
+    splits = []
+    total = fully = first = ZERO
+    scope_by_route: dict[str, Decimal] = {}
+    for item in items:
+        amount = item.amount
+        category = item.category
+        total += amount
+        if category in out_of_scope:
+            fully += amount
+            splits.append(
+                ItemSplit(
+                    item.code, item.name, category, amount, amount, ZERO, ZERO, NONE, item.quantity, item.unit_price
+                )
+            )
+            continue
+        above_cap, base = ZERO, amount
+        if item.price_cap is not None:
+            above_cap = max(ZERO, amount - item.price_cap * item.quantity)
+            base = amount - above_cap
+            fully += above_cap
+        own = ZERO
+        if category in paid_first:
+            own = round_fen(base * item.selfpay_ratio, STEP_ITEM_SELFPAY)
+            first += own
+        route = plain if item.programme is None else routes.get(item.programme, plain)
+        scope_by_route[route] = scope_by_route.get(route, ZERO) + (base - own)
+        splits.append(
+            ItemSplit(
+                item.code,
+                item.name,
+                category,
+                amount,
+                above_cap,
+                own,
+                base - own,
+                route,
+                item.quantity,
+                item.unit_price,
+            )
         )
-    above_cap, base = ZERO, item.amount
-    if item.price_cap is not None:
-        above_cap = max(ZERO, item.amount - item.price_cap * item.quantity)
-        base = item.amount - above_cap
-    first = ZERO
-    if item.category in paid_first:
-        first = round_fen(base * item.selfpay_ratio, STEP_ITEM_SELFPAY)
-    return ItemSplit(
-        item.code,
-        item.name,
-        item.category,
-        item.amount,
-        above_cap,
-        first,
-        base - first,
-        route,
-        item.quantity,
-        item.unit_price,
-    )
-
-
-def _route(item: Item, programmes: frozenset[str], plain: str) -> str:
-    """A programme item's route when the visit takes its programme, else ``plain`` (ordinary, or none)."""
-    if item.programme is not None and item.programme in programmes:
-        return f"programme:{item.programme}"
-    return plain
+    return tuple(splits), total, fully, first, scope_by_route
 
 
 def _registered(case: Case, rules: RuleVersion) -> frozenset[str]:
@@ -356,7 +365,7 @@ def _cap(case: Case, rules: RuleVersion, figures: PublishedFigures) -> Decimal:
 
 
 def _programme_pay(
-    case: Case, rules: RuleVersion, splits: Iterable[ItemSplit], programmes: frozenset[str], lines: Lines
+    case: Case, rules: RuleVersion, scope_by_route: dict[str, Decimal], programmes: frozenset[str], lines: Lines
 ) -> dict[str, Decimal]:
     if not programmes:
         return {}
@@ -370,7 +379,7 @@ def _programme_pay(
     names = "、".join(PROGRAMME_NAMES[p] for p in PROGRAMMES if p in programmes)
     result: dict[str, Decimal] = {}
     for name in PROGRAMMES:
-        base = sum((s.in_scope for s in splits if s.route == f"programme:{name}"), ZERO)
+        base = scope_by_route.get(f"programme:{name}", ZERO)
         if name not in programmes or base == ZERO:
             continue
         raw = round_fen(base * share.value, STEP_FUND)

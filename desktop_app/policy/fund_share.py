@@ -23,6 +23,21 @@ from .rulebook import Published, Resolved, RuleVersion
 
 def fund_ratio(case: Case, rules: RuleVersion, figures: PublishedFigures, lines: Lines) -> Decimal:
     """The ratio the fund pays for this member at this facility, with its explanation line."""
+    facility = case.facility
+    key = ("fund_ratio", facility.kind, facility.level, facility.grade, facility.tier, case.member.status)
+    known = rules.memo.get(key)
+    if known is None:
+        known = _ratio_and_line(case, rules, figures)
+        if "fund_share" in rules.memo:  # a table of literal ratios: the same row for every such visit
+            rules.memo[key] = known
+    ratio, line = known
+    if lines.on:
+        lines.append(line)
+    return ratio
+
+
+def _ratio_and_line(case: Case, rules: RuleVersion, figures: PublishedFigures) -> tuple[Decimal, str]:
+    """The first row of the table that fits the facility: the member's ratio, and the line that explains it."""
     share = rules["fund_share"]
     increase = rules.get("retired_increase")
     table = _table(rules, share, increase, figures)
@@ -31,19 +46,13 @@ def fund_ratio(case: Case, rules: RuleVersion, figures: PublishedFigures, lines:
         if _matches(row, facility, share.cite()):
             employed, retired = resolved
             if case.member.status == "employed":
-                if lines.on:
-                    lines.append(f"统筹支付比例：{row['label']}，在职 {percent(employed)}（{share.cite()}）")
-                return employed
+                return employed, f"统筹支付比例：{row['label']}，在职 {percent(employed)}（{share.cite()}）"
             if row["retired"] is not None:
-                if lines.on:
-                    lines.append(f"统筹支付比例：{row['label']}，退休 {percent(retired)}（{share.cite()}）")
-            else:
-                if lines.on:
-                    lines.append(
-                        f"统筹支付比例：{row['label']}，在职 {percent(employed)}，退休人员提高 "
-                        f"{percent(increase.value)} 即 {percent(retired)}（{share.cite()}；{increase.cite()}）"
-                    )
-            return retired
+                return retired, f"统筹支付比例：{row['label']}，退休 {percent(retired)}（{share.cite()}）"
+            return retired, (
+                f"统筹支付比例：{row['label']}，在职 {percent(employed)}，退休人员提高 "
+                f"{percent(increase.value)} 即 {percent(retired)}（{share.cite()}；{increase.cite()}）"
+            )
     raise InputError(
         "facility", _describe_facility(facility), f"本地区支付比例表中没有与之对应的一行（{share.cite()}）"
     )

@@ -99,6 +99,11 @@ class Resolved:
     start: dt.date
 
     def cite(self) -> str:
+        return self.citation
+
+    @cached_property
+    def citation(self) -> str:
+        """The citation, written once: a settlement's explanation cites each parameter it uses."""
         return self.reference.cite()
 
 
