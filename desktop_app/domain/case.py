@@ -328,64 +328,98 @@ def _items(value: object) -> tuple[Item, ...]:
         raise InputError("items", value, "须为列表")
     if not value:
         raise InputError("items", value, "至少需要一个项目")
-    return tuple(_item(raw, f"items[{i}]") for i, raw in enumerate(value))
+    return tuple(_item(raw, i) for i, raw in enumerate(value))
 
 
-def _item(value: object, path: str) -> Item:
-    obj = _mapping(value, path, _ITEM_KEYS, required=("code", "name", "category"))
-    category = _choice(obj["category"], f"{path}.category", CATEGORIES)
-    quantity = Decimal("1")
-    if obj.get("quantity") is not None:
-        quantity = _number(obj["quantity"], f"{path}.quantity", positive=True)
-    unit_price = (
-        parse_amount_field(obj["unit_price"], f"{path}.unit_price") if obj.get("unit_price") is not None else None
-    )
-    if obj.get("amount") is not None:
-        amount = parse_amount_field(obj["amount"], f"{path}.amount")
+_ONE = Decimal("1")
+_NO_RATIO = Decimal("0")
+_CENT = Decimal("0.01")
+_ITEM_REQUIRED = ("code", "name", "category")
+
+
+def _item(obj: object, i: int) -> Item:
+    """``items[i]``.  A visit has dozens of these, so a field's path (``items[3].amount``) is written only for its
+    error, and what every item has (a dict of known keys, text, a category) is checked the quick way first."""
+    if (
+        type(obj) is not dict
+        or not _ITEM_KEYS.issuperset(obj)
+        or obj.get("code") is None
+        or obj.get("name") is None
+        or obj.get("category") is None
+    ):
+        obj = _mapping(obj, f"items[{i}]", _ITEM_KEYS, required=_ITEM_REQUIRED)  # the error, or an odd Mapping
+    category = obj["category"]
+    if category not in CATEGORIES or isinstance(category, bool):
+        _choice(category, f"items[{i}].category", CATEGORIES)
+    raw = obj.get("quantity")
+    quantity = _ONE if raw is None else _number(raw, f"items[{i}].quantity", positive=True)
+    raw = obj.get("unit_price")
+    unit_price = None if raw is None else _amount(raw, i, "unit_price")
+    raw = obj.get("amount")
+    if raw is not None:
+        amount = _amount(raw, i, "amount")
         if unit_price is not None and quantity * unit_price != amount:
-            raise InputError(f"{path}.amount", obj["amount"], f"与 数量 × 单价 = {quantity * unit_price} 不符")
+            raise InputError(f"items[{i}].amount", raw, f"与 数量 × 单价 = {quantity * unit_price} 不符")
     elif unit_price is not None:
         amount = quantity * unit_price
-        if amount != amount.quantize(Decimal("0.01")):
-            raise InputError(f"{path}.quantity", obj.get("quantity"), "数量 × 单价 不是整分金额")
-        amount = amount.quantize(Decimal("0.01"))
+        if amount != amount.quantize(_CENT):
+            raise InputError(f"items[{i}].quantity", obj.get("quantity"), "数量 × 单价 不是整分金额")
+        amount = amount.quantize(_CENT)
     else:
-        raise InputError(f"{path}.amount", None, "必填字段缺失（或同时给出 quantity 与 unit_price）")
+        raise InputError(f"items[{i}].amount", None, "必填字段缺失（或同时给出 quantity 与 unit_price）")
 
+    raw = obj.get("selfpay_ratio")
     if category == "B":
-        if obj.get("selfpay_ratio") is None:
-            raise InputError(f"{path}.selfpay_ratio", None, "乙类项目须给出先行自付比例 selfpay_ratio")
-        selfpay_ratio = _ratio(obj["selfpay_ratio"], f"{path}.selfpay_ratio")
+        if raw is None:
+            raise InputError(f"items[{i}].selfpay_ratio", None, "乙类项目须给出先行自付比例 selfpay_ratio")
+        selfpay_ratio = _ratio(raw, f"items[{i}].selfpay_ratio")
     else:
-        selfpay_ratio = Decimal("0")
-        if obj.get("selfpay_ratio") not in (None, "0", "0.00", 0):
-            raise InputError(f"{path}.selfpay_ratio", obj["selfpay_ratio"], "只有乙类（B）项目有先行自付比例")
+        selfpay_ratio = _NO_RATIO
+        if raw not in (None, "0", "0.00", 0):
+            raise InputError(f"items[{i}].selfpay_ratio", raw, "只有乙类（B）项目有先行自付比例")
 
     programme = obj.get("programme")
-    if programme is not None:
-        programme = _choice(programme, f"{path}.programme", PROGRAMMES)
+    if programme is not None and (programme not in PROGRAMMES or isinstance(programme, bool)):
+        _choice(programme, f"items[{i}].programme", PROGRAMMES)
 
-    price_cap = None
-    if obj.get("price_cap") is not None:
-        price_cap = parse_amount_field(obj["price_cap"], f"{path}.price_cap")
-        if price_cap * quantity != (price_cap * quantity).quantize(Decimal("0.01")):
-            raise InputError(f"{path}.price_cap", obj["price_cap"], "限价 × 数量 不是整分金额")
+    price_cap = obj.get("price_cap")
+    if price_cap is not None:
+        price_cap = _amount(price_cap, i, "price_cap")
+        if price_cap * quantity != (price_cap * quantity).quantize(_CENT):
+            raise InputError(f"items[{i}].price_cap", obj["price_cap"], "限价 × 数量 不是整分金额")
     account_payable = obj.get("account_payable", True)
-    if not isinstance(account_payable, bool):
-        raise InputError(f"{path}.account_payable", account_payable, "须为 true 或 false")
+    if account_payable is not True and account_payable is not False:
+        raise InputError(f"items[{i}].account_payable", account_payable, "须为 true 或 false")
     return Item(
-        item_kind=_text(obj.get("item_kind", "drug"), f"{path}.item_kind"),
-        account_payable=account_payable,
-        code=_text(obj["code"], f"{path}.code"),
-        name=_text(obj["name"], f"{path}.name"),
-        amount=amount,
-        category=category,
-        selfpay_ratio=selfpay_ratio,
-        programme=programme,
-        quantity=quantity,
-        unit_price=unit_price,
-        price_cap=price_cap,
+        _item_text(obj["code"], i, "code"),
+        _item_text(obj["name"], i, "name"),
+        amount,
+        category,
+        selfpay_ratio,
+        programme,
+        quantity,
+        unit_price,
+        price_cap,
+        _item_text(obj.get("item_kind", "drug"), i, "item_kind"),
+        account_payable,
     )
+
+
+def _item_text(value: object, i: int, key: str) -> str:
+    """A text field of ``items[i]``, stripped; :class:`InputError` naming it if not a non-empty string."""
+    if type(value) is str:
+        text = value.strip()
+        if text:
+            return text
+    return _text(value, f"items[{i}].{key}")
+
+
+def _amount(value: object, i: int, key: str) -> Decimal:
+    """An amount field of ``items[i]`` (see :func:`parse_amount_field`), its path written only for an error."""
+    try:
+        return parse_amount(value)
+    except MoneyError as exc:
+        raise InputError(f"items[{i}].{key}", value, exc.reason) from None
 
 
 def _number(value: object, path: str, *, positive: bool) -> Decimal:

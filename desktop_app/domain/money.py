@@ -37,18 +37,20 @@ def round_fen(value: Decimal, step: str) -> Decimal:
 
 
 def _to_decimal(value: object) -> Decimal:
-    if isinstance(value, bool) or isinstance(value, float):
-        # bool is an int; a float has already lost exactness.
-        raise MoneyError(value, "须为字符串或整数形式的数字（不接受浮点数）")
-    if isinstance(value, Decimal):
-        result = value
-    elif isinstance(value, int):
-        result = Decimal(value)
-    elif isinstance(value, str):
+    if type(value) is str:  # the usual case, tested first: a quote parses dozens
         try:
             result = Decimal(value.strip())
         except InvalidOperation:
             raise MoneyError(value, "不是数字") from None
+    elif isinstance(value, bool) or isinstance(value, float):
+        # bool is an int; a float has already lost exactness.
+        raise MoneyError(value, "须为字符串或整数形式的数字（不接受浮点数）")
+    elif isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, str):  # a subclass of str
+        return _to_decimal(str(value))
     else:
         raise MoneyError(value, "不是数字")
     if not result.is_finite():
@@ -66,9 +68,10 @@ def parse_amount(value: object, *, allow_negative: bool = False) -> Decimal:
         raise MoneyError(value, "金额不能为负数")
     if abs(result) > MAX_AMOUNT:
         raise MoneyError(value, f"金额超出上限 {MAX_AMOUNT}")
-    if result != result.quantize(FEN):
+    fen = result.quantize(FEN)
+    if result != fen:
         raise MoneyError(value, "金额最多两位小数（到分）")
-    return result.quantize(FEN)
+    return fen
 
 
 def parse_ratio(value: object) -> Decimal:
