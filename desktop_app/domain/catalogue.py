@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from .frozen import quick_init
 from .money import from_fen
 
 
@@ -14,6 +15,7 @@ def cashier_ceiling(price: Decimal, price_cap: Decimal | None) -> Decimal:
     return price if price_cap is None else min(price, price_cap)
 
 
+@quick_init  # one a line of every quote: see .frozen
 @dataclass(frozen=True)
 class CatalogueItem:
     code: str

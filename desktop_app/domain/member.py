@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from .errors import InputError
+from .frozen import quick_init
 
 
+@quick_init  # every lookup and every quote makes one: see .frozen
 @dataclass(frozen=True)
 class MemberRecord:
     psn_no: str

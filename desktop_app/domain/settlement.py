@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 from .frozen import quick_init
 from .money import fmt, fmt_ratio
+
+_NONE = Decimal("0")
 
 
 @quick_init
@@ -57,9 +60,9 @@ class Settlement:
     explanation: tuple[str, ...]
     warnings: tuple[str, ...] = field(default=())
 
-    @property
+    @cached_property  # read by the split, the check, the record and the receipt: added up once
     def fund_total(self) -> Decimal:
-        return self.fund_ordinary + sum(self.fund_by_programme.values(), Decimal("0"))
+        return self.fund_ordinary + sum(self.fund_by_programme.values(), _NONE)
 
     @property
     def member_share(self) -> Decimal:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import sqlite3
@@ -28,12 +29,13 @@ def name_initials(name: str) -> str:
     return "".join(_initial(c) for c in name if not c.isspace())
 
 
+# A row's columns are the record's fields, in order: the first ten as stored, then four converted.
+assert COLUMNS == tuple(f.name for f in dataclasses.fields(MemberRecord)), "MEMBER_COLUMNS and MemberRecord differ"
+
+
 def _record(row: sqlite3.Row | tuple) -> MemberRecord:
-    data = dict(zip(COLUMNS, row))
-    data["civil_servant"] = bool(data["civil_servant"])
-    data["programmes"] = tuple(json.loads(data["programmes"]))
-    data["account_balance"] = from_fen(data["account_balance"])
-    return MemberRecord(**data)
+    """A member from a row of ``COLUMNS`` (every lookup makes one: positional, no dict on the way)."""
+    return MemberRecord(*row[:10], bool(row[10]), tuple(json.loads(row[11])), row[12], from_fen(row[13]))
 
 
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM members"
