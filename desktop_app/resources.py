@@ -24,7 +24,12 @@ def app_root() -> Path:
 
 
 def rules_dir() -> Path:
-    override = os.environ.get("GONGJI_RULES_DIR")
+    return _rules_dir(os.environ.get("GONGJI_RULES_DIR"))
+
+
+@functools.cache
+def _rules_dir(override: str | None) -> Path:
+    """The rules folder for an override (or none): one Path each, so its text is made once (every quote asks)."""
     return Path(override) if override else app_root() / "rules"
 
 

@@ -10,7 +10,6 @@ both spend the same cap.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sqlite3
 import uuid as uuidlib
 from dataclasses import dataclass, replace
@@ -18,7 +17,7 @@ from decimal import Decimal
 
 import sqlite_utils
 
-from ..domain.case import Case, Member, parse_case, parse_visit
+from ..domain.case import Case, Facility, Member, parse_case, parse_visit
 from ..domain.clock import now_iso
 from ..domain.diagnosis import Diagnosis
 from ..domain.errors import InputError
@@ -105,7 +104,7 @@ def build_quote(conn: sqlite3.Connection, data: object, today: dt.date | None = 
     """Everything about a checkout except writing it."""
     _check_keys(data)
     member = find_member(conn, data.get("member"))
-    region = config.region(conn)
+    region, facility = config.site(conn)
     if member.region != region:
         raise InputError(
             "member", member.psn_no, f"参保人属于 {member.region}，本机按 {region} 结算；异地就医请走异地结算"
@@ -113,7 +112,7 @@ def build_quote(conn: sqlite3.Connection, data: object, today: dt.date | None = 
     day, late = request.visit_date(data.get("date"), today or dt.date.today())
     lines, overrides = request.items(conn, data.get("items"))
     engine_items = [line for line, _ in lines]
-    case = _case(conn, data, member, region, day, engine_items)
+    case = _case(conn, data, member, region, facility, day, engine_items)
     traced = tracing.check(
         conn, data["items"], [item for _, item in lines], [line["quantity"] for line in engine_items], case.date
     )
@@ -136,13 +135,21 @@ def build_quote(conn: sqlite3.Connection, data: object, today: dt.date | None = 
     )
 
 
-def _case(conn: sqlite3.Connection, data: dict, member: MemberRecord, region: str, day: dt.date, items: list) -> Case:
+def _case(
+    conn: sqlite3.Connection,
+    data: dict,
+    member: MemberRecord,
+    region: str,
+    facility: Facility,
+    day: dt.date,
+    items: list,
+) -> Case:
     """The visit as the engine settles it, from this desk's settings and cache; a total past the bound is refused."""
     probe = parse_case(
         {
             "region": region,
             "date": day.isoformat(),
-            "facility": request.facility_dict(config.facility(conn)),
+            "facility": request.facility_dict(facility),
             "member": {"status": member.status},
             "items": items,
         }
@@ -225,7 +232,7 @@ def confirm(
         first = request.first_answer(conn, request_id, stored)
         if first is not None:
             return first
-        out = settle_in(conn, data, operator, today, at, approval, tendered)
+        out = settle_in(conn, data, operator, today, at, approval, tendered, stored=stored)
         request.remember(conn, request_id, out["uuid"], None)
     return out
 
@@ -240,11 +247,13 @@ def settle_in(
     tendered: str | Decimal | None = None,
     note: dict | None = None,
     remarks: tuple[str, ...] = (),
+    stored: str | None = None,
 ) -> dict:
     """Quote and journal one settlement in the caller's transaction (see :func:`confirm`); its record.
 
     ``note`` is added to the record as it is (a partial refund's link to the settlement it replaces);
-    ``remarks`` are printed under the figures, after the approvals' lines.
+    ``remarks`` are printed under the figures, after the approvals' lines.  ``stored`` is the request's stored
+    form where the caller has made it already (:func:`confirm`, to compare a retry).
     """
     q = build_quote(conn, data, today)
     tracing.require_complete(q.traced)
@@ -268,8 +277,8 @@ def settle_in(
         created_at=created,
         family_payer=q.payment.family_payer,
         **journal_figures(q.settlement, q.payment),
-        input_json=request.stored_form(data),
-        output_json=json.dumps(out, ensure_ascii=False),
+        input_json=request.stored_form(data) if stored is None else stored,
+        output_json=journal.output_json(out),
     )
     journal.record(conn, entry)
     request.remember(conn, None, entry.uuid, q.prescription)
@@ -309,7 +318,7 @@ def _record(q: Quote, created: str, operator: str, device: str, notes: list[str]
         }
     )
     out["warnings"] = [*out.get("warnings", []), *notes]
-    for item in out["items"]:
+    for item in out["items"] if q.overrides else ():
         override = next((o for o in q.overrides if o.code == item["code"]), None)
         if override is not None:
             item["catalogue_pric"] = fmt(override.catalogue_price)

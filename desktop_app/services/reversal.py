@@ -146,7 +146,7 @@ def entry(
         created_at=created,
         family_payer=original.family_payer,
         input_json=json.dumps({"refund_of": original.uuid}),
-        output_json=json.dumps(out, ensure_ascii=False),
+        output_json=journal.output_json(out),
         **neg,
     )
 

@@ -22,20 +22,36 @@ def put(conn: sqlite3.Connection, key: str, value: str) -> None:
     )
 
 
+_NO_REGION = "本机尚未设置所属统筹地区，请主管在设置中录入"
+
+
 def region(conn: sqlite3.Connection) -> str:
     value = get(conn, "region")
     if value is None:
-        raise InputError("settings.region", None, "本机尚未设置所属统筹地区，请主管在设置中录入")
+        raise InputError("settings.region", None, _NO_REGION)
     return value
 
 
 _FACILITY_KEYS = ("facility.kind", "facility.level", "facility.grade", "facility.tier", "facility.id")
 _FACILITY = f"SELECT key, value FROM settings WHERE key IN ({', '.join('?' * len(_FACILITY_KEYS))})"
+_SITE_KEYS = ("region", *_FACILITY_KEYS)
+_SITE = f"SELECT key, value FROM settings WHERE key IN ({', '.join('?' * len(_SITE_KEYS))})"
 
 
 def facility(conn: sqlite3.Connection) -> Facility:
-    """The facility's settings, in one read (every quote and settlement reads them)."""
-    found = dict(conn.execute(_FACILITY, _FACILITY_KEYS).fetchall())
+    """The facility's settings, in one read."""
+    return _facility(dict(conn.execute(_FACILITY, _FACILITY_KEYS).fetchall()))
+
+
+def site(conn: sqlite3.Connection) -> tuple[str, Facility]:
+    """The region and the facility, in one read (every quote and settlement reads both)."""
+    found = dict(conn.execute(_SITE, _SITE_KEYS).fetchall())
+    if found.get("region") is None:
+        raise InputError("settings.region", None, _NO_REGION)
+    return found["region"], _facility(found)
+
+
+def _facility(found: dict) -> Facility:
     kind = found.get("facility.kind")
     if kind is None:
         raise InputError("settings.facility.kind", None, "本机尚未设置机构信息，请主管在设置中录入")

@@ -12,6 +12,8 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
+import orjson
+
 from ..domain.case import Usage
 from ..domain.money import from_fen
 from ..domain.vocabulary import COUNTERS
@@ -74,13 +76,11 @@ def usage(conn: sqlite3.Connection, psn_no: str, year: int) -> Usage:
 def record(conn: sqlite3.Connection, entry: Entry) -> None:
     """Write ``entry`` and everything it moves; the caller holds the transaction."""
     conn.execute(_INSERT, [getattr(entry, f) for f in _FIELDS])  # every field a str, int or None: no asdict copy
-    for counter, amount in entry.counters().items():
-        if amount:
-            conn.execute(
-                "INSERT INTO usage VALUES (?, ?, ?, ?) ON CONFLICT(psn_no, year, counter) "
-                "DO UPDATE SET amount = amount + excluded.amount",
-                (entry.psn_no, entry.year, counter, amount),
-            )
+    conn.executemany(
+        "INSERT INTO usage VALUES (?, ?, ?, ?) ON CONFLICT(psn_no, year, counter) "
+        "DO UPDATE SET amount = amount + excluded.amount",
+        [(entry.psn_no, entry.year, counter, amount) for counter, amount in entry.counters().items() if amount],
+    )
     reason = "payment" if entry.kind == "settlement" else "refund"
     for owner, amount in ((entry.psn_no, entry.acct_pay), (entry.family_payer, entry.acct_mulaid_pay)):
         if owner and amount:
@@ -115,3 +115,8 @@ def refund_of(conn: sqlite3.Connection, uuid: str) -> str | None:
 
 def output(entry: Entry) -> dict:
     return json.loads(entry.output_json)
+
+
+def output_json(out: dict) -> str:
+    """A settlement's record as the journal keeps it: compact JSON, UTF-8 text (orjson: a tenth of json's time)."""
+    return orjson.dumps(out).decode()
