@@ -145,8 +145,8 @@ def _split_items(
     scope) and route (its programme when the visit takes it; else ordinary pooling where it is open, or none).
 
     Returns the splits and the sums the steps after need: the total, fully self-paid, paid first, and the in-scope
-    amount of each route.  This loop is most of a quote's work, so it does each item's arithmetic
-    once and adds only the parts that are not zero.
+    amount of each route.  This loop is most of a quote's work: each item's arithmetic is done once, and a part
+    is added to its sum only where the item's category can have one (the in-scope sum is what is left).
     """
     scope = rules["scope"].value
     out_of_scope, paid_first = scope["out_of_scope"], scope["selfpay_first"]
