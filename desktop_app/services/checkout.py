@@ -52,6 +52,7 @@ class Quote:
     late: bool = False  # a visit of an earlier day, settled today
     traced: tuple[tracing.TracedLine, ...] = ()  # the traced lines, with their codes (issue 18)
     diagnoses: tuple[Diagnosis, ...] = ()  # the visit's, in order (the first is the main one)
+    device: str | None = None  # this desk's device.id, read with the settings the quote needed
 
     @property
     def needs_approval(self) -> tuple[str, ...]:
@@ -104,7 +105,8 @@ def build_quote(conn: sqlite3.Connection, data: object, today: dt.date | None = 
     """Everything about a checkout except writing it."""
     _check_keys(data)
     member = find_member(conn, data.get("member"))
-    region, facility = config.site(conn)
+    site = config.site(conn)
+    region = site.region
     if member.region != region:
         raise InputError(
             "member", member.psn_no, f"参保人属于 {member.region}，本机按 {region} 结算；异地就医请走异地结算"
@@ -112,7 +114,7 @@ def build_quote(conn: sqlite3.Connection, data: object, today: dt.date | None = 
     day, late = request.visit_date(data.get("date"), today or dt.date.today())
     lines, overrides = request.items(conn, data.get("items"))
     engine_items = [line for line, _ in lines]
-    case = _case(conn, data, member, region, facility, day, engine_items)
+    case = _case(conn, data, member, region, site.facility, day, engine_items)
     traced = tracing.check(
         conn, data["items"], [item for _, item in lines], [line["quantity"] for line in engine_items], case.date
     )
@@ -128,10 +130,19 @@ def build_quote(conn: sqlite3.Connection, data: object, today: dt.date | None = 
         [item for _, item in lines],
         request.accounts(conn, member, choice),
         choice,
-        offline.allowance(conn, member.psn_no),
+        offline.allowance(conn, member.psn_no, site=site),
     )
     return Quote(
-        member, case, outcome.settlement, outcome.payment, prescription, tuple(overrides), late, traced, diagnoses
+        member,
+        case,
+        outcome.settlement,
+        outcome.payment,
+        prescription,
+        tuple(overrides),
+        late,
+        traced,
+        diagnoses,
+        site.device,
     )
 
 
@@ -199,8 +210,9 @@ def quote_dict(q: Quote) -> dict:
 # --------------------------------------------------------------------------- confirm and refund
 
 
-def device_id(conn: sqlite3.Connection) -> str:
-    value = config.get(conn, "device.id")
+def device_id(conn: sqlite3.Connection, known: str | None = None) -> str:
+    """This desk's device.id (``known``: as a quote read it already); refused when the database was never set up."""
+    value = known if known is not None else config.get(conn, "device.id")
     if value is None:
         raise InputError("settings.device.id", None, "本机没有设备编号（数据库未初始化）")
     return value
@@ -260,7 +272,7 @@ def settle_in(
     request.require_diagnosis(q.diagnoses, q.case.facility.kind)
     notes = [*approvals.approve(conn, q, approval), *remarks]
     created = at or now_iso()
-    out = _record(q, created, operator, device_id(conn), notes)
+    out = _record(q, created, operator, device_id(conn, q.device), notes)
     out.update(_cash_tendered(tendered, q.payment.cash))
     out.update(note or {})
     entry = journal.Entry(

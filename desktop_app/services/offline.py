@@ -34,19 +34,26 @@ def duration(conn: sqlite3.Connection, key: str, seconds_per_unit: int) -> dt.ti
     return dt.timedelta(seconds=int(setting(conn, key) * seconds_per_unit))
 
 
-def offline_age(conn: sqlite3.Connection, now: dt.datetime | None = None) -> dt.timedelta | None:
-    """Time since the last successful sync (``timedelta.max`` if never); None when this desk has no hub."""
-    if not config.get(conn, "sync.hub"):
+def offline_age(
+    conn: sqlite3.Connection, now: dt.datetime | None = None, site: config.Site | None = None
+) -> dt.timedelta | None:
+    """Time since the last successful sync (``timedelta.max`` if never); None when this desk has no hub.
+
+    ``site``: the desk's settings where the caller has read them already (a checkout)."""
+    hub = site.hub if site is not None else config.get(conn, "sync.hub")
+    if not hub:
         return None
-    last = config.get(conn, "sync.last_ok")
+    last = site.last_sync if site is not None else config.get(conn, "sync.last_ok")
     if not last:
         return dt.timedelta.max
     return (now or dt.datetime.now().astimezone()) - dt.datetime.fromisoformat(last)
 
 
-def allowance(conn: sqlite3.Connection, psn_no: str, now: dt.datetime | None = None) -> Allowance | None:
+def allowance(
+    conn: sqlite3.Connection, psn_no: str, now: dt.datetime | None = None, site: config.Site | None = None
+) -> Allowance | None:
     """What the fund may pay this member on this visit while offline; None when online or offline-only."""
-    age = offline_age(conn, now)
+    age = offline_age(conn, now, site)
     if age is None or age <= duration(conn, "offline.grace_minutes", 60):
         return None
     if age > duration(conn, "offline.max_hours", 3600):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 from decimal import Decimal
 
 from ..domain.case import Facility
@@ -34,8 +35,19 @@ def region(conn: sqlite3.Connection) -> str:
 
 _FACILITY_KEYS = ("facility.kind", "facility.level", "facility.grade", "facility.tier", "facility.id")
 _FACILITY = f"SELECT key, value FROM settings WHERE key IN ({', '.join('?' * len(_FACILITY_KEYS))})"
-_SITE_KEYS = ("region", *_FACILITY_KEYS)
+_SITE_KEYS = ("region", *_FACILITY_KEYS, "device.id", "sync.hub", "sync.last_ok")
 _SITE = f"SELECT key, value FROM settings WHERE key IN ({', '.join('?' * len(_SITE_KEYS))})"
+
+
+@dataclass(frozen=True)
+class Site:
+    """What a settlement needs of this desk's settings: read together, once a checkout."""
+
+    region: str
+    facility: Facility
+    device: str | None  # device.id (None: the database was never set up)
+    hub: str | None  # sync.hub (None or empty: an offline-only desk)
+    last_sync: str | None  # sync.last_ok
 
 
 def facility(conn: sqlite3.Connection) -> Facility:
@@ -43,12 +55,14 @@ def facility(conn: sqlite3.Connection) -> Facility:
     return _facility(dict(conn.execute(_FACILITY, _FACILITY_KEYS).fetchall()))
 
 
-def site(conn: sqlite3.Connection) -> tuple[str, Facility]:
-    """The region and the facility, in one read (every quote and settlement reads both)."""
+def site(conn: sqlite3.Connection) -> Site:
+    """The region, the facility, the device and the hub, in one read (every quote and settlement reads them)."""
     found = dict(conn.execute(_SITE, _SITE_KEYS).fetchall())
     if found.get("region") is None:
         raise InputError("settings.region", None, _NO_REGION)
-    return found["region"], _facility(found)
+    return Site(
+        found["region"], _facility(found), found.get("device.id"), found.get("sync.hub"), found.get("sync.last_ok")
+    )
 
 
 def _facility(found: dict) -> Facility:
