@@ -22,21 +22,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from measure import Figure, report  # noqa: E402
+from measure import BARE_WINDOW, Figure, report  # noqa: E402
 
 from desktop_app.services.demo import DEFAULT_DEMO_MEMBERS, generate  # noqa: E402
 from desktop_app.store.db import connect  # noqa: E402
 
 GOAL_MB = 250
-BARE = """
+BARE = (
+    BARE_WINDOW
+    + """
 from pathlib import Path
-from PySide6.QtWidgets import QApplication, QMainWindow
-app = QApplication([])
-window = QMainWindow()
-window.show()
-app.processEvents()
 print([line.split()[1] for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmRSS:")][0])
 """
+)
 
 
 def main() -> None:

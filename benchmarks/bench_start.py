@@ -20,19 +20,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from measure import Figure, report  # noqa: E402
+from measure import BARE_WINDOW, Figure, report  # noqa: E402
 
 from desktop_app.services.demo import generate  # noqa: E402
 from desktop_app.store.db import connect  # noqa: E402
 
 GOAL = 1.5
-BARE = """
-from PySide6.QtWidgets import QApplication, QMainWindow
-app = QApplication([])
-window = QMainWindow()
-window.show()
-app.processEvents()
-"""
 
 
 def run(argv: list[str]) -> tuple[float, float]:
@@ -55,7 +48,7 @@ def main() -> None:
         generate(db, 2000, seed=3, visits=200)
         db.conn.close()
         window = [sys.executable, "-m", "desktop_app", "window", "--db", str(path), "--self-test"]
-        bare = [sys.executable, "-c", BARE]
+        bare = [sys.executable, "-c", BARE_WINDOW]
         run(window), run(bare)  # warm the disk cache
         ours, base, ours_mb, base_mb = [], [], [], []
         for i in range(9):

@@ -72,6 +72,15 @@ class Figure:
         )
 
 
+# The floor of the window's start and memory: a fresh process that shows a bare PySide6 window.
+BARE_WINDOW = """
+from PySide6.QtWidgets import QApplication, QMainWindow
+app = QApplication([])
+window = QMainWindow()
+window.show()
+app.processEvents()
+"""
+
 HEADER = f"{'path':34} {'goal':>16} {'median':>10} {'p90':>10} {'IQR':>9} {'floor':>10} {'ratio':>8}  verdict"
 
 
