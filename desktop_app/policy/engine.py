@@ -57,8 +57,10 @@ def settle(case: Case, rules: RuleVersion, *, explain: bool = True) -> Settlemen
     # the registered programmes whose items take the programme on this visit
     programmes = frozenset(p for p in registered if _diagnosed(case, rules, p)) if registered else registered
     ordinary_open = blocked is None and case.facility.kind in rules["pooling_facility_kinds"].value
-    splits, total, fully, first, scope_by_route = _split_items(case.items, rules, programmes, ordinary_open)
+    splits, total, fully, first, by_route = _split_items(case.items, rules, programmes, ordinary_open)
     in_scope = total - fully - first  # each item's in-scope part is its amount less the other two
+    # an item not taken by a programme goes the plain way: ordinary pooling where it is open (else none)
+    ordinary_base = in_scope - sum(by_route.values(), ZERO) if ordinary_open else ZERO
     if lines.on:
         lines.append(
             f"费用分类：医疗费总额 {fmt(total)}，全自费 {fmt(fully)}（丙类及超限价部分），"
@@ -77,8 +79,8 @@ def settle(case: Case, rules: RuleVersion, *, explain: bool = True) -> Settlemen
             )
 
     # Steps 3 to 5: the fund, ordinary and by programme; the member pays the rest.
-    ordinary = _ordinary(case, rules, figures, scope_by_route.get(ORDINARY, ZERO), lines, pooling=ordinary_open)
-    by_programme = _programme_pay(case, rules, scope_by_route, registered, lines)
+    ordinary = _ordinary(case, rules, figures, ordinary_base, lines, pooling=ordinary_open)
+    by_programme = _programme_pay(case, rules, by_route, registered, lines)
     fund = ordinary.fund + sum(by_programme.values(), ZERO)
     if lines.on:
         lines.append(f"个人负担：{fmt(total)} − 统筹基金 {fmt(fund)} = {fmt(total - fund)}")
@@ -145,8 +147,9 @@ def _split_items(
     scope) and route (its programme when the visit takes it; else ordinary pooling where it is open, or none).
 
     Returns the splits and the sums the steps after need: the total, fully self-paid, paid first, and the in-scope
-    amount of each route.  This loop is most of a quote's work: each item's arithmetic is done once, and a part
-    is added to its sum only where the item's category can have one (the in-scope sum is what is left).
+    amount of each programme's route.  This loop is most of a quote's work: each item's arithmetic is done once,
+    and a part is added to its sum only where the item can have one.  What is in scope is what is left of the
+    total, and what of it goes the plain way is what no programme took (see :func:`settle`).
     """
     scope = rules["scope"].value
     out_of_scope, paid_first = scope["out_of_scope"], scope["selfpay_first"]
@@ -154,7 +157,7 @@ def _split_items(
     routes = {p: f"programme:{p}" for p in programmes}
     splits = []
     total = fully = first = ZERO
-    scope_by_route: dict[str, Decimal] = {}
+    by_programme: dict[str, Decimal] = {}  # in scope, by programme route
     for item in items:
         amount = item.amount
         category = item.category
@@ -177,7 +180,8 @@ def _split_items(
             own = round_fen(base * item.selfpay_ratio, STEP_ITEM_SELFPAY)
             first += own
         route = plain if item.programme is None else routes.get(item.programme, plain)
-        scope_by_route[route] = scope_by_route.get(route, ZERO) + (base - own)
+        if route is not plain:
+            by_programme[route] = by_programme.get(route, ZERO) + (base - own)
         splits.append(
             ItemSplit(
                 item.code,
@@ -192,7 +196,7 @@ def _split_items(
                 item.unit_price,
             )
         )
-    return tuple(splits), total, fully, first, scope_by_route
+    return tuple(splits), total, fully, first, by_programme
 
 
 def _registered(case: Case, rules: RuleVersion) -> frozenset[str]:
@@ -365,7 +369,7 @@ def _cap(case: Case, rules: RuleVersion, figures: PublishedFigures) -> Decimal:
 
 
 def _programme_pay(
-    case: Case, rules: RuleVersion, scope_by_route: dict[str, Decimal], programmes: frozenset[str], lines: Lines
+    case: Case, rules: RuleVersion, in_scope_by_route: dict[str, Decimal], programmes: frozenset[str], lines: Lines
 ) -> dict[str, Decimal]:
     if not programmes:
         return {}
@@ -379,7 +383,7 @@ def _programme_pay(
     names = "、".join(PROGRAMME_NAMES[p] for p in PROGRAMMES if p in programmes)
     result: dict[str, Decimal] = {}
     for name in PROGRAMMES:
-        base = scope_by_route.get(f"programme:{name}", ZERO)
+        base = in_scope_by_route.get(f"programme:{name}", ZERO)
         if name not in programmes or base == ZERO:
             continue
         raw = round_fen(base * share.value, STEP_FUND)
