@@ -36,6 +36,7 @@ from .rulebook import RuleVersion
 
 ORDINARY = "ordinary"
 NONE = "none"
+PROGRAMME_ROUTES = {name: f"programme:{name}" for name in PROGRAMMES}  # the route of a programme's items
 
 
 def settle(case: Case, rules: RuleVersion, *, explain: bool = True) -> Settlement:
@@ -154,7 +155,7 @@ def _split_items(
     scope = rules["scope"].value
     out_of_scope, paid_first = scope["out_of_scope"], scope["selfpay_first"]
     plain = ORDINARY if ordinary_open else NONE  # the route of an item outside every programme
-    routes = {p: f"programme:{p}" for p in programmes}
+    routes = {p: PROGRAMME_ROUTES[p] for p in programmes}
     splits = []
     total = fully = first = ZERO
     by_programme: dict[str, Decimal] = {}  # in scope, by programme route
@@ -380,10 +381,9 @@ def _programme_pay(
         raise RulesError(case.region, "programme_caps", f"没有 {sorted(programmes)} 组合的限额")
     used = sum((case.usage.programme(p) for p in programmes), ZERO)
     left = max(ZERO, cap - used)
-    names = "、".join(PROGRAMME_NAMES[p] for p in PROGRAMMES if p in programmes)
     result: dict[str, Decimal] = {}
     for name in PROGRAMMES:
-        base = in_scope_by_route.get(f"programme:{name}", ZERO)
+        base = in_scope_by_route.get(PROGRAMME_ROUTES[name], ZERO)
         if name not in programmes or base == ZERO:
             continue
         raw = round_fen(base * share.value, STEP_FUND)
@@ -391,6 +391,7 @@ def _programme_pay(
         left -= paid
         result[name] = paid
         if lines.on:
+            names = "、".join(PROGRAMME_NAMES[p] for p in PROGRAMMES if p in programmes)
             text = (
                 f"两病门诊用药（{PROGRAMME_NAMES[name]}）：不设起付线，{fmt(base)} × {percent(share.value)} = "
                 f"{fmt(raw)}（{share.cite()}）；年度限额 {fmt(cap)}（已备案：{names}），本年已支付 {fmt(used)}"
