@@ -8,9 +8,7 @@ from decimal import Decimal
 from functools import cached_property
 
 from .frozen import quick_init
-from .money import fmt, fmt_ratio
-
-_NONE = Decimal("0")
+from .money import ZERO, fmt, fmt_ratio
 
 
 @quick_init
@@ -62,7 +60,7 @@ class Settlement:
 
     @cached_property  # read by the split, the check, the record and the receipt: added up once
     def fund_total(self) -> Decimal:
-        return self.fund_ordinary + sum(self.fund_by_programme.values(), _NONE)
+        return self.fund_ordinary + sum(self.fund_by_programme.values(), ZERO)
 
     @property
     def member_share(self) -> Decimal:

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import sqlite_utils
 
-from ..domain.case import Case, Facility, Member, parse_case, parse_visit
+from ..domain.case import Case, Member, parse_case, parse_visit
 from ..domain.clock import now_iso
 from ..domain.diagnosis import Diagnosis
 from ..domain.errors import InputError
@@ -114,7 +114,7 @@ def build_quote(conn: sqlite3.Connection, data: object, today: dt.date | None = 
     day, late = request.visit_date(data.get("date"), today or dt.date.today())
     lines, overrides = request.items(conn, data.get("items"))
     engine_items = [line for line, _ in lines]
-    case = _case(conn, data, member, region, site.facility, day, engine_items)
+    case = _case(conn, data, member, site, day, engine_items)
     traced = tracing.check(
         conn, data["items"], [item for _, item in lines], [line["quantity"] for line in engine_items], case.date
     )
@@ -147,20 +147,14 @@ def build_quote(conn: sqlite3.Connection, data: object, today: dt.date | None = 
 
 
 def _case(
-    conn: sqlite3.Connection,
-    data: dict,
-    member: MemberRecord,
-    region: str,
-    facility: Facility,
-    day: dt.date,
-    items: list,
+    conn: sqlite3.Connection, data: dict, member: MemberRecord, site: config.Site, day: dt.date, items: list
 ) -> Case:
     """The visit as the engine settles it, from this desk's settings and cache; a total past the bound is refused."""
     probe = parse_case(
         {
-            "region": region,
+            "region": site.region,
             "date": day.isoformat(),
-            "facility": request.facility_dict(facility),
+            "facility": request.facility_dict(site.facility),
             "member": {"status": member.status},
             "items": items,
         }
@@ -171,7 +165,7 @@ def _case(
             "items", f"合计 {fmt(total)}", f"一次就诊的医疗费总额不能超过 {fmt(MAX_VISIT_TOTAL)} 元，请核对数量与单价"
         )
     return Case(
-        region=region,
+        region=site.region,
         date=probe.date,
         facility=probe.facility,
         member=Member(
@@ -184,7 +178,7 @@ def _case(
         items=probe.items,
         usage=journal.usage(conn, member.psn_no, probe.date.year),
         visit=parse_visit(data.get("visit")),
-        published=config.published(conn, region),
+        published=config.published(conn, site.region),
     )
 
 
@@ -330,10 +324,10 @@ def _record(q: Quote, created: str, operator: str, device: str, notes: list[str]
         }
     )
     out["warnings"] = [*out.get("warnings", []), *notes]
-    for item in out["items"] if q.overrides else ():
-        override = next((o for o in q.overrides if o.code == item["code"]), None)
-        if override is not None:
-            item["catalogue_pric"] = fmt(override.catalogue_price)
+    overrides = {o.code: o for o in q.overrides}
+    for item in out["items"]:
+        if item["code"] in overrides:
+            item["catalogue_pric"] = fmt(overrides[item["code"]].catalogue_price)
     if q.diagnoses:  # as the platform's 2203 carries them: the A5 slip prints them, the push sends them
         out["diseinfo"] = [
             {"diag_srt_no": i, "diag_code": d.code, "diag_name": d.name} for i, d in enumerate(q.diagnoses, 1)
