@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from desktop_app.domain.case import Item
 from desktop_app.domain.frozen import quick_init
-from desktop_app.domain.settlement import ItemSplit
+from desktop_app.domain.settlement import ItemSplit, Settlement, new_split
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,7 +57,7 @@ def test_still_frozen_and_still_strict_about_its_arguments():
 
 
 def test_the_engines_values_use_it():
-    assert ItemSplit.__init__.__qualname__ == "ItemSplit.__init__" and "d = self.__dict__" not in repr(ItemSplit)
+    assert Settlement.__init__.__qualname__ == "Settlement.__init__" and "d = self.__dict__" not in repr(Settlement)
     item = Item("X001", "阿莫西林", Decimal("9.90"), "A")
     assert (item.quantity, item.unit_price, item.item_kind, item.account_payable) == (Decimal("1"), None, "drug", True)
 
@@ -77,3 +77,19 @@ def test_the_engines_values_use_it():
 def test_refuses_a_class_whose_own_init_does_more(make):
     with pytest.raises(TypeError, match="quick_init"):
         quick_init(make())
+
+
+amounts = st.decimals(min_value=0, max_value=10**6, places=2)
+
+
+@given(st.text(max_size=5), st.sampled_from("ABC"), amounts, amounts, st.none() | amounts)
+def test_an_item_split_made_by_the_engines_constructor_is_the_named_tuples_own(code, category, amount, part, price):
+    """The engine makes its splits with ``new_split`` (the tuple's ``__new__``): the same value, type, field names
+    and immutability as calling ``ItemSplit`` with every field."""
+    fields = (code, "项目", category, amount, part, part, amount - part, "ordinary", Decimal("2"), price)
+    made = new_split(fields)
+    assert type(made) is ItemSplit and made == ItemSplit(*fields) and hash(made) == hash(ItemSplit(*fields))
+    assert (made.code, made.amount, made.in_scope, made.unit_price) == (code, amount, amount - part, price)
+    with pytest.raises(AttributeError):
+        made.amount = Decimal("0")
+    assert ItemSplit(code, "项目", category, amount, part, part, amount, "none").quantity == Decimal("1")

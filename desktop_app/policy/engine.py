@@ -27,12 +27,12 @@ from ..domain.case import Case, Item, Usage
 from ..domain.errors import InputError, RulesError
 from ..domain.frozen import quick_init
 from ..domain.money import STEP_CAP, STEP_FUND, STEP_ITEM_SELFPAY, ZERO, fmt, percent, round_fen
-from ..domain.settlement import ItemSplit, Settlement, YearUsage
+from ..domain.settlement import ItemSplit, Settlement, YearUsage, new_split
 from ..domain.vocabulary import FACILITY_KIND_NAMES, PROGRAMME_NAMES, PROGRAMMES, SCHEME_NAMES, STATUS_NAMES
 from .fund_share import fund_ratio
 from .lines import Lines
 from .published import PublishedFigures
-from .rulebook import RuleVersion
+from .rulebook import Published, RuleVersion
 
 ORDINARY = "ordinary"
 NONE = "none"
@@ -55,8 +55,7 @@ def settle(case: Case, rules: RuleVersion, *, explain: bool = True) -> Settlemen
     # Steps 1 and 2: each item's split and route.
     blocked = _pooling_blocked(case, rules)
     registered = _registered(case, rules) if blocked is None else frozenset()  # their cap is the year's
-    # the registered programmes whose items take the programme on this visit
-    programmes = frozenset(p for p in registered if _diagnosed(case, rules, p)) if registered else registered
+    programmes = _taking(case, rules, registered)
     ordinary_open = blocked is None and case.facility.kind in rules["pooling_facility_kinds"].value
     splits, total, fully, first, by_route = _split_items(case.items, rules, programmes, ordinary_open)
     in_scope = total - fully - first  # each item's in-scope part is its amount less the other two
@@ -101,12 +100,18 @@ def settle(case: Case, rules: RuleVersion, *, explain: bool = True) -> Settlemen
         fund_ratio=ordinary.ratio,
         fund_by_programme=by_programme,
         annual_cap=ordinary.cap,
-        cap_left_after=None if ordinary.cap is None else max(ZERO, ordinary.cap - usage_after.pool_paid),
+        cap_left_after=None if ordinary.cap is None else _left(ordinary.cap, usage_after.pool_paid),
         usage_after=usage_after,
         items=splits,
         explanation=tuple(lines),
         warnings=_warnings(rules),
     )
+
+
+def _left(cap: Decimal, used: Decimal) -> Decimal:
+    """What is left of a cap: never below zero."""
+    left = cap - used
+    return left if left > ZERO else ZERO
 
 
 def _version_line(rules: RuleVersion) -> str:
@@ -157,6 +162,7 @@ def _split_items(
     plain = ORDINARY if ordinary_open else NONE  # the route of an item outside every programme
     routes = {p: PROGRAMME_ROUTES[p] for p in programmes}
     splits = []
+    add = splits.append
     total = fully = first = ZERO
     by_programme: dict[str, Decimal] = {}  # in scope, by programme route
     for item in items:
@@ -165,36 +171,41 @@ def _split_items(
         total += amount
         if category in out_of_scope:
             fully += amount
-            splits.append(
-                ItemSplit(
-                    item.code, item.name, category, amount, amount, ZERO, ZERO, NONE, item.quantity, item.unit_price
+            add(
+                new_split(
+                    (item.code, item.name, category, amount, amount, ZERO, ZERO, NONE, item.quantity, item.unit_price)
                 )
             )
             continue
-        above_cap, base = ZERO, amount
+        above_cap = own = ZERO
+        base = in_scope = amount
         if item.price_cap is not None:
-            above_cap = max(ZERO, amount - item.price_cap * item.quantity)
-            base = amount - above_cap
-            fully += above_cap
-        own = ZERO
+            over = amount - item.price_cap * item.quantity
+            if over > ZERO:
+                above_cap, base = over, amount - over
+                in_scope = base
+                fully += over
         if category in paid_first:
             own = round_fen(base * item.selfpay_ratio, STEP_ITEM_SELFPAY)
             first += own
+            in_scope = base - own
         route = plain if item.programme is None else routes.get(item.programme, plain)
         if route is not plain:
-            by_programme[route] = by_programme.get(route, ZERO) + (base - own)
-        splits.append(
-            ItemSplit(
-                item.code,
-                item.name,
-                category,
-                amount,
-                above_cap,
-                own,
-                base - own,
-                route,
-                item.quantity,
-                item.unit_price,
+            by_programme[route] = by_programme.get(route, ZERO) + in_scope
+        add(
+            new_split(
+                (
+                    item.code,
+                    item.name,
+                    category,
+                    amount,
+                    above_cap,
+                    own,
+                    in_scope,
+                    route,
+                    item.quantity,
+                    item.unit_price,
+                )
             )
         )
     return tuple(splits), total, fully, first, by_programme
@@ -208,12 +219,16 @@ def _registered(case: Case, rules: RuleVersion) -> frozenset[str]:
     return case.member.programmes
 
 
-def _diagnosed(case: Case, rules: RuleVersion, programme: str) -> bool:
-    """Whether the visit's diagnoses match ``programme`` where the rules ask for it (a case without them: not asked)."""
+def _taking(case: Case, rules: RuleVersion, registered: frozenset[str]) -> frozenset[str]:
+    """The registered programmes whose items take the programme on this visit: each whose diagnosis the visit
+    has, where the rules ask for one (a case that gives no diagnoses is not asked)."""
     needed = rules.get("programme_diagnoses")
-    if needed is None or case.diagnoses is None or programme not in needed.value:
-        return True
-    return any(code[:3].upper() in needed.value[programme] for code in case.diagnoses)
+    if not registered or needed is None or case.diagnoses is None:
+        return registered
+    wanted = needed.value
+    return frozenset(
+        p for p in registered if p not in wanted or any(code[:3].upper() in wanted[p] for code in case.diagnoses)
+    )
 
 
 def _undiagnosed_lines(case: Case, rules: RuleVersion, undiagnosed: frozenset[str]) -> list[str]:
@@ -300,8 +315,8 @@ def _ordinary(
     ratio = fund_ratio(case, rules, figures, lines)
     cap = _cap(case, rules, figures)
     raw = round_fen((base - deductible) * ratio, STEP_FUND)
-    cap_left = max(ZERO, cap - case.usage.pool_paid)
-    fund = min(raw, cap_left)
+    cap_left = _left(cap, case.usage.pool_paid)
+    fund = raw if raw <= cap_left else cap_left
     cap_ref = rules["annual_cap"]
     if lines.on:
         lines.append(
@@ -325,12 +340,11 @@ def _deductible(case: Case, rules: RuleVersion, figures: PublishedFigures, base:
             lines.append(f"起付线：不设起付线，本次计入 0.00（{kind.cite()}）")
         return ZERO
     amount_param = rules["deductible_amount"]
-    threshold = figures.amount(
-        amount_param.value[case.member.status], amount_param, f"起付线（{STATUS_NAMES[case.member.status]}）"
-    )
+    status = case.member.status
+    threshold = figures.amount(amount_param.value[status], amount_param, "起付线", status)
     if kind.value == "annual":
-        left = max(ZERO, threshold - case.usage.deductible_paid)
-        counted = min(base, left)
+        left = _left(threshold, case.usage.deductible_paid)
+        counted = base if base <= left else left
         if lines.on:
             lines.append(
                 f"起付线 {fmt(threshold)}（年度累计，{STATUS_NAMES[case.member.status]}）："
@@ -344,13 +358,18 @@ def _deductible(case: Case, rules: RuleVersion, figures: PublishedFigures, base:
                 f"起付线：{FACILITY_KIND_NAMES[case.facility.kind]}不设起付线，本次计入 0.00（{exempt.cite()}）"
             )
         return ZERO
-    counted = min(base, threshold)
+    counted = base if base <= threshold else threshold
     if lines.on:
         lines.append(f"起付线：按次设定，每次 {fmt(threshold)}，本次计入 {fmt(counted)}（{amount_param.cite()}）")
     return counted
 
 
 def _cap(case: Case, rules: RuleVersion, figures: PublishedFigures) -> Decimal:
+    """The member's annual cap; one that the rules give as a figure is worked out once per scheme and status."""
+    key = ("annual_cap", case.member.scheme, case.member.status)
+    known = rules.memo.get(key)
+    if known is not None:
+        return known
     cap = rules["annual_cap"]
     by_scheme = cap.value.get("any") or cap.value.get(case.member.scheme)
     if by_scheme is None:
@@ -359,10 +378,13 @@ def _cap(case: Case, rules: RuleVersion, figures: PublishedFigures) -> Decimal:
             case.member.scheme,
             f"本地区没有{SCHEME_NAMES[case.member.scheme]}参保人员的年度支付限额（{cap.cite()}）",
         )
-    amount = figures.amount(by_scheme[case.member.status], cap, f"年度支付限额（{STATUS_NAMES[case.member.status]}）")
+    value = by_scheme[case.member.status]
+    amount = figures.amount(value, cap, "年度支付限额", case.member.status)
     factor = rules.get("annual_cap_factor")
     if factor is not None and factor.value != 1:
         amount = round_fen(amount * factor.value, STEP_CAP)
+    if not isinstance(value, Published):  # one taken from a publication comes with this visit's figures
+        rules.memo[key] = amount
     return amount
 
 
@@ -376,22 +398,21 @@ def _programme_pay(
         return {}
     share = rules["programme_share"]
     caps = rules["programme_caps"]
-    cap = next((amount for combo, amount in caps.value if combo == programmes), None)
-    if cap is None:
-        raise RulesError(case.region, "programme_caps", f"没有 {sorted(programmes)} 组合的限额")
-    used = sum((case.usage.programme(p) for p in programmes), ZERO)
-    left = max(ZERO, cap - used)
+    cap, names = _programme_cap(case, rules, programmes)
+    used = ZERO
+    for p in programmes:
+        used += case.usage.programme(p)
+    left = _left(cap, used)
     result: dict[str, Decimal] = {}
     for name in PROGRAMMES:
         base = in_scope_by_route.get(PROGRAMME_ROUTES[name], ZERO)
         if name not in programmes or base == ZERO:
             continue
         raw = round_fen(base * share.value, STEP_FUND)
-        paid = min(raw, left)
+        paid = raw if raw <= left else left
         left -= paid
         result[name] = paid
         if lines.on:
-            names = "、".join(PROGRAMME_NAMES[p] for p in PROGRAMMES if p in programmes)
             text = (
                 f"两病门诊用药（{PROGRAMME_NAMES[name]}）：不设起付线，{fmt(base)} × {percent(share.value)} = "
                 f"{fmt(raw)}（{share.cite()}）；年度限额 {fmt(cap)}（已备案：{names}），本年已支付 {fmt(used)}"
@@ -403,16 +424,27 @@ def _programme_pay(
     return result
 
 
+def _programme_cap(case: Case, rules: RuleVersion, programmes: frozenset[str]) -> tuple[Decimal, str]:
+    """The year's cap of a combination of registered programmes, and the combination's names (for the
+    explanation), looked up once per rule version and combination."""
+    key = ("programme_cap", programmes)
+    known = rules.memo.get(key)
+    if known is None:
+        cap = next((amount for combo, amount in rules["programme_caps"].value if combo == programmes), None)
+        if cap is None:
+            raise RulesError(case.region, "programme_caps", f"没有 {sorted(programmes)} 组合的限额")
+        known = rules.memo[key] = (cap, "、".join(PROGRAMME_NAMES[p] for p in PROGRAMMES if p in programmes))
+    return known
+
+
 # --------------------------------------------------------------------------- the year so far
 
 
 def _usage_after(usage: Usage, ordinary: _Ordinary, by_programme: dict[str, Decimal]) -> YearUsage:
     """The member's year so far, this visit included."""
-    programme_after = dict(usage.programme_paid)
-    for name, paid in by_programme.items():
-        programme_after[name] = usage.programme(name) + paid
+    before = usage.programme_paid
     return YearUsage(
         usage.deductible_paid + ordinary.deductible,
         usage.pool_paid + ordinary.fund,
-        {p: programme_after.get(p, ZERO) for p in PROGRAMMES},
+        {p: before.get(p, ZERO) + by_programme[p] if p in by_programme else before.get(p, ZERO) for p in PROGRAMMES},
     )

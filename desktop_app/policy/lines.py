@@ -11,8 +11,7 @@ from __future__ import annotations
 class Lines(list[str]):
     """The explanation's lines so far; with ``on`` False, none is kept."""
 
-    def __init__(self, on: bool = True) -> None:
-        super().__init__()
+    def __init__(self, on: bool = True) -> None:  # a new list is empty: the list's own __init__ has nothing to do
         self.on = on
         if not on:  # on, ``append`` is the list's own (a method of ours here cost a call a line)
             self.append = self._drop

@@ -14,6 +14,7 @@ from decimal import Decimal
 from ..domain.case import Case
 from ..domain.errors import InputError, MissingPublishedFigure
 from ..domain.money import STEP_CAP, fmt, percent, round_fen
+from ..domain.vocabulary import STATUS_NAMES
 from .lines import Lines
 from .rulebook import Published, Resolved, RuleVersion
 
@@ -26,7 +27,13 @@ class PublishedFigures:
         self.rules = rules
         self.lines = lines
 
-    def amount(self, value: Decimal | Published, param: Resolved, meaning: str) -> Decimal:
+    def amount(self, value: Decimal | Published, param: Resolved, meaning: str, status: str | None = None) -> Decimal:
+        """``value``, or the published figure it references; ``meaning`` (of a member ``status``, when given) names
+        it in the explanation and in an error.  A literal is returned as it is, before any text is made."""
+        if not isinstance(value, Published):
+            return value
+        if status is not None:
+            meaning = f"{meaning}（{STATUS_NAMES[status]}）"
         return self._resolve(value, param, meaning, "CNY")
 
     def ratio(self, value: Decimal | Published, param: Resolved, meaning: str) -> Decimal:
