@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import re
 from decimal import Decimal
 
 import pytest
@@ -12,6 +14,7 @@ from hypothesis import strategies as st
 from desktop_app.domain.case import Item
 from desktop_app.domain.frozen import quick_init
 from desktop_app.domain.settlement import ItemSplit, Settlement, new_split
+from desktop_app.policy import engine
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,3 +96,12 @@ def test_an_item_split_made_by_the_engines_constructor_is_the_named_tuples_own(c
     with pytest.raises(AttributeError):
         made.amount = Decimal("0")
     assert ItemSplit(code, "项目", category, amount, part, part, amount, "none").quantity == Decimal("1")
+
+
+def test_the_engine_passes_a_settlements_fields_in_their_order():
+    """``settle`` makes its Settlement positionally (see there), naming each field in a comment: the names are the
+    dataclass's own, in its order."""
+    source = inspect.getsource(engine.settle)
+    call = source[source.index("return Settlement(") :]
+    named = [re.match(r"\w+", comment).group(0) for comment in re.findall(r"#\s*(\w[^\n]*)", call)]
+    assert named == [f.name for f in dataclasses.fields(Settlement)]

@@ -64,7 +64,7 @@ def settle(case: Case, rules: RuleVersion, *, explain: bool = True) -> Settlemen
     if lines.on:
         lines.append(
             f"费用分类：医疗费总额 {fmt(total)}，全自费 {fmt(fully)}（丙类及超限价部分），"
-            f"先行自付 {fmt(first)}（乙类按比例），符合政策范围 {fmt(in_scope)}（{rules['scope'].cite()}）"
+            f"先行自付 {fmt(first)}（乙类按比例），符合政策范围 {fmt(in_scope)}（{rules['scope'].citation}）"
         )
     if lines.on and registered != programmes:
         lines += _undiagnosed_lines(case, rules, registered - programmes)
@@ -75,7 +75,7 @@ def settle(case: Case, rules: RuleVersion, *, explain: bool = True) -> Settlemen
         if lines.on:
             lines.append(
                 f"{FACILITY_KIND_NAMES[case.facility.kind]}未纳入本地区普通门诊统筹，"
-                f"普通门诊统筹基金支付 0.00（{kinds.cite()}）"
+                f"普通门诊统筹基金支付 0.00（{kinds.citation}）"
             )
 
     # Steps 3 to 5: the fund, ordinary and by programme; the member pays the rest.
@@ -86,25 +86,27 @@ def settle(case: Case, rules: RuleVersion, *, explain: bool = True) -> Settlemen
         lines.append(f"个人负担：{fmt(total)} − 统筹基金 {fmt(fund)} = {fmt(total - fund)}")
 
     usage_after = _usage_after(case.usage, ordinary, by_programme)
+    # Positional, in the order of Settlement's fields (named at the right): with keywords, the call took twice as
+    # long (1.2 against 0.6 µs), a twentieth of a quote.
     return Settlement(
-        region=case.region,
-        date=case.date.isoformat(),
-        rule_version=rules.label,
-        documents=_citations(rules),
-        total=total,
-        fully_self_paid=fully,
-        self_pay_first=first,
-        in_scope=in_scope,
-        deductible_this_visit=ordinary.deductible,
-        fund_ordinary=ordinary.fund,
-        fund_ratio=ordinary.ratio,
-        fund_by_programme=by_programme,
-        annual_cap=ordinary.cap,
-        cap_left_after=None if ordinary.cap is None else _left(ordinary.cap, usage_after.pool_paid),
-        usage_after=usage_after,
-        items=splits,
-        explanation=tuple(lines),
-        warnings=_warnings(rules),
+        case.region,  # region
+        rules.day,  # date (the case's: checked above)
+        rules.label,  # rule_version
+        _citations(rules),  # documents
+        total,  # total
+        fully,  # fully_self_paid
+        first,  # self_pay_first
+        in_scope,  # in_scope
+        ordinary.deductible,  # deductible_this_visit
+        ordinary.fund,  # fund_ordinary
+        ordinary.ratio,  # fund_ratio
+        by_programme,  # fund_by_programme
+        ordinary.cap,  # annual_cap
+        None if ordinary.cap is None else _left(ordinary.cap, usage_after.pool_paid),  # cap_left_after
+        usage_after,  # usage_after
+        splits,  # items
+        tuple(lines),  # explanation
+        _warnings(rules),  # warnings
     )
 
 
@@ -241,7 +243,7 @@ def _undiagnosed_lines(case: Case, rules: RuleVersion, undiagnosed: frozenset[st
             ranges = _ranges(needed.value[programme])
             lines.append(
                 f"{names} 属{PROGRAMME_NAMES[programme]}用药，但本次就诊没有{PROGRAMME_NAMES[programme]}诊断"
-                f"（{ranges}），不享受“两病”用药保障，按普通门诊结算（{needed.cite()}）"
+                f"（{ranges}），不享受“两病”用药保障，按普通门诊结算（{needed.citation}）"
             )
     return lines
 
@@ -259,7 +261,7 @@ def _pooling_blocked(case: Case, rules: RuleVersion) -> str | None:
     """An explanation line if no pooling applies to this visit at all, else None."""
     inpatient = rules.get("inpatient_excluded")
     if inpatient is not None and inpatient.value and case.member.inpatient:
-        return f"参保人住院期间，门诊费用不享受门诊统筹待遇，统筹基金支付 0.00（{inpatient.cite()}）"
+        return f"参保人住院期间，门诊费用不享受门诊统筹待遇，统筹基金支付 0.00（{inpatient.citation}）"
     chosen = rules.get("chosen_institution")
     # The chosen institution decides where ordinary pooling pays; where it pays nothing anyway
     # (a pharmacy outside pooling), there is nothing to check and the sale goes on.
@@ -271,17 +273,17 @@ def _pooling_blocked(case: Case, rules: RuleVersion) -> str | None:
         if "referral" in exceptions and case.visit.referral:
             return None
         if case.facility.id is None:
-            raise InputError("facility.id", None, f"需要本机构编码以核对参保人选定的定点医疗机构（{chosen.cite()}）")
+            raise InputError("facility.id", None, f"需要本机构编码以核对参保人选定的定点医疗机构（{chosen.citation}）")
         if case.member.designated_facility is None:
             raise InputError(
                 "member.designated_facility",
                 None,
-                f"需要参保人选定的定点医疗机构编码（{chosen.cite()}）；急救抢救请勾选急诊",
+                f"需要参保人选定的定点医疗机构编码（{chosen.citation}）；急救抢救请勾选急诊",
             )
         if case.member.designated_facility != case.facility.id:
             return (
                 f"本机构（{case.facility.id}）不是参保人选定的定点医疗机构（{case.member.designated_facility}），"
-                f"且非急救抢救、未经转诊，统筹基金不予支付（{chosen.cite()}）"
+                f"且非急救抢救、未经转诊，统筹基金不予支付（{chosen.citation}）"
             )
     return None
 
@@ -308,7 +310,7 @@ def _ordinary(
         ratio = fund_ratio(case, rules, figures, lines)
         if lines.on:
             lines.append(
-                f"普通门诊统筹：本次无符合政策范围的普通门诊费用，统筹基金支付 0.00（{rules['scope'].cite()}）"
+                f"普通门诊统筹：本次无符合政策范围的普通门诊费用，统筹基金支付 0.00（{rules['scope'].citation}）"
             )
         return _Ordinary(ZERO, ZERO, ratio, _cap(case, rules, figures))
     deductible = _deductible(case, rules, figures, base, lines)
@@ -321,14 +323,14 @@ def _ordinary(
     if lines.on:
         lines.append(
             f"年度支付限额（{STATUS_NAMES[status]}，{SCHEME_NAMES[case.member.scheme]}）{fmt(cap)}："
-            f"本年已支付 {fmt(case.usage.pool_paid)}，剩余 {fmt(cap_left)}（{cap_ref.cite()}）"
+            f"本年已支付 {fmt(case.usage.pool_paid)}，剩余 {fmt(cap_left)}（{cap_ref.citation}）"
         )
     if lines.on:
         text = f"统筹基金支付：({fmt(base)} − 起付线 {fmt(deductible)}) × {percent(ratio)} = {fmt(raw)}"
         if fund < raw:
-            text += f"，超过年度限额剩余，按 {fmt(fund)} 支付（{cap_ref.cite()}）"
+            text += f"，超过年度限额剩余，按 {fmt(fund)} 支付（{cap_ref.citation}）"
         else:
-            text += f"（{rules['fund_share'].cite()}）"
+            text += f"（{rules['fund_share'].citation}）"
         lines.append(text)
     return _Ordinary(deductible, fund, ratio, cap)
 
@@ -337,7 +339,7 @@ def _deductible(case: Case, rules: RuleVersion, figures: PublishedFigures, base:
     kind = rules["deductible_kind"]
     if kind.value == "none":
         if lines.on:
-            lines.append(f"起付线：不设起付线，本次计入 0.00（{kind.cite()}）")
+            lines.append(f"起付线：不设起付线，本次计入 0.00（{kind.citation}）")
         return ZERO
     amount_param = rules["deductible_amount"]
     status = case.member.status
@@ -348,19 +350,19 @@ def _deductible(case: Case, rules: RuleVersion, figures: PublishedFigures, base:
         if lines.on:
             lines.append(
                 f"起付线 {fmt(threshold)}（年度累计，{STATUS_NAMES[case.member.status]}）："
-                f"本年已累计 {fmt(case.usage.deductible_paid)}，本次计入 {fmt(counted)}（{amount_param.cite()}）"
+                f"本年已累计 {fmt(case.usage.deductible_paid)}，本次计入 {fmt(counted)}（{amount_param.citation}）"
             )
         return counted
     exempt = rules.get("deductible_exempt_facility_kinds")
     if exempt is not None and case.facility.kind in exempt.value:
         if lines.on:
             lines.append(
-                f"起付线：{FACILITY_KIND_NAMES[case.facility.kind]}不设起付线，本次计入 0.00（{exempt.cite()}）"
+                f"起付线：{FACILITY_KIND_NAMES[case.facility.kind]}不设起付线，本次计入 0.00（{exempt.citation}）"
             )
         return ZERO
     counted = base if base <= threshold else threshold
     if lines.on:
-        lines.append(f"起付线：按次设定，每次 {fmt(threshold)}，本次计入 {fmt(counted)}（{amount_param.cite()}）")
+        lines.append(f"起付线：按次设定，每次 {fmt(threshold)}，本次计入 {fmt(counted)}（{amount_param.citation}）")
     return counted
 
 
@@ -376,7 +378,7 @@ def _cap(case: Case, rules: RuleVersion, figures: PublishedFigures) -> Decimal:
         raise InputError(
             "member.scheme",
             case.member.scheme,
-            f"本地区没有{SCHEME_NAMES[case.member.scheme]}参保人员的年度支付限额（{cap.cite()}）",
+            f"本地区没有{SCHEME_NAMES[case.member.scheme]}参保人员的年度支付限额（{cap.citation}）",
         )
     value = by_scheme[case.member.status]
     amount = figures.amount(value, cap, "年度支付限额", case.member.status)
@@ -415,10 +417,10 @@ def _programme_pay(
         if lines.on:
             text = (
                 f"两病门诊用药（{PROGRAMME_NAMES[name]}）：不设起付线，{fmt(base)} × {percent(share.value)} = "
-                f"{fmt(raw)}（{share.cite()}）；年度限额 {fmt(cap)}（已备案：{names}），本年已支付 {fmt(used)}"
+                f"{fmt(raw)}（{share.citation}）；年度限额 {fmt(cap)}（已备案：{names}），本年已支付 {fmt(used)}"
             )
             if paid < raw:
-                text += f"，按限额剩余支付 {fmt(paid)}（{caps.cite()}）"
+                text += f"，按限额剩余支付 {fmt(paid)}（{caps.citation}）"
             lines.append(text)
         used += paid
     return result

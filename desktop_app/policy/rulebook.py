@@ -125,6 +125,11 @@ class RuleVersion:
         latest = max(p.start for p in self.params.values())
         return f"{self.region}@{latest.isoformat()}"
 
+    @cached_property
+    def day(self) -> str:
+        """The date as a settlement records it (2024-05-10)."""
+        return self.date.isoformat()
+
     def get(self, name: str) -> Resolved | None:
         return self.params.get(name)
 
