@@ -57,7 +57,9 @@ def test_verify_detects_a_deleted_audit_row(db):
 
 
 def test_verify_detects_usage_that_differs_from_the_journal(db):
-    db.conn.execute("UPDATE usage SET amount = amount + 1 WHERE rowid = (SELECT min(rowid) FROM usage)")
+    db.conn.execute(  # a hand edit of one counter (usage is keyed by member, year and counter: no rowid)
+        "UPDATE usage SET amount = amount + 1 WHERE (psn_no, year, counter) = (SELECT psn_no, year, counter FROM usage)"
+    )
     problems = verify(db.conn)
     assert any(p.startswith("usage:") for p in problems)
 
@@ -120,3 +122,29 @@ def test_backup_while_open_is_a_verified_copy(templates, tmp_path):
         copy.conn.execute("SELECT count(*) FROM settlements").fetchone()
         == db.conn.execute("SELECT count(*) FROM settlements").fetchone()
     )
+
+
+def test_0010_keeps_the_usage_and_the_diagnoses_and_their_guards(tmp_path, monkeypatch):
+    """Migration 0010 rebuilds usage and visit_diagnoses keyed by their primary key alone (fewer pages a confirm,
+    issue 16): a desk made before it keeps every row, still verifies, and its diagnoses stay append-only."""
+    from desktop_app.services.demo import generate
+
+    path = tmp_path / "old.db"
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:9])
+    db = connect(path)
+    generate(db, 60, seed=7, visits=40, today=TODAY)
+    rows = {t: sorted(db.conn.execute(f"SELECT * FROM {t}").fetchall()) for t in ("usage", "visit_diagnoses")}
+    db.conn.close()
+    monkeypatch.undo()
+
+    db = connect(path)
+    assert rows["usage"] and rows["visit_diagnoses"]
+    for table, before in rows.items():
+        assert sorted(db.conn.execute(f"SELECT * FROM {table}").fetchall()) == before
+        sql = db.conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+        assert sql.rstrip().endswith("WITHOUT ROWID")
+    assert verify(db.conn) == []
+    for statement in ("UPDATE visit_diagnoses SET name = 'x'", "DELETE FROM visit_diagnoses"):
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            db.conn.execute(statement)
+    assert path.with_name("old.db.before-0010_keyed_per_visit_rows.bak").is_file()
