@@ -11,10 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from desktop_app.domain.case import Item
+from desktop_app.domain.case import Item, parse_case
 from desktop_app.domain.frozen import quick_init
 from desktop_app.domain.settlement import ItemSplit, Settlement, new_split
 from desktop_app.policy import engine
+from desktop_app.rule_files import load_region
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,3 +106,28 @@ def test_the_engine_passes_a_settlements_fields_in_their_order():
     call = source[source.index("return Settlement(") :]
     named = [re.match(r"\w+", comment).group(0) for comment in re.findall(r"#\s*(\w[^\n]*)", call)]
     assert named == [f.name for f in dataclasses.fields(Settlement)]
+
+
+@given(st.lists(st.text(max_size=8), max_size=3), st.booleans())
+def test_a_settlement_explained_further_is_the_one_replace_makes(lines, added_up):
+    """``Settlement.explained_further`` (the payment's lines after the fund's) equals ``dataclasses.replace``,
+    whether or not the fund total had been added up, and stays frozen."""
+    case = parse_case(
+        {
+            "region": "guangxi",
+            "date": "2024-05-10",
+            "facility": {"kind": "clinic", "level": 1, "id": "C1"},
+            "member": {"status": "employed", "designated_facility": "C1"},
+            "items": [{"code": "X", "name": "项目", "amount": "120.50", "category": "B", "selfpay_ratio": "0.10"}],
+        }
+    )
+    settled = engine.settle(case, load_region("guangxi").at(case.date))
+    if added_up:
+        assert settled.fund_total >= 0
+    further = settled.explained_further(tuple(lines))
+    assert further == dataclasses.replace(settled, explanation=(*settled.explanation, *lines))
+    assert further.fund_total == settled.fund_total and further.explanation[: len(settled.explanation)] == (
+        settled.explanation
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        further.total = Decimal("0")

@@ -8,7 +8,7 @@ move money come only from here.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from ..domain.case import Case
 from ..domain.frozen import quick_init
@@ -63,7 +63,7 @@ def settle_visit(
     settlement = cut(settle(case, rules, explain=explain), allowance)
     payment = split(settlement, lines, accounts, choice, rules, explain=explain)
     if payment.explanation:
-        settlement = replace(settlement, explanation=(*settlement.explanation, *payment.explanation))
+        settlement = settlement.explained_further(payment.explanation)
     outcome = VisitOutcome(settlement, payment)
     outcome.check()
     return outcome

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 import orjson
 
 from ..domain.case import Usage
+from ..domain.frozen import quick_init
 from ..domain.money import from_fen
 from ..domain.vocabulary import COUNTERS
 from . import tracing
 
 
+@quick_init  # one a confirm, made by keyword: see domain.frozen
 @dataclass(frozen=True)
 class Entry:
     """One journal row; amounts in integer fen (negative for a refund)."""
