@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from desktop_app.domain.case import Item, parse_case
+from desktop_app.domain.case import Item, new_item, parse_case
 from desktop_app.domain.frozen import quick_init
 from desktop_app.domain.settlement import ItemSplit, Settlement, new_split
 from desktop_app.policy import engine
@@ -35,6 +35,7 @@ class _Quick:
     note: str | None = None
 
 
+amounts = st.decimals(min_value=0, max_value=10**6, places=2)
 values = st.tuples(st.text(max_size=5), st.decimals(allow_nan=False, places=2), st.decimals(allow_nan=False, places=2))
 
 
@@ -62,8 +63,32 @@ def test_still_frozen_and_still_strict_about_its_arguments():
 
 def test_the_engines_values_use_it():
     assert Settlement.__init__.__qualname__ == "Settlement.__init__" and "d = self.__dict__" not in repr(Settlement)
+
+
+@given(st.text(max_size=5), st.sampled_from("ABC"), amounts, st.none() | amounts, st.booleans())
+def test_an_item_made_by_the_parsers_constructor_is_the_named_tuples_own(code, category, amount, cap, payable):
+    """The parser makes a visit's items with ``new_item`` (the tuple's ``__new__``): the same value, type, fields
+    and immutability as ``Item`` called with every field; called with four, the defaults are the parser's."""
+    fields = (code, "项目", amount, category, Decimal("0.1"), None, Decimal("2"), amount, cap, "drug", payable)
+    made = new_item(fields)
+    assert type(made) is Item and made == Item(*fields) and hash(made) == hash(Item(*fields))
+    assert (made.code, made.amount, made.price_cap, made.account_payable) == (code, amount, cap, payable)
+    with pytest.raises(AttributeError):
+        made.amount = Decimal("0")
     item = Item("X001", "阿莫西林", Decimal("9.90"), "A")
     assert (item.quantity, item.unit_price, item.item_kind, item.account_payable) == (Decimal("1"), None, "drug", True)
+    assert (
+        item
+        == parse_case(
+            {
+                "region": "guangxi",
+                "date": "2024-05-10",
+                "facility": {"kind": "clinic", "level": 1},
+                "member": {"status": "employed"},
+                "items": [{"code": "X001", "name": "阿莫西林", "amount": "9.90", "category": "A"}],
+            }
+        ).items[0]
+    )
 
 
 @pytest.mark.parametrize(
@@ -81,9 +106,6 @@ def test_the_engines_values_use_it():
 def test_refuses_a_class_whose_own_init_does_more(make):
     with pytest.raises(TypeError, match="quick_init"):
         quick_init(make())
-
-
-amounts = st.decimals(min_value=0, max_value=10**6, places=2)
 
 
 @given(st.text(max_size=5), st.sampled_from("ABC"), amounts, amounts, st.none() | amounts)
