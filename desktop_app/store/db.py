@@ -35,9 +35,6 @@ class DatabaseRefused(StoreError):
         self.path = path
 
 
-MMAP_BYTES = 1 << 30  # the first GiB of the file is mapped (a desk of a million members fits); beyond it, read()
-
-
 def connect(path: str | Path) -> sqlite_utils.Database:
     """Open the database at ``path`` and bring its schema up to date; a path that does not exist is created.
 
@@ -67,10 +64,6 @@ def connect(path: str | Path) -> sqlite_utils.Database:
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=30000")
-        # Pages are read through a memory map instead of a read() into SQLite's cache each: a confirm's 16
-        # lookups and inserts took 140 µs instead of 172 on a 100,000-member desk.  Writes still go through the
-        # WAL as before (SQLite never writes through the map), so durability is unchanged.
-        conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
         db = sqlite_utils.Database(conn)
     except DatabaseRefused:
         _give_back(conn, existed, new_sidecars)
