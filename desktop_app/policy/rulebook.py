@@ -21,7 +21,6 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cached_property
 from typing import Any
 
 from ..domain.errors import NoRulesInForce
@@ -97,14 +96,15 @@ class Resolved:
     value: Any
     reference: Reference
     start: dt.date
+    # The citation, written once: a settlement's explanation cites each parameter it uses.  A field set at
+    # construction, not a cached property: writing one into ``__dict__`` later made every field's read slower.
+    citation: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "citation", self.reference.cite())
 
     def cite(self) -> str:
         return self.citation
-
-    @cached_property
-    def citation(self) -> str:
-        """The citation, written once: a settlement's explanation cites each parameter it uses."""
-        return self.reference.cite()
 
 
 @dataclass(frozen=True)
@@ -119,16 +119,15 @@ class RuleVersion:
     documents: tuple[Document, ...]
     # What a policy step worked out from these parameters alone, kept for the next visit (see fund_share)
     memo: dict = field(default_factory=dict, compare=False, repr=False)
+    # Set at construction (see Resolved.citation): the version's label, as a settlement names it (region@the
+    # latest start of its parameters), and the date as a settlement records it (2024-05-10).
+    label: str = field(init=False, repr=False, compare=False)
+    day: str = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def label(self) -> str:
+    def __post_init__(self) -> None:
         latest = max(p.start for p in self.params.values())
-        return f"{self.region}@{latest.isoformat()}"
-
-    @cached_property
-    def day(self) -> str:
-        """The date as a settlement records it (2024-05-10)."""
-        return self.date.isoformat()
+        object.__setattr__(self, "label", f"{self.region}@{latest.isoformat()}")
+        object.__setattr__(self, "day", self.date.isoformat())
 
     def get(self, name: str) -> Resolved | None:
         return self.params.get(name)
