@@ -320,3 +320,22 @@ def test_a_name_search_reads_its_index_in_order_and_sorts_nothing(templates, tmp
         expected = sorted((p for (p,) in every), key=lambda p: (sort_key[p][1], sort_key[p][2], p))[:20]
     assert len(every) > 20 or text == "张"
     assert [m.psn_no for m in found] == expected
+
+
+def test_a_visits_items_are_found_in_one_statement_a_code_before_a_barcode(templates, tmp_path):
+    """``catalogue.get_many``: every line of a visit in one SELECT (a line each took one), each by its code, or
+    else by its barcode; where a text is one item's code and another's barcode, the code wins, as for one line."""
+    db = copy_db(templates, "guangxi", tmp_path / "desk.db")
+    conn = db.conn
+    first, second, third = [r[0] for r in conn.execute("SELECT code FROM catalogue ORDER BY code LIMIT 3")]
+    conn.execute("UPDATE catalogue SET barcode = ? WHERE code = ?", ("6901234567892", second))  # by hand: no audit
+    conn.execute("UPDATE catalogue SET barcode = ? WHERE code = ?", (first, third))  # third's barcode: first's code
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    found = catalogue.get_many(conn, [first, "6901234567892", "NO-SUCH", first])
+    conn.set_trace_callback(None)
+    assert len([s for s in statements if s.startswith("SELECT")]) == 1
+    assert {code: item.code for code, item in found.items()} == {first: first, "6901234567892": second}
+    for text in (first, "6901234567892", "NO-SUCH"):
+        one = catalogue.get(conn, text)
+        assert (one.code if one else None) == (found[text].code if text in found else None)

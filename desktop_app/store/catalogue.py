@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import sqlite3
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -40,8 +41,30 @@ _SELECT = f"SELECT {', '.join(COLUMNS)} FROM catalogue"
 
 
 def get(conn: sqlite3.Connection, code: str) -> CatalogueItem | None:
-    row = conn.execute(f"{_SELECT} WHERE code = ? OR barcode = ? LIMIT 1", (code, code)).fetchone()
-    return _item(row) if row else None
+    """The item whose code is ``code``, or else one whose barcode is (see :func:`get_many`)."""
+    return get_many(conn, [code]).get(code)
+
+
+def get_many(conn: sqlite3.Connection, codes: Iterable[str]) -> dict[str, CatalogueItem]:
+    """Each of ``codes`` that is an item's code, or else a barcode, to its item: one statement for a whole visit
+    (a line each took a statement of its own).  A code wins over a barcode; where several items share a barcode,
+    the one of the lowest code is taken."""
+    wanted = list(dict.fromkeys(codes))
+    if not wanted:
+        return {}
+    marks = ", ".join("?" * len(wanted))
+    rows = conn.execute(
+        f"{_SELECT} WHERE code IN ({marks}) OR barcode IN ({marks}) ORDER BY code", (*wanted, *wanted)
+    ).fetchall()
+    by_code: dict[str, CatalogueItem] = {}
+    by_barcode: dict[str, CatalogueItem] = {}
+    for row in rows:
+        item = _item(row)
+        by_code[item.code] = item
+        if item.barcode is not None:
+            by_barcode.setdefault(item.barcode, item)
+    found = {code: by_code.get(code) or by_barcode.get(code) for code in wanted}
+    return {code: item for code, item in found.items() if item is not None}
 
 
 def search(conn: sqlite3.Connection, text: str, limit: int = 20) -> list[CatalogueItem]:
