@@ -71,6 +71,7 @@ def test_an_item_made_by_the_parsers_constructor_is_the_named_tuples_own(code, c
     and immutability as ``Item`` called with every field; called with four, the defaults are the parser's."""
     fields = (code, "项目", amount, category, Decimal("0.1"), None, Decimal("2"), amount, cap, "drug", payable)
     made = new_item(fields)
+    assert len(fields) == len(Item._fields)
     assert type(made) is Item and made == Item(*fields) and hash(made) == hash(Item(*fields))
     assert (made.code, made.amount, made.price_cap, made.account_payable) == (code, amount, cap, payable)
     with pytest.raises(AttributeError):
@@ -114,6 +115,7 @@ def test_an_item_split_made_by_the_engines_constructor_is_the_named_tuples_own(c
     and immutability as calling ``ItemSplit`` with every field."""
     fields = (code, "项目", category, amount, part, part, amount - part, "ordinary", Decimal("2"), price)
     made = new_split(fields)
+    assert len(fields) == len(ItemSplit._fields)  # the engine's call has every field: see the next test
     assert type(made) is ItemSplit and made == ItemSplit(*fields) and hash(made) == hash(ItemSplit(*fields))
     assert (made.code, made.amount, made.in_scope, made.unit_price) == (code, amount, amount - part, price)
     with pytest.raises(AttributeError):
@@ -144,6 +146,8 @@ def test_a_settlement_explained_further_is_the_one_replace_makes(lines, added_up
         }
     )
     settled = engine.settle(case, load_region("guangxi").at(case.date))
+    # The tuple's own __new__ takes any length: the parser's items and the engine's splits have every field.
+    assert len(case.items[0]) == len(Item._fields) and len(settled.items[0]) == len(ItemSplit._fields)
     if added_up:
         assert settled.fund_total >= 0
     further = settled.explained_further(tuple(lines))
