@@ -3,8 +3,11 @@
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from desktop_app.domain.money import MoneyError, parse_amount, parse_ratio, round_fen
+from desktop_app.domain import money
+from desktop_app.domain.money import MoneyError, parse_amount, parse_ratio, percent, round_fen
 
 
 def test_round_half_up_not_half_even():
@@ -34,3 +37,12 @@ def test_good_amounts():
 def test_bad_ratios(value):
     with pytest.raises(MoneyError):
         parse_ratio(value)
+
+
+@given(st.lists(st.sampled_from(["0", "-0", "0.00", "-0.00", "0.55", "0.550", "1", "0.333", "-0.5"]), max_size=8))
+def test_a_percentage_is_the_same_text_from_the_cache_as_worked_out(texts):
+    """``percent`` keeps its texts in a cache keyed by value; -0 equals 0 there, so the sign is part of the key."""
+    for text in texts:
+        value = Decimal(text)
+        assert percent(value) == money._percent.__wrapped__(value, value.is_signed())
+    assert percent(Decimal("-0")) == "-0%" and percent(Decimal("0")) == "0%"

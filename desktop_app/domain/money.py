@@ -108,9 +108,15 @@ def fmt_ratio(ratio: Decimal) -> str:
     return str(ratio.normalize())
 
 
-@functools.lru_cache(maxsize=256)  # a region has a handful of ratios, and every explained quote shows one or two
 def percent(ratio: Decimal) -> str:
-    """A ratio as a percentage for the explanation: 0.55 -> 55% (the same for 0.55 and 0.550, as a cache needs)."""
+    """A ratio as a percentage for the explanation: 0.55 -> 55%."""
+    return _percent(ratio, ratio.is_signed())
+
+
+@functools.lru_cache(maxsize=256)  # a region has a handful of ratios, and every explained quote shows one or two
+def _percent(ratio: Decimal, signed: bool) -> str:
+    """The text depends on the value alone (0.55 and 0.550 give 55%) but for zero's sign, which equality ignores
+    (-0 == 0) and the text shows (-0%): the sign is part of the cache's key."""
     value = (ratio * 100).normalize()
     text = format(value, "f")
     return f"{text}%"
