@@ -20,7 +20,6 @@ import statistics
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -78,33 +77,44 @@ def grow_journal(db, rows: int) -> None:
     print(f"journal grown to {have:,} rows in {time.perf_counter() - start:.0f} s")
 
 
+def _confirm(db, psn: str, codes: list[str]) -> None:
+    """The path: a two-item visit settled and committed, as the counter's F12 does."""
+    checkout.confirm(
+        db,
+        {"member": {"psn_no": psn}, "diagnoses": ["J06.900"], "items": [{"code": c, "quantity": 1} for c in codes]},
+        "shouyin",
+        today=TODAY,
+    )
+
+
+def _floor(conn, sample: tuple[str, str], uuid: str, psn: str) -> None:
+    """The floor: one journal-sized row inserted and one balance updated, in a WAL FULL transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute(
+        "INSERT INTO bench_journal VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (uuid, psn, 3500, 1000, 2000, 500, sample[0], sample[1]),
+    )
+    conn.execute(
+        "INSERT INTO bench_balance VALUES (?, 100) ON CONFLICT(psn_no) DO UPDATE SET balance = balance - 1", (psn,)
+    )
+    conn.execute("COMMIT")
+
+
+def _sample(conn) -> tuple[str, str]:
+    """The newest journal row's request and record: the floor writes rows of their size."""
+    return conn.execute("SELECT input_json, output_json FROM settlements ORDER BY rowid DESC LIMIT 1").fetchone()
+
+
 def confirm_figure(db, label: str, people: list[str], codes: list[str]) -> Figure:
     conn = db.conn
     conn.executescript(_FLOOR_TABLES)
-    sample = conn.execute("SELECT input_json, output_json FROM settlements ORDER BY rowid DESC LIMIT 1").fetchone()
+    sample = _sample(conn)
     counter = iter(range(10**9))
-
-    def ours(psn: str) -> None:
-        checkout.confirm(
-            db,
-            {"member": {"psn_no": psn}, "diagnoses": ["J06.900"], "items": [{"code": c, "quantity": 1} for c in codes]},
-            "shouyin",
-            today=TODAY,
-        )
-
-    def floor(psn: str) -> None:
-        n = next(counter)
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute(
-            "INSERT INTO bench_journal VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (f"floor-{label}-{n}", psn, 3500, 1000, 2000, 500, sample[0], sample[1]),
-        )
-        conn.execute(
-            "INSERT INTO bench_balance VALUES (?, 100) ON CONFLICT(psn_no) DO UPDATE SET balance = balance - 1", (psn,)
-        )
-        conn.execute("COMMIT")
-
-    path, base = alternate_each(ours, floor, people)
+    path, base = alternate_each(
+        lambda psn: _confirm(db, psn, codes),
+        lambda psn: _floor(conn, sample, f"floor-{label}-{next(counter)}", psn),
+        people,
+    )
     return Figure(
         f"confirm, journal {label}", path, base, "a bare WAL FULL transaction: 1 insert, 1 update", 1e-3, unit="ms"
     )
@@ -114,54 +124,24 @@ def commit_share(db, people: list[str], codes: list[str]) -> str:
     """A line for the report: the COMMIT alone, of a confirm and of the floor, medians over ``people``.
 
     The floor is almost all its commit (an fsync), a confirm much less; when the disk is quick, the ratio grows
-    while our own work stays the same.  This separate pass times each COMMIT with a copy of ``store.db``'s
-    ``transaction`` put in checkout's place (the confirm figures above were measured with the real one).
+    while our own work stays the same.  In this separate pass (the figures above were measured without it) the
+    connection's trace callback marks the moment SQLite starts each COMMIT; the time from there to the call's
+    return is the commit's.
     """
     conn = db.conn
+    sample = _sample(conn)
+    started: list[float] = []
     ours: list[float] = []
     floors: list[float] = []
-
-    @contextmanager
-    def timed_transaction(db_):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        start = time.perf_counter()
-        conn.execute("COMMIT")
-        ours.append(time.perf_counter() - start)
-
-    sample = conn.execute("SELECT input_json, output_json FROM settlements ORDER BY rowid DESC LIMIT 1").fetchone()
-    real = checkout.transaction
-    checkout.transaction = timed_transaction
+    conn.set_trace_callback(lambda sql: started.append(time.perf_counter()) if sql == "COMMIT" else None)
     try:
         for n, psn in enumerate(people):
-            checkout.confirm(
-                db,
-                {
-                    "member": {"psn_no": psn},
-                    "diagnoses": ["J06.900"],
-                    "items": [{"code": c, "quantity": 1} for c in codes],
-                },
-                "shouyin",
-                today=TODAY,
-            )
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute(
-                "INSERT INTO bench_journal VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (f"commit-{n}-{time.time_ns()}", psn, 3500, 1000, 2000, 500, sample[0], sample[1]),
-            )
-            conn.execute(
-                "INSERT INTO bench_balance VALUES (?, 100) ON CONFLICT(psn_no) DO UPDATE SET balance = balance - 1",
-                (psn,),
-            )
-            start = time.perf_counter()
-            conn.execute("COMMIT")
-            floors.append(time.perf_counter() - start)
+            _confirm(db, psn, codes)
+            ours.append(time.perf_counter() - started[-1])
+            _floor(conn, sample, f"commit-{n}-{time.time_ns()}", psn)
+            floors.append(time.perf_counter() - started[-1])
     finally:
-        checkout.transaction = real
+        conn.set_trace_callback(None)
     return (
         f"the COMMIT alone (a separate pass of {len(people)}): a confirm's {statistics.median(ours) * 1e3:.2f} ms, "
         f"the floor's {statistics.median(floors) * 1e3:.2f} ms"
