@@ -47,9 +47,10 @@ def settle(case: Case, rules: RuleVersion, *, explain: bool = True) -> Settlemen
     """
     if rules.region != case.region or rules.date != case.date:
         raise ValueError("rule version does not match the case's region and date")
+    version_line, citations, warnings = _per_version(rules)
     lines = Lines(explain)
     if lines.on:
-        lines.append(_version_line(rules))
+        lines.append(version_line)
     figures = PublishedFigures(case, rules, lines)
 
     # Steps 1 and 2: each item's split and route.
@@ -92,7 +93,7 @@ def settle(case: Case, rules: RuleVersion, *, explain: bool = True) -> Settlemen
         case.region,  # region
         rules.day,  # date (the case's: checked above)
         rules.label,  # rule_version
-        _citations(rules),  # documents
+        citations,  # documents
         total,  # total
         fully,  # fully_self_paid
         first,  # self_pay_first
@@ -106,7 +107,7 @@ def settle(case: Case, rules: RuleVersion, *, explain: bool = True) -> Settlemen
         usage_after,  # usage_after
         splits,  # items
         tuple(lines),  # explanation
-        _warnings(rules),  # warnings
+        warnings,  # warnings
     )
 
 
@@ -116,33 +117,26 @@ def _left(cap: Decimal, used: Decimal) -> Decimal:
     return left if left > ZERO else ZERO
 
 
-def _version_line(rules: RuleVersion) -> str:
-    """The explanation's first line: the rule version and its documents (the same for every visit under them)."""
-    if "version_line" not in rules.memo:
-        documents = "；".join(d.cite_as for d in rules.documents)
-        rules.memo["version_line"] = f"规则版本：{rules.region_name} {rules.label}（{documents}）"
-    return rules.memo["version_line"]
-
-
 _STATUS_WORDS = {"draft": "征求意见稿", "framework": "框架性文件（具体数值由经办机构公布）", "in_force": "正式文件"}
 
 
-def _warnings(rules: RuleVersion) -> tuple[str, ...]:
-    """One warning per document not in force: the figures are the office's to confirm."""
-    if "warnings" not in rules.memo:
-        rules.memo["warnings"] = tuple(
-            f"{d.cite_as} 为{_STATUS_WORDS[d.status]}，结算结果以医保经办机构核定为准"
-            for d in rules.documents
-            if d.status != "in_force"
+def _per_version(rules: RuleVersion) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """What every settlement under these rules says alike, worked out once per rule version: the explanation's
+    first line (the version and its documents), how the settlement names the documents, and one warning per
+    document not in force (its figures are the office's to confirm)."""
+    known = rules.memo.get("per_version")
+    if known is None:
+        citations = tuple(d.cite_as for d in rules.documents)
+        known = rules.memo["per_version"] = (
+            f"规则版本：{rules.region_name} {rules.label}（{'；'.join(citations)}）",
+            citations,
+            tuple(
+                f"{d.cite_as} 为{_STATUS_WORDS[d.status]}，结算结果以医保经办机构核定为准"
+                for d in rules.documents
+                if d.status != "in_force"
+            ),
         )
-    return rules.memo["warnings"]
-
-
-def _citations(rules: RuleVersion) -> tuple[str, ...]:
-    """How the settlement names the documents its rules come from."""
-    if "citations" not in rules.memo:
-        rules.memo["citations"] = tuple(d.cite_as for d in rules.documents)
-    return rules.memo["citations"]
+    return known
 
 
 # --------------------------------------------------------------------------- items
