@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from measure import BARE_WINDOW, Figure, report  # noqa: E402
+from measure import BARE_WINDOW, Figure, p90, report  # noqa: E402
 
 from desktop_app.services.demo import DEFAULT_DEMO_MEMBERS, generate  # noqa: E402
 from desktop_app.store.db import connect  # noqa: E402
@@ -35,6 +36,11 @@ from pathlib import Path
 print([line.split()[1] for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmRSS:")][0])
 """
 )
+
+
+def spread(seconds: list[float]) -> str:
+    """Median and p90 of ``seconds``, in ms, with how many."""
+    return f"median {statistics.median(seconds) * 1e3:.2f} ms, p90 {p90(seconds) * 1e3:.2f} ms ({len(seconds)})"
 
 
 def main() -> None:
@@ -79,6 +85,10 @@ def main() -> None:
             "resident memory (MB) by visit: " + ", ".join(f"{n}: {mb:.0f}" for n, mb in sorted(rss.items())),
             f"largest resident memory {result['hwm']:.0f} MB; the visits took {result['seconds']:.0f} s "
             f"({result['seconds'] / last * 1000:.0f} ms a visit, with its receipt)",
+            "in the window, a visit's confirm (checkout.confirm in the worker, between the visit's other work): "
+            + spread(result["confirm"]),
+            "in the window, Enter on the confirm step to 结算成功 (the commit, the receipt written): "
+            + spread(result["enter_to_settled"]),
         ],
     )
 

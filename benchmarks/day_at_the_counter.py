@@ -5,7 +5,9 @@
 visits by keyboard alone, as the soak test does: F1 and the member's number, one to five item codes, Ctrl+D
 and a diagnosis, F12 and Enter (the receipt PDF is written); every 50th visit refunded from F6 with the
 supervisor's password, F7 day-end every 100th.  It prints one JSON line: the resident memory (VmRSS, MB)
-after start and after every 100th visit, the largest (VmHWM), and the seconds the visits took.
+after start and after every 100th visit, the largest (VmHWM), the seconds the visits took, and two times of
+each visit: ``checkout.confirm`` as the window's worker ran it (timed around the real function), and Enter on
+the confirm step to the window's ``settled`` signal (the commit, the receipt written, 结算成功 shown).
 No pytest here: nothing but the app and Qt's own QTest key events in the process whose memory is measured.
 """
 
@@ -16,13 +18,14 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from desktop_app import log  # noqa: E402
+from desktop_app.services import checkout  # noqa: E402
 from desktop_app.store.db import connect  # noqa: E402
 from desktop_app.ui.backend import Backend  # noqa: E402
 from desktop_app.ui.common import setup_app  # noqa: E402
@@ -31,6 +34,21 @@ from desktop_app.ui.main_window import MainWindow  # noqa: E402
 
 REFUND_EVERY = 50
 DAY_END_EVERY = 100
+CONFIRMS: list[float] = []  # seconds of each checkout.confirm, in the window's worker
+
+
+def timed(confirm):
+    """``confirm`` itself, its time added to CONFIRMS: the confirm as the window runs it, between a visit's other
+    work (the quotes, the dialogs, the last receipt), not in a loop of confirms."""
+
+    def run(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return confirm(*args, **kwargs)
+        finally:
+            CONFIRMS.append(time.perf_counter() - start)
+
+    return run
 
 
 def memory(field: str) -> float:
@@ -42,11 +60,23 @@ def memory(field: str) -> float:
 
 
 def wait_until(condition, timeout: float = 15.0) -> None:
+    """Run the event loop until ``condition()`` holds, looking every 2 ms.
+
+    Not ``QTest.qWait``: PySide6 holds the GIL through it, so the window's worker thread (the confirm, the
+    receipt) would run only between the waits, at a fraction of its speed, and its times would be the harness's.
+    ``QEventLoop.exec`` lets go of the GIL while it waits, as the app's own event loop does.
+    """
+    if condition():
+        return
     deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"waited {timeout} s for the condition on line {condition.__code__.co_firstlineno}")
-        QTest.qWait(2)
+    loop = QEventLoop()
+    timer = QTimer(interval=2)
+    timer.timeout.connect(lambda: (condition() or time.monotonic() > deadline) and loop.quit())
+    timer.start()
+    loop.exec()
+    timer.stop()
+    if not condition():
+        raise TimeoutError(f"waited {timeout} s for the condition on line {condition.__code__.co_firstlineno}")
 
 
 def focused(window):
@@ -59,7 +89,8 @@ def scan(widget, text: str) -> None:
     QTest.keyClick(widget, Qt.Key_Return)
 
 
-def visit(window: MainWindow, psn: str, codes: list[str]) -> dict:
+def visit(window: MainWindow, psn: str, codes: list[str]) -> tuple[dict, float]:
+    """One visit by keyboard; its settlement, and the seconds from Enter on the confirm step to ``settled``."""
     QTest.keyClick(focused(window), Qt.Key_F1)
     wait_until(lambda: QApplication.focusWidget() is window.member.lookup)
     scan(window.member.lookup, psn)
@@ -72,14 +103,19 @@ def visit(window: MainWindow, psn: str, codes: list[str]) -> dict:
     wait_until(lambda: QApplication.focusWidget() is window.diagnosis.entry)
     scan(window.diagnosis.entry, "J06.900")
     wait_until(lambda: len(window.cart.diagnoses) == 1)
-    settled: list[dict] = []
-    window.settled.connect(settled.append)
+    settled: list[tuple[float, dict]] = []
+
+    def done(out: dict) -> None:
+        settled.append((time.perf_counter(), out))
+
+    window.settled.connect(done)
     QTest.keyClick(focused(window), Qt.Key_F12)
     wait_until(lambda: window.confirming is not None and QApplication.focusWidget() is window.confirming.tendered)
+    start = time.perf_counter()
     QTest.keyClick(focused(window), Qt.Key_Return)
     wait_until(lambda: bool(settled) and window.cart.psn_no is None and not window.backend._pending)
-    window.settled.disconnect(settled.append)
-    return settled[0]
+    window.settled.disconnect(done)
+    return settled[0][1], settled[0][0] - start
 
 
 def close_dialog(window: MainWindow, dialog) -> None:
@@ -121,6 +157,7 @@ def main() -> None:
         )
     ]
     db.conn.close()
+    checkout.confirm = timed(checkout.confirm)  # the desk calls it through the module: the worker's confirms
     log.setup("app", path.parent / "logs")  # as the app logs: a day's log lines are part of its memory too
     app = QApplication(sys.argv[:1])
     setup_app(app)
@@ -132,8 +169,12 @@ def main() -> None:
     wait_until(lambda: bool(window.state))
     rss = {0: memory("VmRSS")}
     start = time.perf_counter()
+    enter_to_settled = []
     for n in range(1, visits + 1):
-        out = visit(window, people[n % len(people)], [codes[(n * 7 + j) % len(codes)] for j in range(1 + n % 5)])
+        out, seconds = visit(
+            window, people[n % len(people)], [codes[(n * 7 + j) % len(codes)] for j in range(1 + n % 5)]
+        )
+        enter_to_settled.append(seconds)
         if n % REFUND_EVERY == 0:
             refund(window, out["uuid"])
         if n % DAY_END_EVERY == 0:
@@ -142,7 +183,17 @@ def main() -> None:
             rss[n] = memory("VmRSS")
     seconds = time.perf_counter() - start
     window.shutdown()
-    print(json.dumps({"rss": rss, "hwm": memory("VmHWM"), "seconds": seconds}))
+    print(
+        json.dumps(
+            {
+                "rss": rss,
+                "hwm": memory("VmHWM"),
+                "seconds": seconds,
+                "confirm": CONFIRMS,
+                "enter_to_settled": enter_to_settled,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
