@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from measure import Figure, alternate_each, report  # noqa: E402
+from measure import Figure, alternate_each, report, timed  # noqa: E402
 
 from desktop_app.domain.vocabulary import MEMBER_COLUMNS  # noqa: E402
 from desktop_app.services import checkout  # noqa: E402
@@ -138,15 +138,7 @@ def commit_share(db, people: list[str], codes: list[str]) -> str:
     floors: list[float] = []
     quotes: list[float] = []
     build_quote = checkout.build_quote
-
-    def timed_quote(*args, **kwargs):
-        start = time.perf_counter()
-        try:
-            return build_quote(*args, **kwargs)
-        finally:
-            quotes.append(time.perf_counter() - start)
-
-    checkout.build_quote = timed_quote
+    checkout.build_quote = timed(build_quote, quotes)
     conn.set_trace_callback(lambda sql: started.append(time.perf_counter()) if sql == "COMMIT" else None)
     try:
         for n, psn in enumerate(people):

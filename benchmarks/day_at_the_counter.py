@@ -24,6 +24,8 @@ from PySide6.QtWidgets import QApplication
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from measure import timed  # noqa: E402  (benchmarks/, this script's folder)
+
 from desktop_app import log  # noqa: E402
 from desktop_app.services import checkout  # noqa: E402
 from desktop_app.store.db import connect  # noqa: E402
@@ -34,21 +36,9 @@ from desktop_app.ui.main_window import MainWindow  # noqa: E402
 
 REFUND_EVERY = 50
 DAY_END_EVERY = 100
-CONFIRMS: list[float] = []  # seconds of each checkout.confirm, in the window's worker
-
-
-def timed(confirm):
-    """``confirm`` itself, its time added to CONFIRMS: the confirm as the window runs it, between a visit's other
-    work (the quotes, the dialogs, the last receipt), not in a loop of confirms."""
-
-    def run(*args, **kwargs):
-        start = time.perf_counter()
-        try:
-            return confirm(*args, **kwargs)
-        finally:
-            CONFIRMS.append(time.perf_counter() - start)
-
-    return run
+# Seconds of each checkout.confirm as the window's worker runs it: between a visit's other work (the quotes, the
+# dialogs, the last receipt), not in a loop of confirms.
+CONFIRMS: list[float] = []
 
 
 def memory(field: str) -> float:
@@ -157,7 +147,7 @@ def main() -> None:
         )
     ]
     db.conn.close()
-    checkout.confirm = timed(checkout.confirm)  # the desk calls it through the module: the worker's confirms
+    checkout.confirm = timed(checkout.confirm, CONFIRMS)  # the desk calls it through the module
     log.setup("app", path.parent / "logs")  # as the app logs: a day's log lines are part of its memory too
     app = QApplication(sys.argv[:1])
     setup_app(app)
