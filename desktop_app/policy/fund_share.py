@@ -43,18 +43,18 @@ def _ratio_and_line(case: Case, rules: RuleVersion, figures: PublishedFigures) -
     table = _table(rules, share, increase, figures)
     facility = case.facility
     for row, resolved in zip(share.value, table):
-        if _matches(row, facility, share.cite()):
+        if _matches(row, facility, share.citation):
             employed, retired = resolved
             if case.member.status == "employed":
-                return employed, f"统筹支付比例：{row['label']}，在职 {percent(employed)}（{share.cite()}）"
+                return employed, f"统筹支付比例：{row['label']}，在职 {percent(employed)}（{share.citation}）"
             if row["retired"] is not None:
-                return retired, f"统筹支付比例：{row['label']}，退休 {percent(retired)}（{share.cite()}）"
+                return retired, f"统筹支付比例：{row['label']}，退休 {percent(retired)}（{share.citation}）"
             return retired, (
                 f"统筹支付比例：{row['label']}，在职 {percent(employed)}，退休人员提高 "
-                f"{percent(increase.value)} 即 {percent(retired)}（{share.cite()}；{increase.cite()}）"
+                f"{percent(increase.value)} 即 {percent(retired)}（{share.citation}；{increase.citation}）"
             )
     raise InputError(
-        "facility", _describe_facility(facility), f"本地区支付比例表中没有与之对应的一行（{share.cite()}）"
+        "facility", _describe_facility(facility), f"本地区支付比例表中没有与之对应的一行（{share.citation}）"
     )
 
 
@@ -90,7 +90,7 @@ def _resolve_row(
 
 def _check_framework(table: list[tuple[Decimal, Decimal]], framework: Resolved) -> None:
     rules = framework.value
-    cite = framework.cite()
+    cite = framework.citation
     for i, (employed, retired) in enumerate(table):
         for status, ratio in (("employed", employed), ("retired", retired)):
             if ratio < rules["min_fund_share"]:

@@ -108,7 +108,7 @@ def split(
     if why.on:
         why.append(
             f"个人负担 {fmt(share)}，其中个人账户不得支付 {fmt(blocked)}"
-            f"（{rules['account_excluded_item_kinds'].cite()}），账户可支付部分 {fmt(payable)}"
+            f"（{rules['account_excluded_item_kinds'].citation}），账户可支付部分 {fmt(payable)}"
         )
     if accounts.scheme not in SCHEMES_WITH_ACCOUNT:
         own = ZERO
@@ -120,7 +120,7 @@ def split(
         own = min(max(accounts.balance, ZERO), payable)
         if why.on:
             why.append(
-                f"本人个人账户支付 {fmt(own)}（余额 {fmt(accounts.balance)}；{rules['account_relations'].cite()}）"
+                f"本人个人账户支付 {fmt(own)}（余额 {fmt(accounts.balance)}；{rules['account_relations'].citation}）"
             )
     family, family_after = ZERO, None
     payer = choice.family_payer
@@ -135,14 +135,14 @@ def split(
                 "payment.family_payer",
                 payer,
                 f"{accounts.family_name or payer} 与参保人的关系（{shown}）"
-                f"不在本地区家庭共济范围内（{allowed.cite()}）",
+                f"不在本地区家庭共济范围内（{allowed.citation}）",
             )
         family = min(max(accounts.family_balance, ZERO), payable - own)
         family_after = accounts.family_balance - family
         if why.on:
             why.append(
                 f"家庭共济：{accounts.family_name or payer} 的个人账户支付 {fmt(family)}"
-                f"（参保人是其{RELATION_NAMES[relation]}；{allowed.cite()}）"
+                f"（参保人是其{RELATION_NAMES[relation]}；{allowed.citation}）"
             )
     cash = share - own - family
     if why.on:

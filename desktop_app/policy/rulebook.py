@@ -103,9 +103,6 @@ class Resolved:
     def __post_init__(self) -> None:
         object.__setattr__(self, "citation", self.reference.cite())
 
-    def cite(self) -> str:
-        return self.citation
-
 
 @dataclass(frozen=True)
 class RuleVersion:
